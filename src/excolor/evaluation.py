@@ -1,0 +1,136 @@
+"""Evaluate a trained model with and without interventions on the bottleneck.
+
+For each evaluation `<name>` (always `none`, the unintervened baseline, plus each configured
+intervention) it reports, as flat metrics:
+
+- `eval/<name>/max_mse`, `median_mse`, `mean_mse`: per-color error on the 552,960-color loss cube
+  (mean over R, G, B of the squared difference between the clamped reconstruction and the input);
+- `eval/<name>/red_mean_mse`, `other_mean_mse`: that error's mean inside / outside the *red
+  neighbourhood*: loss-cube colors whose HSV similarity to pure red (h, s, v) = (0, 1, 1) is at least
+  `red_similarity` (0.5 by default: roughly hues within 45° of red that are both bright and saturated);
+- `eval/<name>/score`: the targeting score, r² of the Pearson correlation, on the 8³ RGB grid,
+  between per-color error under the intervention and similarity² to pure red (0 when either is constant);
+- `eval/<name>/val_recon`: mean error on the 8³ RGB validation cube (`val/recon` is the baseline's).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, ListConfig
+from torch import nn
+
+from excolor.colors import hsv_cube, hsv_similarity, hue_steps, rgb_cube, rgb_to_hsv
+from excolor.errors import ConfigError
+from excolor.interventions import intervene
+from excolor.interventions.hooks import check_dim
+
+log = logging.getLogger(__name__)
+PURE_RED_HSV = np.array([0.0, 1.0, 1.0])
+BASELINE = "none"
+
+
+@lru_cache(maxsize=None)
+def loss_cube() -> tuple[np.ndarray, np.ndarray]:
+    """The seed's "HD" cube: 240 hues × 48 saturations × 48 values, (hsv, rgb) each [H, S, V, 3]."""
+    return hsv_cube(hue_steps(1 / 240), np.linspace(0, 1, 48), np.linspace(0, 1, 48))
+
+
+@lru_cache(maxsize=None)
+def display_cube() -> tuple[np.ndarray, np.ndarray]:
+    """24 hues × 4 saturations × 8 values, for the color-slice figure; [H, S, V, 3]."""
+    return hsv_cube(hue_steps(1 / 24), np.linspace(0, 1, 4), np.linspace(0, 1, 8))
+
+
+def build_interventions(configs: DictConfig | None, width: int) -> dict[str, list[nn.Module]]:
+    """`none` (no intervention) plus one entry per configured name; a list entry composes in order.
+    Every intervention is validated (and its concept checked against the bottleneck width) here,
+    before any training."""
+    from hydra.utils import instantiate
+
+    evaluations: dict[str, list[nn.Module]] = {BASELINE: []}
+    for name, config in (configs or {}).items():
+        if name == BASELINE:
+            raise ConfigError(f"intervention.{BASELINE}: the name is reserved for the baseline")
+        items = list(config) if isinstance(config, ListConfig) else [config]
+        modules = [instantiate(item) for item in items]
+        for module in modules:
+            check_dim(module, width)
+        evaluations[name] = modules
+    return evaluations
+
+
+def per_color_error(model: nn.Module, colors: torch.Tensor) -> torch.Tensor:
+    """mean over channels of (clamp(model(x), 0, 1) − x)², one value per color."""
+    return ((model(colors) - colors) ** 2).mean(-1)
+
+
+def targeting_score(error: np.ndarray, similarity: np.ndarray) -> float:
+    """r² of the Pearson correlation between per-color error and similarity² to the concept."""
+    x, y = np.asarray(error, float).ravel(), np.asarray(similarity, float).ravel() ** 2
+    if x.std() == 0 or y.std() == 0:
+        return 0.0
+    r = np.corrcoef(x, y)[0, 1]
+    return float(r * r) if math.isfinite(r) else 0.0
+
+
+class Evaluator:
+    """Holds the cubes as tensors on the model's device and evaluates one setting at a time."""
+
+    def __init__(self, model: nn.Module, layer: str = "bottleneck", val_grid: int = 8, red_similarity: float = 0.5):
+        if not 0 < red_similarity <= 1:
+            raise ConfigError(f"evaluation.red_similarity={red_similarity} must be in (0, 1]")
+        self.model, self.layer = model.eval(), layer
+        device = next(model.parameters()).device
+        hsv, rgb = loss_cube()
+        self.loss_colors = torch.tensor(rgb.reshape(-1, 3), dtype=torch.float32, device=device)
+        self.red_mask = torch.tensor(hsv_similarity(hsv, PURE_RED_HSV).ravel() >= red_similarity, device=device)
+        val_rgb = rgb_cube(val_grid)
+        self.val_colors = torch.tensor(val_rgb, dtype=torch.float32, device=device)
+        self.val_similarity = hsv_similarity(rgb_to_hsv(val_rgb), PURE_RED_HSV)
+
+    @torch.inference_mode()
+    def metrics(self, name: str, interventions: list[nn.Module]) -> tuple[dict[str, float], np.ndarray]:
+        """Metrics of one setting, and its per-color loss-cube error (for plots)."""
+        device = self.loss_colors.device
+        interventions = [m.to(device) for m in interventions]
+        with intervene(self.model, self.layer, interventions):
+            error = per_color_error(self.model, self.loss_colors)
+            val_error = per_color_error(self.model, self.val_colors)
+        prefix = f"eval/{name}"
+        values = {
+            f"{prefix}/max_mse": error.max(),
+            f"{prefix}/median_mse": error.median(),
+            f"{prefix}/mean_mse": error.mean(),
+            f"{prefix}/red_mean_mse": error[self.red_mask].mean(),
+            f"{prefix}/other_mean_mse": error[~self.red_mask].mean(),
+            f"{prefix}/val_recon": val_error.mean(),
+        }
+        metrics = {k: float(v) for k, v in values.items()}
+        metrics[f"{prefix}/score"] = targeting_score(val_error.cpu().numpy(), self.val_similarity)
+        return metrics, error.cpu().numpy()
+
+
+def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg: DictConfig, out_dir: Path, logger=None) -> dict:
+    """Evaluate every setting, draw its figures into `out_dir`, log both; return the metrics."""
+    evaluator = Evaluator(model, cfg.layer, cfg.val_grid, cfg.red_similarity)
+    metrics: dict[str, float] = {}
+    for name, interventions in evaluations.items():
+        values, error = evaluator.metrics(name, interventions)
+        metrics.update(values)
+        log.info("%-12s max %.3g · median %.3g · score %.3f", name, values[f"eval/{name}/max_mse"], values[f"eval/{name}/median_mse"], values[f"eval/{name}/score"])
+        if cfg.plots:
+            from excolor.figures import draw_figures
+
+            paths = draw_figures(model, name, interventions, error, cfg.layer, out_dir)
+            if logger is not None and hasattr(logger, "log_image"):
+                logger.log_image(key=f"figures/{name}", images=[str(p) for p in paths])
+    metrics["val/recon"] = metrics[f"eval/{BASELINE}/val_recon"]
+    if logger is not None:
+        logger.log_metrics(metrics)
+    return metrics

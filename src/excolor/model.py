@@ -1,0 +1,62 @@
+"""The color autoencoder: encoder → (L2 bottleneck) → decoder (→ sigmoid)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from excolor.errors import ConfigError
+
+OUTPUTS = ("linear", "sigmoid")
+
+
+class L2Norm(nn.Module):
+    """z ↦ z / ‖z‖ over the last axis."""
+
+    def forward(self, z: Tensor) -> Tensor:
+        return F.normalize(z, dim=-1)
+
+
+class ColorAutoencoder(nn.Module):
+    """3 → hidden → K → hidden → 3 MLP with GELU, an optional explicit L2 bottleneck and an optional
+    output sigmoid. In eval mode the output is clamped to [0, 1].
+
+    `bottleneck` is always a module (L2Norm, or Identity when `normalize=False`) so that
+    interventions and latent capture can hook it by name.
+    """
+
+    def __init__(self, hidden: int = 16, bottleneck: int = 4, normalize: bool = True, output: str = "linear"):
+        super().__init__()
+        if int(bottleneck) < 2:
+            raise ConfigError(f"model.bottleneck={bottleneck} must be ≥ 2")
+        if int(hidden) < 1:
+            raise ConfigError(f"model.hidden={hidden} must be ≥ 1")
+        if output not in OUTPUTS:
+            raise ConfigError(f"model.output={output!r} must be one of {', '.join(OUTPUTS)}")
+        self.config = {"hidden": int(hidden), "bottleneck": int(bottleneck), "normalize": bool(normalize), "output": output}
+        self.encoder = nn.Sequential(nn.Linear(3, hidden), nn.GELU(), nn.Linear(hidden, bottleneck))
+        self.bottleneck = L2Norm() if normalize else nn.Identity()
+        self.decoder = nn.Sequential(
+            nn.Linear(bottleneck, hidden),
+            nn.GELU(),
+            nn.Linear(hidden, 3),
+            nn.Sigmoid() if output == "sigmoid" else nn.Identity(),
+        )
+
+    @property
+    def width(self) -> int:
+        """K, the size of the latent."""
+        return self.config["bottleneck"]
+
+    def forward_with_latents(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """Reconstruction plus the activations regularizers read: `encoder` (before normalisation) and
+        `bottleneck` (after)."""
+        encoded = self.encoder(x)
+        latent = self.bottleneck(encoded)
+        y = self.decoder(latent)
+        return (y if self.training else y.clamp(0, 1)), {"encoder": encoded, "bottleneck": latent}
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.decoder(self.bottleneck(self.encoder(x)))
+        return y if self.training else torch.clamp(y, 0, 1)

@@ -1,0 +1,65 @@
+"""What every regularizer shares: a weight multiplier, label and layer affinities, the batch reduction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from excolor.errors import ConfigError
+
+LAYERS = ("encoder", "bottleneck")
+
+
+class Regularizer(nn.Module):
+    """A per-sample loss term reduced over the batch.
+
+    Without label affinities the term is the batch mean. With them each sample gets
+    `w_i = clamp(Σ_labels affinity · label_i, 0, 1)` and the term is `Σ w_i loss_i / (Σ w_i + 1e-8)`.
+
+    `weight` multiplies the scheduled weight; `column` names the dopesheet column that schedules it;
+    `layer` is the activation it reads (`encoder`: before normalisation, `bottleneck`: after).
+    """
+
+    def __init__(
+        self,
+        column: str,
+        weight: float = 1.0,
+        label_affinities: Mapping[str, float] | None = None,
+        layer: str = "encoder",
+    ):
+        super().__init__()
+        if not weight >= 0:
+            raise ConfigError(f"regularizers.{column}.weight={weight} must be ≥ 0")
+        if layer not in LAYERS:
+            raise ConfigError(f"regularizers.{column}.layer={layer!r} must be one of {', '.join(LAYERS)}")
+        self.column = column
+        self.weight = float(weight)
+        self.label_affinities = dict(label_affinities or {})
+        self.layer = layer
+        self.register_buffer("affinity", torch.zeros(0), persistent=False)
+
+    def bind_labels(self, label_names: Sequence[str]) -> None:
+        """Turn the affinity mapping into a vector over the data's label columns."""
+        unknown = set(self.label_affinities) - set(label_names)
+        if unknown:
+            raise ConfigError(
+                f"regularizers.{self.column}.label_affinities names unknown label(s) {sorted(unknown)} "
+                f"(the data provides {list(label_names)})"
+            )
+        self.affinity = torch.tensor([float(self.label_affinities.get(n, 0.0)) for n in label_names])
+
+    def per_sample(self, z: Tensor) -> Tensor:
+        """Loss of each row of z, shape [B]."""
+        raise NotImplementedError
+
+    def forward(self, z: Tensor, labels: Tensor) -> Tensor:
+        loss = self.per_sample(z)
+        if not self.label_affinities:
+            return loss.mean()
+        w = (labels @ self.affinity).clamp(0, 1)
+        return (w * loss).sum() / (w.sum() + 1e-8)
+
+    def check_width(self, width: int) -> None:
+        """Reject settings that don't fit a bottleneck of `width` dims (none here; see subclasses)."""

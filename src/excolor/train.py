@@ -1,0 +1,188 @@
+"""Hydra entry point: compose → data, model, regularizers, schedule → fit → evaluate → metrics.json.
+
+    python -m excolor.train model=sigmoid seed=3
+    python -m excolor.train -m sweep=h2
+
+Torch and Lightning are imported inside the task, so `--help` and composition errors answer fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from excolor.config import fail, write_json
+from excolor.errors import ConfigError
+
+log = logging.getLogger("excolor.train")
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+def main(cfg: DictConfig):
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    try:
+        metrics = train(cfg, out_dir)
+        return objective_values(metrics, cfg.objective)
+    except Exception as error:
+        if multirun:  # the sweeper records the trial as failed; the report lists failure.json
+            write_json(out_dir / "failure.json", {"type": type(error).__name__, "error": str(error)})
+            log.error("trial failed: %s: %s", type(error).__name__, error)
+            raise
+        config_error = find_config_error(error)
+        if config_error is not None:
+            fail(config_error)
+        raise
+
+
+def find_config_error(error: BaseException) -> str | None:
+    """The ConfigError message behind `error` (hydra's instantiate wraps constructor errors), or None."""
+    while error is not None:
+        if isinstance(error, ConfigError):
+            return str(error)
+        error = error.__cause__
+    return None
+
+
+def objective_values(metrics: dict, names) -> float | tuple[float, ...]:
+    """The configured metric(s), for a sweeper. Never NaN: a missing or NaN value is an error."""
+    names = [names] if isinstance(names, str) else list(names)
+    values = []
+    for name in names:
+        if name not in metrics:
+            raise ConfigError(f"objective={name!r} is not a metric of this run (known: {', '.join(sorted(metrics))})")
+        value = float(metrics[name])
+        if math.isnan(value):
+            raise ConfigError(f"objective {name} is NaN")
+        values.append(value)
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def train(cfg: DictConfig, out_dir: Path) -> dict:
+    """Build everything from `cfg` (validating before any work), train or reuse a cached model,
+    evaluate, and write metrics.json into `out_dir`."""
+    import torch
+    from hydra.utils import instantiate
+
+    from excolor.cache import CheckpointCache, training_key
+    from excolor.evaluation import build_interventions, evaluate_run
+
+    torch.set_num_threads(int(cfg.threads))
+    schedule = instantiate(cfg.schedule)
+    steps = run_length(len(schedule), cfg.trainer.max_steps)
+    check_learning_rate(schedule["lr"][:steps])
+    torch.manual_seed(int(cfg.seed))
+    model = instantiate(cfg.model)
+    data = instantiate(cfg.data)
+    regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
+    interventions = build_interventions(cfg.intervention, model.width)
+
+    device = resolve_device(cfg.trainer.accelerator)
+    cache = CheckpointCache(cfg.cache.dir) if cfg.cache.enabled else None
+    key = training_key(cfg, steps, device) if cache else None
+    entry = cache.lookup(key) if cache else None
+    logger = instantiate(cfg.logger) if cfg.logger else None
+    if entry is not None:
+        log.info("reusing the cached model %s (cache.enabled=false retrains)", entry)
+        metrics = {**cache.restore(entry, out_dir), "train/cached": 1}
+    else:
+        metrics = fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger)
+        if cache:
+            cache.store(key, out_dir, metrics)
+        metrics["train/cached"] = 0
+
+    from excolor.checkpoint import load_model
+
+    model = load_model(out_dir)
+    metrics.update(evaluate_run(model, interventions, cfg.evaluation, out_dir, logger))
+    metrics["seed"] = int(cfg.seed)
+    write_json(out_dir / "metrics.json", metrics)
+    log.info("train/recon %.3g · val/recon %.3g · wrote %s", metrics["train/recon"], metrics["val/recon"], out_dir / "metrics.json")
+    if "wandb" in sys.modules:  # one process may run many sweep trials: close this run's W&B run
+        sys.modules["wandb"].finish()
+    return metrics
+
+
+def run_length(schedule_steps: int, max_steps) -> int:
+    """The schedule's length, or trainer.max_steps when that is shorter."""
+    if max_steps is None or max_steps == -1:
+        return schedule_steps
+    if not 1 <= int(max_steps) <= schedule_steps:
+        raise ConfigError(f"trainer.max_steps={max_steps} must be between 1 and the schedule's {schedule_steps} steps")
+    return int(max_steps)
+
+
+def check_learning_rate(learning_rates) -> None:
+    bad = (learning_rates <= 0).nonzero()[0]
+    if len(bad):
+        raise ConfigError(f"schedule lr={learning_rates[bad[0]]:g} at step {bad[0]} must be > 0")
+
+
+def build_regularizers(configs: DictConfig, schedule, label_names: list[str], width: int) -> dict:
+    """Instantiate each regularizer and tie it to the schedule and the data's labels; warn about a
+    schedule column that drives nothing and a regularizer that no column drives (weight 1)."""
+    from hydra.utils import instantiate
+
+    regularizers = {}
+    for name, config in (configs or {}).items():
+        regularizer = instantiate(config)
+        regularizer.bind_labels(label_names)
+        regularizer.check_width(width)
+        if regularizer.column not in schedule.values:
+            warnings.warn(f"regularizer {name!r}: no schedule column {regularizer.column!r} drives it; it runs at weight {regularizer.weight:g}")
+        regularizers[name] = regularizer
+    driven = {r.column for r in regularizers.values()}
+    for column in schedule.names:
+        if column != "lr" and column not in driven:
+            warnings.warn(f"schedule column {column!r} drives no regularizer")
+    return regularizers
+
+
+def resolve_device(accelerator: str) -> str:
+    import torch
+
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+        return "cuda"
+    return "cpu"
+
+
+def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> dict:
+    """Train with Lightning; save model.ckpt and losses.csv; return the train/* metrics."""
+    import lightning as L
+    from hydra.utils import instantiate
+
+    from excolor.losses import summarize_losses, write_losses_csv
+    from excolor.module import AutoencoderModule
+
+    module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=cfg.trainer.log_every_n_steps)
+    callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
+    trainer = instantiate(
+        cfg.trainer,
+        max_steps=steps,
+        logger=logger if logger is not None else False,
+        callbacks=callbacks,
+        enable_progress_bar=any(isinstance(c, L.pytorch.callbacks.ProgressBar) for c in callbacks),
+    )
+    if logger is not None:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    started = time.perf_counter()
+    trainer.fit(module, train_dataloaders=data)
+    seconds = time.perf_counter() - started
+    trainer.save_checkpoint(out_dir / "model.ckpt", weights_only=True)
+    history = module.history.cpu().numpy()
+    columns = module.history_columns
+    write_losses_csv(out_dir / "losses.csv", history, columns, schedule)
+    return {**summarize_losses(history, columns, schedule), "train/seconds": seconds, "train/device": str(trainer.strategy.root_device)}
+
+
+if __name__ == "__main__":
+    main()
