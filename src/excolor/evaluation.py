@@ -10,7 +10,11 @@ intervention) it reports, as flat metrics:
   `red_similarity` (0.5 by default: roughly hues within 45° of red that are both bright and saturated);
 - `eval/<name>/score`: the targeting score, r² of the Pearson correlation, on the 8³ RGB grid,
   between per-color error under the intervention and similarity² to pure red (0 when either is constant);
-- `eval/<name>/val_recon`: mean error on the 8³ RGB validation cube (`val/recon` is the baseline's).
+- `eval/<name>/val_recon`: mean error on the 8³ RGB validation cube (`val/recon` is the baseline's);
+- for each intervention, `eval/<name>/collateral` = excess_other / (excess_red + excess_other), where
+  excess = the rise of red_mean_mse / other_mean_mse over the baseline's (floored at 0; collateral is 0
+  when nothing rose), and `eval/<name>/focus` = score · (1 − collateral): high when the damage is both
+  shaped like red and confined to it. The `falloff` sweep maximises focus.
 """
 
 from __future__ import annotations
@@ -79,6 +83,16 @@ def targeting_score(error: np.ndarray, similarity: np.ndarray) -> float:
     return float(r * r) if math.isfinite(r) else 0.0
 
 
+def focus_metrics(metrics: dict[str, float], name: str) -> dict[str, float]:
+    """collateral = excess_other / (excess_red + excess_other); focus = score · (1 − collateral)."""
+    def excess(region: str) -> float:
+        return max(0.0, metrics[f"eval/{name}/{region}_mean_mse"] - metrics[f"eval/{BASELINE}/{region}_mean_mse"])
+
+    red, other = excess("red"), excess("other")
+    collateral = other / (red + other) if red + other > 0 else 0.0
+    return {f"eval/{name}/collateral": collateral, f"eval/{name}/focus": metrics[f"eval/{name}/score"] * (1 - collateral)}
+
+
 class Evaluator:
     """Holds the cubes as tensors on the model's device and evaluates one setting at a time."""
 
@@ -130,6 +144,9 @@ def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg:
             paths = draw_figures(model, name, interventions, error, cfg.layer, out_dir)
             if logger is not None and hasattr(logger, "log_image"):
                 logger.log_image(key=f"figures/{name}", images=[str(p) for p in paths])
+    for name in evaluations:
+        if name != BASELINE:
+            metrics.update(focus_metrics(metrics, name))
     metrics["val/recon"] = metrics[f"eval/{BASELINE}/val_recon"]
     if logger is not None:
         logger.log_metrics(metrics)

@@ -1,0 +1,62 @@
+"""Hydra entry point: evaluate a finished run under any interventions, without retraining.
+
+    python -m excolor.evaluate run=<run dir> intervention=repulsion intervention.repulsion.mapper.b=0.3
+
+Writes metrics.json and the figures into a new subdirectory `<run dir>/evaluations/<time>/`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from excolor.config import fail, write_json
+from excolor.train import find_config_error
+
+log = logging.getLogger("excolor.evaluate")
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="evaluate")
+def main(cfg: DictConfig):
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        return evaluate(cfg, out_dir)
+    except Exception as error:
+        message = find_config_error(error)
+        if message is None and type(error).__name__ == "CheckpointError":
+            message = str(error).split(". ")[0]
+        if message is not None:
+            fail(message)
+        raise
+
+
+def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
+    from hydra.utils import instantiate
+
+    from excolor.checkpoint import load_model
+    from excolor.errors import ConfigError
+    from excolor.evaluation import build_interventions, evaluate_run
+
+    run_dir = Path(cfg.run)
+    run_config = run_dir / ".hydra" / "config.yaml"
+    if not run_config.is_file():
+        raise ConfigError(f"run={cfg.run}: not a run directory (no .hydra/config.yaml)")
+    if cfg.concept is None:
+        with open_dict(cfg):
+            cfg.concept = OmegaConf.load(run_config).concept
+    model = load_model(run_dir)
+    interventions = build_interventions(cfg.intervention, model.width)
+    logger = instantiate(cfg.logger) if cfg.logger else None
+    metrics = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
+    metrics["run"] = str(run_dir)
+    write_json(out_dir / "metrics.json", metrics)
+    log.info("wrote %s", out_dir / "metrics.json")
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
