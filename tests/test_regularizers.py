@@ -197,8 +197,8 @@ def test_affinity_fractional():
     # w = (0.5, 0, 0.5) -> (8 + 2)/1 = 10
     assert reg(t(Z3), labels).item() == pytest.approx(10.0)
     reg = bound(Unitarity(column="reg-unit", label_affinities={"red": 0.5, "vibrant": 0.25}))
-    # w = (0.75, 0.25, 0.75) -> (12 + 0 + 3)/1.75
-    assert reg(t(Z3), labels).item() == pytest.approx(15 / 1.75)
+    # w = (0.5, 0.25, 0.5 + 0.25) = (0.5, 0.25, 0.75) -> (0.5*16 + 0.25*0 + 0.75*4)/1.5 = 11/1.5
+    assert reg(t(Z3), labels).item() == pytest.approx(11 / 1.5)
 
 
 def test_affinity_negative_is_clamped_to_zero():

@@ -181,7 +181,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> dic
     history = module.history.cpu().numpy()
     columns = module.history_columns
     write_losses_csv(out_dir / "losses.csv", history, columns, schedule)
-    return {**summarize_losses(history, columns, schedule), "train/seconds": seconds, "train/device": str(trainer.strategy.root_device)}
+    return {**summarize_losses(history, columns, schedule), "train/seconds": seconds, "train/first_step_time": module.first_step_time, "train/device": str(trainer.strategy.root_device)}
 
 
 if __name__ == "__main__":

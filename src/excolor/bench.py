@@ -1,0 +1,143 @@
+"""Benchmark: the framework's training against a plain PyTorch loop, evaluation speed, start-up.
+
+    python -m excolor.bench [--quick] [--repeats N] [--out bench.json]
+
+1. fit_seconds: `python -m excolor.train` on its defaults (cache off), fit only, as recorded in
+   metrics.json (`train/seconds`); median over repeats. Each repeat is a fresh process.
+2. plain_seconds: the same model, data sampling, labels, regularizers and schedule in a plain
+   PyTorch loop written here (no Lightning); median over repeats.
+3. ratio = fit_seconds / plain_seconds.
+4. eval_seconds: the 552,960-color loss cube evaluated for the baseline + suppression + repulsion
+   (metrics only, no figures), median over repeats.
+5. startup_seconds: wall time from launching `python -m excolor.train` to its first training step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def framework_run(run_dir: Path, steps: int | None) -> dict:
+    """One `python -m excolor.train` process; returns its metrics plus the launch time."""
+    overrides = ["cache.enabled=false", "evaluation.plots=false", f"hydra.run.dir={run_dir}"]
+    if steps:
+        overrides.append(f"trainer.max_steps={steps}")
+    launched = time.time()
+    subprocess.run([sys.executable, "-m", "excolor.train", *overrides], check=True, capture_output=True, env={**os.environ, "WANDB_SILENT": "true"})
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["startup_seconds"] = metrics["train/first_step_time"] - launched
+    return metrics
+
+
+def plain_loop(steps: int | None, seed: int = 0) -> float:
+    """The same training as the framework's default run, as a bare PyTorch loop; returns its seconds."""
+    import torch
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+    from torch.nn import functional as F
+
+    from excolor.config import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=[f"seed={seed}"])
+    torch.set_num_threads(int(cfg.threads))
+    schedule = instantiate(cfg.schedule)
+    steps = steps or len(schedule)
+    torch.manual_seed(seed)
+    model = instantiate(cfg.model).train()
+    data = instantiate(cfg.data)
+    regularizers = {name: instantiate(c) for name, c in cfg.regularizers.items()}
+    for regularizer in regularizers.values():
+        regularizer.bind_labels(data.label_names)
+    weights = {n: [r.weight * w for w in schedule[r.column].tolist()] for n, r in regularizers.items()}
+    learning_rates = schedule["lr"].tolist()
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
+
+    started = time.perf_counter()
+    step = 0
+    while step < steps:
+        for x, labels in data:
+            if step >= steps:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rates[step]
+            y, latents = model.forward_with_latents(x)
+            loss = F.mse_loss(y, x)
+            for name, regularizer in regularizers.items():
+                if weights[name][step] != 0:
+                    loss = loss + weights[name][step] * regularizer(latents[regularizer.layer], labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            step += 1
+    return time.perf_counter() - started
+
+
+def evaluation_seconds(run_dir: Path) -> float:
+    """Loss-cube evaluation of baseline + suppression + repulsion on a trained model."""
+    from hydra import compose, initialize_config_dir
+
+    from excolor.checkpoint import load_model
+    from excolor.config import CONF_DIR
+    from excolor.evaluation import Evaluator, build_interventions
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train")
+    model = load_model(run_dir)
+    started = time.perf_counter()
+    evaluator = Evaluator(model, cfg.evaluation.layer, cfg.evaluation.val_grid, cfg.evaluation.red_similarity)
+    for name, interventions in build_interventions(cfg.intervention, model.width).items():
+        evaluator.metrics(name, interventions)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m excolor.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repeat of 300 steps: a smoke test, not a measurement")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    repeats, steps = (1, 300) if args.quick else (args.repeats, None)
+
+    import torch
+
+    torch.set_num_threads(1)
+    fits, plains, evals, startups = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            run_dir = Path(tmp) / f"run{i}"
+            metrics = framework_run(run_dir, steps)
+            fits.append(metrics["train/seconds"])
+            startups.append(metrics["startup_seconds"])
+            plains.append(plain_loop(steps))
+            evals.append(evaluation_seconds(run_dir))
+            print(f"repeat {i + 1}/{repeats}: framework fit {fits[-1]:.2f} s · plain loop {plains[-1]:.2f} s · "
+                  f"evaluation {evals[-1]:.3f} s · start-up {startups[-1]:.2f} s", flush=True)
+    results = {
+        "fit_seconds": statistics.median(fits),
+        "plain_seconds": statistics.median(plains),
+        "ratio": statistics.median(fits) / statistics.median(plains),
+        "eval_seconds": statistics.median(evals),
+        "startup_seconds": statistics.median(startups),
+        "steps": steps or "schedule",
+        "repeats": repeats,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, torch {torch.__version__}",
+    }
+    print(f"fit {results['fit_seconds']:.2f} s · plain {results['plain_seconds']:.2f} s · ratio {results['ratio']:.2f} · "
+          f"eval {results['eval_seconds']:.3f} s · start-up {results['startup_seconds']:.2f} s  ({results['machine']})")
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

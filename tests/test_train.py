@@ -1,0 +1,236 @@
+"""End to end through the real entry point, `python -m excolor.train`, in subprocesses.
+
+All runs start at once from one module fixture (a small thread pool; the three runs that
+need a filled cache wait for the run that fills it), then each test checks its runs' outputs.
+Each successful run is 40 steps on the CPU, without logger, callbacks or (mostly) plots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+import excolor
+from excolor.colors import rgb_cube
+
+STEPS = 40
+FAST = ["logger=none", "callbacks=none", f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu"]
+NO_PLOTS = ["evaluation.plots=false"]
+NO_CACHE = ["cache.enabled=false"]
+
+# name -> (overrides, name of a run that must finish first)
+SUCCESS = {
+    "linear": (["model=linear", *NO_PLOTS, *NO_CACHE], None),
+    "linear_again": (["model=linear", *NO_PLOTS, *NO_CACHE], None),
+    "sigmoid": (["model=sigmoid", *NO_PLOTS, *NO_CACHE], None),
+    "unnormalized": (["model.normalize=false", *NO_PLOTS, *NO_CACHE], None),
+    # the cache runs share one cache dir; cache_first also draws the plots (the default)
+    "cache_first": (["model=linear"], None),
+    "cache_hit": (["model=linear", *NO_PLOTS], "cache_first"),
+    "cache_intervention": (["model=linear", *NO_PLOTS, "intervention.suppression.falloff.power=3.0"], "cache_first"),
+    "cache_seed": (["model=linear", *NO_PLOTS, "seed=1"], "cache_first"),
+}
+
+# name -> (overrides, schedule CSV text or None, substrings the one error line must contain)
+GOOD_CSV_HEAD = "STEP,PHASE,ACTION,lr\n"
+BAD = {
+    "negative_weight": (["regularizers.unit.weight=-1"], None, ["regularizers.unit.weight", "-1"]),
+    "bottleneck_1": (["model.bottleneck=1"], None, ["model.bottleneck=1"]),
+    "concept_length": (["concept=[1,0,0]"], None, ["concept", "3", "bottleneck=4"]),
+    "lr_zero": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n10,,,0\n100,,,0.01\n", ["lr=0"]),
+    "missing_csv": (["schedule.path=/nonexistent.csv"], None, ["schedule.path=/nonexistent.csv", "not found"]),
+    "no_step_column": ([], "PHASE,ACTION,lr\nTrain,,0.01\n,,0.02\n", ["schedule.path=", "STEP"]),
+    "no_lr_column": ([], "STEP,PHASE,ACTION,reg-unit\n0,Train,,0.01\n100,,,0.02\n", ["schedule.path=", "'lr'"]),
+    "non_numeric": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n100,,,abc\n", ["schedule.path=", "'abc'", "line 3"]),
+    "fraction_last": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n100,,,0.01\n+0.5,,,0.02\n", ["schedule.path=", "'+0.5'"]),
+    "falloff_a": (["intervention.suppression.falloff.a=1.5"], None, ["falloff", "a=1.5"]),
+    "max_steps": (["trainer.max_steps=999999"], None, ["trainer.max_steps=999999"]),
+}
+
+
+@dataclass
+class Run:
+    name: str
+    returncode: int
+    stdout: str
+    stderr: str
+    run_dir: Path
+    schedule: Path | None = None
+
+    @property
+    def metrics(self) -> dict:
+        return json.loads((self.run_dir / "metrics.json").read_text())
+
+    def explain(self) -> str:
+        return f"run {self.name} exited {self.returncode}\n--- stderr (tail) ---\n{self.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Run]:
+    root = tmp_path_factory.mktemp("e2e")
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env.update(EXCOLOR_CACHE_DIR=str(root / "cache"), WANDB_MODE="disabled", PYTHONUNBUFFERED="1")
+
+    def launch(name: str, overrides: list[str], schedule_text: str | None = None, after: Future | None = None) -> Run:
+        if after is not None:
+            after.result()
+        run_dir = root / name
+        schedule = None
+        if schedule_text is not None:
+            schedule = root / f"{name}.csv"
+            schedule.write_text(schedule_text)
+            overrides = [*overrides, f"schedule.path={schedule}"]
+        command = [sys.executable, "-m", "excolor.train", f"hydra.run.dir={run_dir}", *FAST, *overrides]
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        return Run(name, done.returncode, done.stdout, done.stderr, run_dir, schedule)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures: dict[str, Future] = {}
+        futures["cache_first"] = pool.submit(launch, "cache_first", SUCCESS["cache_first"][0])
+        for name, (overrides, after) in SUCCESS.items():
+            if name != "cache_first" and after is None:
+                futures[name] = pool.submit(launch, name, overrides)
+        for name, (overrides, text, _) in BAD.items():
+            futures[name] = pool.submit(launch, name, overrides, text)
+        futures["unknown_option"] = pool.submit(launch, "unknown_option", ["model=nope"])
+        for name, (overrides, after) in SUCCESS.items():
+            if after is not None:
+                futures[name] = pool.submit(launch, name, overrides, None, futures[after])
+        results = {name: future.result() for name, future in futures.items()}
+    results["_cache_dir"] = root / "cache"
+    return results
+
+
+REQUIRED = ["train/recon", "train/loss", "train/seconds", "val/recon", "seed",
+            "eval/none/median_mse", "eval/suppression/score", "eval/repulsion/max_mse"]
+
+
+@pytest.mark.parametrize("name, output, normalize", [("linear", "linear", True), ("sigmoid", "sigmoid", True), ("unnormalized", "linear", False)])
+def test_successful_run(runs, name, output, normalize):
+    run = runs[name]
+    assert run.returncode == 0, run.explain()
+    metrics = run.metrics
+    for key in REQUIRED:
+        assert key in metrics, key
+        assert math.isfinite(metrics[key]), (key, metrics[key])
+    assert metrics["seed"] == 0
+    assert metrics["train/cached"] == 0
+    assert metrics["train/steps"] == STEPS
+    assert 0 <= metrics["eval/suppression/score"] <= 1
+    assert metrics["eval/none/median_mse"] <= metrics["eval/none/max_mse"]
+
+    # losses.csv: a header and one row per step; train/recon is the mean of the last ≤ 50 steps
+    lines = (run.run_dir / "losses.csv").read_text().splitlines()
+    assert len(lines) == STEPS + 1
+    header = lines[0].split(",")
+    assert header[:2] == ["step", "lr"] and "recon" in header and "loss" in header
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    assert [int(r["step"]) for r in rows] == list(range(STEPS))
+    assert float(rows[0]["lr"]) == pytest.approx(1e-8)  # the ex2.3 dopesheet's step-0 lr
+    recon = [float(r["recon"]) for r in rows]
+    assert metrics["train/recon"] == pytest.approx(sum(recon) / STEPS, rel=1e-4)
+
+    # the checkpoint reloads as the configured model, and reproduces val/recon on the 8³ RGB cube
+    model = excolor.load_model(run.run_dir)
+    assert model.config["output"] == output and model.config["normalize"] is normalize
+    assert isinstance(model.bottleneck, torch.nn.Identity) is (not normalize)
+    x = torch.tensor(rgb_cube(8), dtype=torch.float32)
+    with torch.no_grad():
+        y = model(x)
+    assert y.min() >= 0 and y.max() <= 1
+    assert ((y - x) ** 2).mean().item() == pytest.approx(metrics["val/recon"], rel=1e-4)
+    if output == "sigmoid":
+        assert (y > 0).all() and (y < 1).all()
+    assert not (run.run_dir / "colors-none.png").exists()  # evaluation.plots=false
+
+
+def test_runs_are_deterministic(runs):
+    a, b = runs["linear"], runs["linear_again"]
+    assert a.returncode == 0 and b.returncode == 0, a.explain() + b.explain()
+    ma, mb = a.metrics, b.metrics
+    ma.pop("train/seconds"), mb.pop("train/seconds")
+    assert ma == mb
+    assert (a.run_dir / "losses.csv").read_text() == (b.run_dir / "losses.csv").read_text()
+
+
+def test_different_seed_differs(runs):
+    seed1 = runs["cache_seed"]
+    assert seed1.returncode == 0, seed1.explain()
+    assert seed1.metrics["seed"] == 1
+    assert seed1.metrics["train/recon"] != runs["linear"].metrics["train/recon"]
+
+
+def test_cache_store_and_hit(runs):
+    first, hit = runs["cache_first"], runs["cache_hit"]
+    assert first.returncode == 0, first.explain()
+    assert hit.returncode == 0, hit.explain()
+    m1, m2 = first.metrics, hit.metrics
+    assert m1["train/cached"] == 0
+    assert m2["train/cached"] == 1
+    for key, value in m1.items():
+        if key.startswith(("eval/", "val/", "train/")) and key != "train/cached":
+            assert m2[key] == value, key
+    # the cache run trained exactly like the uncached run of the same config
+    uncached = runs["linear"].metrics
+    for key in ("train/recon", "train/loss", "val/recon", "eval/none/median_mse", "eval/suppression/score"):
+        assert m1[key] == uncached[key], key
+    assert (hit.run_dir / "losses.csv").read_text() == (first.run_dir / "losses.csv").read_text()
+    assert excolor.load_model(hit.run_dir).config == excolor.load_model(first.run_dir).config
+
+
+def test_cache_ignores_interventions_but_not_seed(runs):
+    first, other, seed1 = runs["cache_first"], runs["cache_intervention"], runs["cache_seed"]
+    assert other.returncode == 0, other.explain()
+    m1, m2 = first.metrics, other.metrics
+    assert m2["train/cached"] == 1  # intervention params don't shape training
+    assert m2["train/recon"] == m1["train/recon"]
+    assert all(m2[k] == v for k, v in m1.items() if k.startswith("eval/none/"))
+    # ... but they do change the suppression's evaluation (power 2 -> 3)
+    assert any(m2[k] != v for k, v in m1.items() if k.startswith("eval/suppression/"))
+    assert seed1.metrics["train/cached"] == 0  # the seed does shape training
+    entries = [p for p in runs["_cache_dir"].iterdir() if not p.name.startswith(".")]
+    assert len(entries) == 2  # seed 0 and seed 1; no leftover staging dirs
+    assert not [p for p in runs["_cache_dir"].iterdir() if p.name.startswith(".")]
+
+
+def test_plots(runs):
+    run = runs["cache_first"]
+    assert run.returncode == 0, run.explain()
+    for name in ("colors-none.png", "error-suppression.png", "latents-repulsion.png"):
+        path = run.run_dir / name
+        assert path.is_file(), name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_input_is_one_line_error(runs, name):
+    run = runs[name]
+    expected = BAD[name][2]
+    assert run.returncode != 0, run.explain()
+    errors = [line for line in run.stderr.splitlines() if line.startswith("excolor: error:")]
+    assert len(errors) == 1, run.explain()
+    line = errors[0]
+    if run.schedule is not None:
+        expected = [*expected, str(run.schedule)] if name != "lr_zero" else expected
+    for text in expected:
+        assert text in line, (text, line)
+    assert "Traceback" not in run.stderr, run.explain()
+    assert not (run.run_dir / "metrics.json").exists()
+    assert not (run.run_dir / "model.ckpt").exists()
+
+
+def test_unknown_group_option(runs):
+    run = runs["unknown_option"]
+    assert run.returncode != 0
+    assert "Could not find 'model/nope'" in run.stderr, run.explain()
+    assert "excolor: error:" not in run.stderr
+    assert not (run.run_dir / "metrics.json").exists()
