@@ -14,8 +14,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from excolor.config import fail, write_json
-from excolor.train import find_config_error
+from excolor.config import fail, find_config_error, write_json
 
 log = logging.getLogger("excolor.evaluate")
 

@@ -29,6 +29,7 @@ import torch
 from omegaconf import DictConfig, ListConfig
 from torch import nn
 
+from excolor.config import config_key
 from excolor.colors import hsv_cube, hsv_similarity, hue_steps, rgb_cube, rgb_to_hsv
 from excolor.errors import ConfigError
 from excolor.interventions import intervene
@@ -62,9 +63,10 @@ def build_interventions(configs: DictConfig | None, width: int) -> dict[str, lis
         if name == BASELINE:
             raise ConfigError(f"intervention.{BASELINE}: the name is reserved for the baseline")
         items = list(config) if isinstance(config, ListConfig) else [config]
-        modules = [instantiate(item) for item in items]
-        for module in modules:
-            check_dim(module, width)
+        with config_key(f"intervention.{name}"):
+            modules = [instantiate(item) for item in items]
+            for module in modules:
+                check_dim(module, width)
         evaluations[name] = modules
     return evaluations
 
@@ -77,7 +79,7 @@ def per_color_error(model: nn.Module, colors: torch.Tensor) -> torch.Tensor:
 def targeting_score(error: np.ndarray, similarity: np.ndarray) -> float:
     """r² of the Pearson correlation between per-color error and similarity² to the concept."""
     x, y = np.asarray(error, float).ravel(), np.asarray(similarity, float).ravel() ** 2
-    if x.std() == 0 or y.std() == 0:
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
         return 0.0
     r = np.corrcoef(x, y)[0, 1]
     return float(r * r) if math.isfinite(r) else 0.0
@@ -143,7 +145,8 @@ def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg:
 
             paths = draw_figures(model, name, interventions, error, cfg.layer, out_dir)
             if logger is not None and hasattr(logger, "log_image"):
-                logger.log_image(key=f"figures/{name}", images=[str(p) for p in paths])
+                for path in paths:
+                    logger.log_image(key=f"figures/{path.stem}", images=[str(path)])
     for name in evaluations:
         if name != BASELINE:
             metrics.update(focus_metrics(metrics, name))

@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from excolor.config import fail, write_json
+from excolor.config import config_key, fail, find_config_error, write_json
 from excolor.errors import ConfigError
 
 log = logging.getLogger("excolor.train")
@@ -28,6 +28,7 @@ log = logging.getLogger("excolor.train")
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
 def main(cfg: DictConfig):
+    logging.captureWarnings(True)  # configuration warnings belong in the run's log too
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
@@ -42,15 +43,6 @@ def main(cfg: DictConfig):
         if config_error is not None:
             fail(config_error)
         raise
-
-
-def find_config_error(error: BaseException) -> str | None:
-    """The ConfigError message behind `error` (hydra's instantiate wraps constructor errors), or None."""
-    while error is not None:
-        if isinstance(error, ConfigError):
-            return str(error)
-        error = error.__cause__
-    return None
 
 
 def objective_values(metrics: dict, names) -> float | tuple[float, ...]:
@@ -70,16 +62,19 @@ def objective_values(metrics: dict, names) -> float | tuple[float, ...]:
 def train(cfg: DictConfig, out_dir: Path) -> dict:
     """Build everything from `cfg` (validating before any work), train or reuse a cached model,
     evaluate, and write metrics.json into `out_dir`."""
-    import torch
     from hydra.utils import instantiate
+
+    with config_key("schedule"):  # numpy only: schedule errors answer before torch is imported
+        schedule = instantiate(cfg.schedule)
+    steps = run_length(len(schedule), cfg.trainer.max_steps)
+    check_learning_rate(schedule["lr"][:steps])
+
+    import torch
 
     from excolor.cache import CheckpointCache, training_key
     from excolor.evaluation import build_interventions, evaluate_run
 
     torch.set_num_threads(int(cfg.threads))
-    schedule = instantiate(cfg.schedule)
-    steps = run_length(len(schedule), cfg.trainer.max_steps)
-    check_learning_rate(schedule["lr"][:steps])
     torch.manual_seed(int(cfg.seed))
     model = instantiate(cfg.model)
     data = instantiate(cfg.data)
@@ -134,9 +129,10 @@ def build_regularizers(configs: DictConfig, schedule, label_names: list[str], wi
 
     regularizers = {}
     for name, config in (configs or {}).items():
-        regularizer = instantiate(config)
-        regularizer.bind_labels(label_names)
-        regularizer.check_width(width)
+        with config_key(f"regularizers.{name}"):
+            regularizer = instantiate(config)
+            regularizer.bind_labels(label_names)
+            regularizer.check_width(width)
         if regularizer.column not in schedule.values:
             warnings.warn(f"regularizer {name!r}: no schedule column {regularizer.column!r} drives it; it runs at weight {regularizer.weight:g}")
         regularizers[name] = regularizer

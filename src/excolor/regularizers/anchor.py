@@ -14,7 +14,7 @@ class Anchor(Regularizer):
         super().__init__(**kwargs)
         point = [float(x) for x in point]
         if len(point) < 2:
-            raise ConfigError(f"regularizers.{self.column}.point={point} needs at least 2 entries")
+            raise ConfigError(f"point={point} needs at least 2 entries")
         self.register_buffer("point", torch.tensor(point))
 
     def per_sample(self, z: Tensor) -> Tensor:
@@ -23,6 +23,6 @@ class Anchor(Regularizer):
     def check_width(self, width: int) -> None:
         if len(self.point) != width:
             raise ConfigError(
-                f"regularizers.{self.column}.point has {len(self.point)} entries but model.bottleneck={width} "
+                f"point={self.point.tolist()} has {len(self.point)} entries but model.bottleneck={width} "
                 "(set `concept` to a vector of that length)"
             )

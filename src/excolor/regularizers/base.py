@@ -31,9 +31,9 @@ class Regularizer(nn.Module):
     ):
         super().__init__()
         if not weight >= 0:
-            raise ConfigError(f"regularizers.{column}.weight={weight} must be ≥ 0")
+            raise ConfigError(f"weight={weight} must be ≥ 0")
         if layer not in LAYERS:
-            raise ConfigError(f"regularizers.{column}.layer={layer!r} must be one of {', '.join(LAYERS)}")
+            raise ConfigError(f"layer={layer!r} must be one of {', '.join(LAYERS)}")
         self.column = column
         self.weight = float(weight)
         self.label_affinities = dict(label_affinities or {})
@@ -45,7 +45,7 @@ class Regularizer(nn.Module):
         unknown = set(self.label_affinities) - set(label_names)
         if unknown:
             raise ConfigError(
-                f"regularizers.{self.column}.label_affinities names unknown label(s) {sorted(unknown)} "
+                f"label_affinities names unknown label(s) {sorted(unknown)} "
                 f"(the data provides {list(label_names)})"
             )
         self.affinity = torch.tensor([float(self.label_affinities.get(n, 0.0)) for n in label_names])

@@ -14,7 +14,7 @@ class Planarity(Regularizer):
         super().__init__(**kwargs)
         self.plane = [int(d) for d in plane]
         if len(set(self.plane)) != len(self.plane) or min(self.plane, default=0) < 0:
-            raise ConfigError(f"regularizers.{self.column}.plane={self.plane} must list distinct dims ≥ 0")
+            raise ConfigError(f"plane={self.plane} must list distinct dims ≥ 0")
 
     def per_sample(self, z: Tensor) -> Tensor:
         off_plane = torch.ones(z.shape[-1], dtype=torch.bool, device=z.device)
@@ -23,4 +23,4 @@ class Planarity(Regularizer):
 
     def check_width(self, width: int) -> None:
         if max(self.plane) >= width:
-            raise ConfigError(f"regularizers.{self.column}.plane={self.plane} names a dim ≥ model.bottleneck={width}")
+            raise ConfigError(f"plane={self.plane} names a dim ≥ model.bottleneck={width}")

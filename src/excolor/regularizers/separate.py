@@ -14,7 +14,7 @@ class Separate(Regularizer):
     def __init__(self, power: float = 100.0, shift: bool = True, **kwargs):
         super().__init__(**kwargs)
         if not power > 0:
-            raise ConfigError(f"regularizers.{self.column}.power={power} must be > 0")
+            raise ConfigError(f"power={power} must be > 0")
         self.power = float(power)
         self.shift = bool(shift)
 

@@ -1,0 +1,115 @@
+"""Evaluation: targeting score, focus, per-color error, and re-evaluating a saved run."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from excolor.evaluation import Evaluator, focus_metrics, loss_cube, per_color_error, targeting_score
+
+
+def test_targeting_score_is_one_when_error_equals_similarity_squared():
+    similarity = np.linspace(0, 1, 50)
+    assert targeting_score(similarity**2, similarity) == pytest.approx(1.0)
+    # any positive affine map of sim² correlates perfectly too
+    assert targeting_score(3 * similarity**2 + 0.1, similarity) == pytest.approx(1.0)
+
+
+def test_targeting_score_near_zero_for_error_independent_of_color():
+    rng = np.random.default_rng(0)
+    similarity = rng.uniform(0, 1, 512)
+    error = rng.uniform(0, 1, 512)
+    assert targeting_score(error, similarity) < 0.02
+
+
+def test_targeting_score_is_zero_not_nan_for_constant_error():
+    assert targeting_score(np.full(10, 0.3), np.linspace(0, 1, 10)) == 0.0
+
+
+def test_targeting_score_by_hand():
+    # error (0, 1, 0) against sim² (0, 1, 1): means 1/3, 2/3; deviations (-1/3, 2/3, -1/3), (-2/3, 1/3, 1/3)
+    # cov ∝ 2/9 - ... = (2/9 + 2/9 - 1/9) = 3/9; var_e ∝ 6/9, var_s ∝ 6/9 → r = (3/9)/(6/9) = 0.5, r² = 0.25
+    assert targeting_score(np.array([0.0, 1.0, 0.0]), np.array([0.0, 1.0, 1.0])) == pytest.approx(0.25)
+
+
+def test_focus_by_hand():
+    metrics = {
+        "eval/none/red_mean_mse": 0.01, "eval/none/other_mean_mse": 0.001,
+        "eval/x/red_mean_mse": 0.31, "eval/x/other_mean_mse": 0.101, "eval/x/score": 0.8,
+    }
+    # excess red 0.3, excess other 0.1 → collateral 0.25, focus 0.8 · 0.75 = 0.6
+    result = focus_metrics(metrics, "x")
+    assert result["eval/x/collateral"] == pytest.approx(0.25)
+    assert result["eval/x/focus"] == pytest.approx(0.6)
+
+
+def test_loss_cube_shape():
+    hsv, rgb = loss_cube()
+    assert hsv.shape == (240, 48, 48, 3) and rgb.reshape(-1, 3).shape[0] == 552_960
+
+
+def test_per_color_error_is_mean_over_channels():
+    identity_plus = torch.nn.Identity()
+    colors = torch.tensor([[0.0, 0.0, 0.0], [1.0, 0.5, 0.0]])
+    assert torch.equal(per_color_error(identity_plus, colors), torch.zeros(2))
+    shifted = lambda x: x + torch.tensor([0.3, 0.0, 0.0])  # noqa: E731
+    assert per_color_error(shifted, colors) == pytest.approx(torch.full((2,), 0.09 / 3))
+
+
+def test_evaluator_on_an_identity_like_model_has_no_error():
+    class Perfect(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bottleneck = torch.nn.Identity()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return self.bottleneck(x)
+
+    metrics, error = Evaluator(Perfect()).metrics("none", [])
+    assert metrics["eval/none/max_mse"] == 0.0 and metrics["eval/none/score"] == 0.0
+    assert error.shape == (552_960,)
+
+
+def test_reevaluation_reproduces_training_metrics(tmp_path):
+    env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")}
+    run = tmp_path / "run"
+    common = ["logger=none", "callbacks=none", "evaluation.plots=false"]
+    subprocess.run([sys.executable, "-m", "excolor.train", "trainer.max_steps=60", f"hydra.run.dir={run}", *common],
+                   check=True, env=env, capture_output=True)
+    trained = json.loads((run / "metrics.json").read_text())
+    subprocess.run([sys.executable, "-m", "excolor.evaluate", f"run={run}", "evaluation.plots=false", "hydra.run.dir=" + str(run / "evaluations" / "again")],
+                   check=True, env=env, capture_output=True)
+    again = json.loads((run / "evaluations" / "again" / "metrics.json").read_text())
+    for key, value in trained.items():
+        if key.startswith("eval/") or key == "val/recon":
+            assert again[key] == pytest.approx(value, rel=1e-6), key
+    # other settings evaluate the same model differently, and only what was asked for
+    out = run / "evaluations" / "weak"
+    subprocess.run([sys.executable, "-m", "excolor.evaluate", f"run={run}", "intervention=repulsion",
+                    "intervention.repulsion.mapper.b=0.9", "evaluation.plots=false", f"hydra.run.dir={out}"],
+                   check=True, env=env, capture_output=True)
+    weak = json.loads((out / "metrics.json").read_text())
+    assert "eval/suppression/max_mse" not in weak
+    assert weak["eval/none/median_mse"] == pytest.approx(trained["eval/none/median_mse"], rel=1e-6)
+    assert weak["eval/repulsion/max_mse"] != trained["eval/repulsion/max_mse"]
+
+
+def test_reevaluation_of_a_missing_or_corrupt_checkpoint_fails_clearly(tmp_path):
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text("concept: [1, 0, 0, 0]\n")
+    command = [sys.executable, "-m", "excolor.evaluate", f"run={run}", f"hydra.run.dir={tmp_path / 'out'}"]
+    missing = subprocess.run(command, capture_output=True, text=True)
+    assert missing.returncode != 0
+    assert "excolor: error: no checkpoint at" in missing.stderr
+    (run / "model.ckpt").write_bytes(b"not a checkpoint")
+    corrupt = subprocess.run(command, capture_output=True, text=True)
+    assert corrupt.returncode != 0
+    assert "excolor: error: cannot read checkpoint" in corrupt.stderr
+    assert len(corrupt.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "metrics.json").exists()
