@@ -10,12 +10,15 @@ from omegaconf import OmegaConf
 import excolor.config  # registers the excolor_conf resolver
 
 CONF = excolor.config.CONF_DIR
-# `sweep` is a symlink to sweeps/ (possibly empty / work in progress): not checked here.
-GROUPS = ["data", "model", "regularizers", "schedule", "trainer", "logger", "callbacks", "intervention", "experiment"]
+# Every group dir of conf/, except `sweep` (a symlink to sweeps/, work in progress: not checked here)
+# and hydra/ (hydra's own groups, e.g. the SLURM launcher, which needs its plugin).
+EXPECTED_GROUPS = ["data", "model", "regularizers", "schedule", "trainer", "logger", "callbacks", "intervention", "experiment"]
+GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name not in ("sweep", "hydra"))
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
 
 
 def test_every_group_has_options():
+    assert set(EXPECTED_GROUPS) <= set(GROUPS)
     for group in GROUPS:
         assert any(g == group for g, _ in OPTIONS), group
     # the defaults named in train.yaml exist
@@ -82,6 +85,7 @@ def test_experiment_ex22(tmp_path):
     cfg = compose_resolved(["experiment=ex2.2"], tmp_path)
     assert cfg["model"]["output"] == "sigmoid"
     assert cfg["model"]["normalize"] is False
+    assert cfg["tag"] == "ex2.2"
     assert cfg["schedule"]["path"] == str(CONF / "schedule" / "ex-2.2-dopesheet.csv")
     regs = cfg["regularizers"]
     assert sorted(regs) == ["anchor", "planar", "separate", "unit", "unit_vibrant"]

@@ -1,8 +1,10 @@
 """End to end through the real entry point, `python -m excolor.train`, in subprocesses.
 
-All runs start at once from one module fixture (a small thread pool; the three runs that
-need a filled cache wait for the run that fills it), then each test checks its runs' outputs.
-Each successful run is 40 steps on the CPU, without logger, callbacks or (mostly) plots.
+All runs start at once from one module fixture (a pool of 3 threads; the three runs that need a
+filled cache wait for the run that fills it), then each test checks its runs' outputs. Each
+successful run is 40 steps on the CPU, without logger, callbacks or (mostly) plots. 10
+subprocesses in all: 7 training runs, 2 failing runs, and 1 that runs every bad input in turn
+(see DRIVER).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ NO_CACHE = ["cache.enabled=false"]
 # name -> (overrides, name of a run that must finish first)
 SUCCESS = {
     "linear": (["model=linear", *NO_PLOTS, *NO_CACHE], None),
-    "linear_again": (["model=linear", *NO_PLOTS, *NO_CACHE], None),
     "sigmoid": (["model=sigmoid", *NO_PLOTS, *NO_CACHE], None),
     "unnormalized": (["model.normalize=false", *NO_PLOTS, *NO_CACHE], None),
     # the cache runs share one cache dir; cache_first also draws the plots (the default)
@@ -45,14 +46,14 @@ GOOD_CSV_HEAD = "STEP,PHASE,ACTION,lr\n"
 BAD = {
     "negative_weight": (["regularizers.unit.weight=-1"], None, ["regularizers.unit.weight", "-1"]),
     "bottleneck_1": (["model.bottleneck=1"], None, ["model.bottleneck=1"]),
-    "concept_length": (["concept=[1,0,0]"], None, ["concept", "3", "bottleneck=4"]),
-    "lr_zero": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n10,,,0\n100,,,0.01\n", ["lr=0"]),
+    "concept_length": (["concept=[1,0,0]"], None, ["regularizers.anchor.point=[1.0, 0.0, 0.0]", "concept", "bottleneck=4"]),
+    "lr_zero": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n10,,,0\n100,,,0.01\n", ["lr=0", "step 10"]),
     "missing_csv": (["schedule.path=/nonexistent.csv"], None, ["schedule.path=/nonexistent.csv", "not found"]),
     "no_step_column": ([], "PHASE,ACTION,lr\nTrain,,0.01\n,,0.02\n", ["schedule.path=", "STEP"]),
     "no_lr_column": ([], "STEP,PHASE,ACTION,reg-unit\n0,Train,,0.01\n100,,,0.02\n", ["schedule.path=", "'lr'"]),
     "non_numeric": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n100,,,abc\n", ["schedule.path=", "'abc'", "line 3"]),
     "fraction_last": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n100,,,0.01\n+0.5,,,0.02\n", ["schedule.path=", "'+0.5'"]),
-    "falloff_a": (["intervention.suppression.falloff.a=1.5"], None, ["falloff", "a=1.5"]),
+    "falloff_a": (["intervention.suppression.falloff.a=1.5"], None, ["intervention.suppression", "falloff", "a=1.5"]),
     "max_steps": (["trainer.max_steps=999999"], None, ["trainer.max_steps=999999"]),
 }
 
@@ -201,8 +202,12 @@ def test_successful_run(runs, name, output, normalize):
 
 
 def test_runs_are_deterministic(runs):
-    a, b = runs["linear"], runs["linear_again"]
+    # Two runs of the same config and seed that both train from scratch: `linear` (cache off) and
+    # `cache_first` (cache on but empty, so it trains; plots on, which must not matter). A third
+    # identical run would cost ~7 s of the suite's budget for no extra coverage.
+    a, b = runs["linear"], runs["cache_first"]
     assert a.returncode == 0 and b.returncode == 0, a.explain() + b.explain()
+    assert a.metrics["train/cached"] == 0 and b.metrics["train/cached"] == 0
     ma, mb = a.metrics, b.metrics
     for key in TIMING:
         ma.pop(key, None), mb.pop(key, None)
@@ -227,10 +232,6 @@ def test_cache_store_and_hit(runs):
     for key, value in m1.items():
         if key.startswith(("eval/", "val/", "train/")) and key != "train/cached":  # timings restored too
             assert m2[key] == value, key
-    # the cache run trained exactly like the uncached run of the same config
-    uncached = runs["linear"].metrics
-    for key in ("train/recon", "train/loss", "val/recon", "eval/none/median_mse", "eval/suppression/score"):
-        assert m1[key] == uncached[key], key
     assert (hit.run_dir / "losses.csv").read_text() == (first.run_dir / "losses.csv").read_text()
     assert excolor.load_model(hit.run_dir).config == excolor.load_model(first.run_dir).config
 

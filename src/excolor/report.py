@@ -754,6 +754,20 @@ def build_optuna_report(storage: str, study: str | None = None, out_dir: str | P
     return _write(out, md, {"optuna": info})
 
 
+def write_report_safely(sweep_dir: str | Path) -> Path | None:
+    """Build the report at the end of a sweep; a reporting problem is logged, never raised (it must
+    not hide the sweep's own outcome)."""
+    import logging
+
+    try:
+        path = build_report(sweep_dir)
+    except Exception as error:  # noqa: BLE001 - reporting is best effort at this point
+        logging.getLogger(__name__).warning("could not write the report for %s: %s", sweep_dir, error)
+        return None
+    logging.getLogger(__name__).info("report: %s", path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m excolor.report",
                                  description="Write report.md, summary.json and plots for a Hydra "

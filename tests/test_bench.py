@@ -1,0 +1,31 @@
+"""Smoke test of the benchmark: `python -m excolor.bench --quick` runs and writes its figures.
+
+No timing thresholds: the numbers depend on the machine and its load."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+KEYS = ("fit_seconds", "plain_seconds", "ratio", "eval_seconds", "startup_seconds")
+
+
+def test_bench_quick_writes_positive_finite_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
+    done = subprocess.run([sys.executable, "-m", "excolor.bench", "--quick", "--out", str(out)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    results = json.loads(out.read_text())
+    for key in KEYS:
+        value = results[key]
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (key, value)
+        assert math.isfinite(value) and value > 0, (key, value)
+    assert results["ratio"] == results["fit_seconds"] / results["plain_seconds"]
+    assert results["repeats"] == 1
+    assert "ratio" in done.stdout
+    # the benchmark trains with the cache off: nothing is stored
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
