@@ -46,6 +46,7 @@ def plain_loop(steps: int | None, seed: int = 0) -> float:
     from torch.nn import functional as F
 
     from excolor.config import CONF_DIR
+    from excolor.data import ContinuousBatches
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=[f"seed={seed}"])
@@ -63,22 +64,17 @@ def plain_loop(steps: int | None, seed: int = 0) -> float:
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
 
     started = time.perf_counter()
-    step = 0
-    while step < steps:
-        for x, labels in data:
-            if step >= steps:
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rates[step]
-            y, latents = model.forward_with_latents(x)
-            loss = F.mse_loss(y, x)
-            for name, regularizer in regularizers.items():
-                if weights[name][step] != 0:
-                    loss = loss + weights[name][step] * regularizer(latents[regularizer.layer], labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            step += 1
+    for step, (x, labels) in enumerate(ContinuousBatches(data, steps)):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rates[step]
+        y, latents = model.forward_with_latents(x)
+        loss = F.mse_loss(y, x)
+        for name, regularizer in regularizers.items():
+            if weights[name][step] != 0:
+                loss = loss + weights[name][step] * regularizer(latents[regularizer.layer], labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
     return time.perf_counter() - started
 
 

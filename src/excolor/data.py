@@ -82,6 +82,27 @@ class ColorBatches:
         return zip(colors.split(self.batch_size), labels.split(self.batch_size))
 
 
+class ContinuousBatches:
+    """`steps` batches from `batches`, epoch after epoch, as one iterable: Lightning then runs the
+    whole schedule as a single epoch (one progress bar, no per-epoch hooks), while the batches and
+    their random draws are exactly those of the epochs in turn."""
+
+    def __init__(self, batches: ColorBatches, steps: int):
+        self.batches, self.steps = batches, int(steps)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        remaining = self.steps
+        while remaining > 0:
+            for batch in self.batches:
+                yield batch
+                remaining -= 1
+                if remaining == 0:
+                    return
+
+
 def validation_colors(n: int = 8) -> torch.Tensor:
     """The RGB validation cube: linspace(0, 1, n) on each axis, [n³, 3]."""
     return torch.tensor(rgb_cube(n), dtype=torch.float32)

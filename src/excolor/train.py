@@ -156,6 +156,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> dic
     import lightning as L
     from hydra.utils import instantiate
 
+    from excolor.data import ContinuousBatches
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
 
@@ -171,7 +172,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> dic
     if logger is not None:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     started = time.perf_counter()
-    trainer.fit(module, train_dataloaders=data)
+    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
     seconds = time.perf_counter() - started
     trainer.save_checkpoint(out_dir / "model.ckpt", weights_only=True)
     history = module.history.cpu().numpy()
