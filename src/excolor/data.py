@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from excolor.colors import hsv_cube, hue_steps, redness, rgb_cube, sampling_weight, vibrancy
+from excolor.colors import hsv_cube, hue_steps, redness, sampling_weight, vibrancy
 from excolor.errors import ConfigError
 
 # Each label is a Bernoulli draw with probability scale · source(color)^exponent.
@@ -101,8 +101,3 @@ class ContinuousBatches:
                 remaining -= 1
                 if remaining == 0:
                     return
-
-
-def validation_colors(n: int = 8) -> torch.Tensor:
-    """The RGB validation cube: linspace(0, 1, n) on each axis, [n³, 3]."""
-    return torch.tensor(rgb_cube(n), dtype=torch.float32)
