@@ -232,6 +232,18 @@ def test_never_labelled_colors(index_draws, grid):
     assert labels[blue[index], 1].mean() == pytest.approx(0.5, abs=0.15)
 
 
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        ({"batch_size": 0}, "data.batch_size=0"),
+        ({"batch_size": -3}, "data.batch_size=-3"),
+        ({"n_hues": 1}, "data.n_hues=1"),
+        ({"n_values": 0}, "data.n_values=0"),
+        ({"labels": {"blue": {"scale": 0.5, "exponent": 1}}}, "data.labels.blue"),
+        ({"labels": {"red": {"scale": 1.5, "exponent": 1}}}, "data.labels.red"),
+        ({"labels": {"red": {"scale": 0.5, "exponent": -1}}}, "data.labels.red"),
+    ],
+)
 def test_bad_values_raise_config_error(overrides, key):
     with pytest.raises(ConfigError) as info:
         make(**overrides)
