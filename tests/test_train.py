@@ -283,3 +283,19 @@ def test_unknown_group_option(runs):
     assert "Could not find 'model/nope'" in run.stderr, run.explain()
     assert "excolor: error:" not in run.stderr
     assert not (run.run_dir / "metrics.json").exists()
+
+
+def test_a_diverged_run_fails_with_one_line_and_no_metrics(tmp_path):
+    """An absurd learning rate makes the loss NaN: the run stops with exit 1, names the step, and
+    leaves no metrics.json (a sweeper then records the trial as failed, never as a NaN value)."""
+    schedule = tmp_path / "diverge.csv"
+    schedule.write_text("STEP,PHASE,ACTION,lr,reg-unit\n0,Train,,1e30,0.1\n100,,,1e30,0.1\n")
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "excolor.train", f"schedule.path={schedule}", "logger=none", "callbacks=none",
+         "cache.enabled=false", "evaluation.plots=false", "regularizers=none", f"hydra.run.dir={run}"],
+        capture_output=True, text=True, env={**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("excolor: error: training diverged: the loss is nan at step")
+    assert not (run / "metrics.json").exists()

@@ -3,3 +3,7 @@
 
 class ConfigError(ValueError):
     """A configuration value is invalid. The message names the key and the value."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became non-finite."""

@@ -11,13 +11,10 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from excolor.checkpoint import MODEL_CONFIG_KEY
+from excolor.errors import TrainingDiverged
 from excolor.model import ColorAutoencoder
 from excolor.regularizers import Regularizer
 from excolor.schedule import Schedule
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became non-finite."""
 
 
 class AutoencoderModule(L.LightningModule):

@@ -78,6 +78,12 @@ def _as_array(name: str, a, ndim: int) -> np.ndarray:
     return a
 
 
+def _check_grid_args(title, path, hues, saturations, values):
+    """Validate the arguments the two cube figures share."""
+    return (_check_title(title), _check_path(path), _as_1d("hues", hues),
+            _as_1d("saturations", saturations), _as_1d("values", values))
+
+
 def _clip_rgb(a: np.ndarray) -> np.ndarray:
     """Colors for display: NaN -> 0, clipped to [0, 1]."""
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
@@ -135,11 +141,7 @@ def plot_color_slices(true_rgb, recon_rgb, hues, saturations, values, title, pat
     different color around the center. Patches are separated by thin gray gaps on a dark gray
     background, so both black and white patches are visible.
     """
-    title = _check_title(title)
-    path = _check_path(path)
-    hues = _as_1d("hues", hues)
-    saturations = _as_1d("saturations", saturations)
-    values = _as_1d("values", values)
+    title, path, hues, saturations, values = _check_grid_args(title, path, hues, saturations, values)
     S, V, H = saturations.size, values.size, hues.size
     true_rgb = _as_array("true_rgb", true_rgb, 4)
     recon_rgb = _as_array("recon_rgb", recon_rgb, 4)
@@ -260,11 +262,7 @@ def plot_error_by_color(mse, hues, saturations, values, title, path) -> Path:
     v; its legend swatch is the gray of that v); in (b) and (c) each line is its pure hue.
     Legends name the value or hue. The y axes start at 0.
     """
-    title = _check_title(title)
-    path = _check_path(path)
-    hues = _as_1d("hues", hues)
-    saturations = _as_1d("saturations", saturations)
-    values = _as_1d("values", values)
+    title, path, hues, saturations, values = _check_grid_args(title, path, hues, saturations, values)
     H, S, V = hues.size, saturations.size, values.size
     mse = _as_array("mse", mse, 3)
     if mse.shape != (H, S, V):

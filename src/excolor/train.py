@@ -21,7 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from excolor.config import config_key, fail, find_config_error, write_json
-from excolor.errors import ConfigError
+from excolor.errors import ConfigError, TrainingDiverged
 
 log = logging.getLogger("excolor.train")
 
@@ -42,6 +42,9 @@ def main(cfg: DictConfig):
         config_error = find_config_error(error)
         if config_error is not None:
             fail(config_error)
+        if isinstance(error, TrainingDiverged):
+            log.error("%s", error)
+            fail(str(error), code=1)
         raise
 
 
