@@ -299,3 +299,27 @@ def test_a_diverged_run_fails_with_one_line_and_no_metrics(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("excolor: error: training diverged: the loss is nan at step")
     assert not (run / "metrics.json").exists()
+
+
+def test_undriven_regularizer_and_unused_column_are_warned_about(caplog):
+    """Ex 2.2's dopesheet has `reg-polar`, which drives nothing, and no `reg-planar`, so planarity runs
+    at weight 1 × its multiplier: both get a warning naming them."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from excolor.config import CONF_DIR
+    from excolor.module import AutoencoderModule
+    from excolor.train import build_regularizers
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=ex2.2", "regularizers.planar.weight=0.5"])
+    schedule = instantiate(cfg.schedule)
+    with caplog.at_level("WARNING", logger="excolor.train"):
+        regularizers = build_regularizers(cfg.regularizers, schedule, ["red", "vibrant"], 4)
+    messages = " | ".join(r.getMessage() for r in caplog.records)
+    assert "regularizer 'planar': no schedule column 'reg-planar' drives it; it runs at weight 0.5" in messages
+    assert "schedule column 'reg-polar' drives no regularizer" in messages
+    assert "'unit'" not in messages and "reg-unit-v" not in messages
+    module = AutoencoderModule(instantiate(cfg.model), regularizers, schedule, len(schedule))
+    assert set(module.term_weights["planar"]) == {0.5}
+    assert module.term_weights["unit"][0] == pytest.approx(0.01)  # reg-unit at step 0 of ex2.2

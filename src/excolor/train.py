@@ -12,7 +12,6 @@ import logging
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import hydra
@@ -137,12 +136,12 @@ def build_regularizers(configs: DictConfig, schedule, label_names: list[str], wi
             regularizer.bind_labels(label_names)
             regularizer.check_width(width)
         if regularizer.column not in schedule.values:
-            warnings.warn(f"regularizer {name!r}: no schedule column {regularizer.column!r} drives it; it runs at weight {regularizer.weight:g}")
+            log.warning("regularizer %r: no schedule column %r drives it; it runs at weight %g", name, regularizer.column, regularizer.weight)
         regularizers[name] = regularizer
     driven = {r.column for r in regularizers.values()}
     for column in schedule.names:
         if column != "lr" and column not in driven:
-            warnings.warn(f"schedule column {column!r} drives no regularizer")
+            log.warning("schedule column %r drives no regularizer", column)
     return regularizers
 
 
