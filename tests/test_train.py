@@ -323,3 +323,19 @@ def test_undriven_regularizer_and_unused_column_are_warned_about(caplog):
     module = AutoencoderModule(instantiate(cfg.model), regularizers, schedule, len(schedule))
     assert set(module.term_weights["planar"]) == {0.5}
     assert module.term_weights["unit"][0] == pytest.approx(0.01)  # reg-unit at step 0 of ex2.2
+
+
+def test_the_default_wandb_logger_is_offline_and_never_prompts(tmp_path):
+    """The default logger is W&B in offline mode: no account, no network, no prompt (stdin closed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(EXCOLOR_CACHE_DIR=str(tmp_path / "cache"), HOME=str(tmp_path))  # no ~/.netrc, no saved key
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "excolor.train", "trainer.max_steps=20", "callbacks=none", "evaluation.plots=false",
+         f"hydra.run.dir={run}"],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (run / "metrics.json").is_file()
+    offline_runs = list((run / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1, list((run / "wandb").iterdir())
