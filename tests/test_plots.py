@@ -10,13 +10,8 @@ import pytest
 from matplotlib.colors import hsv_to_rgb
 from matplotlib.image import imread
 
-from excolor.plots import (
-    _cone_circle,
-    _split_front_back,
-    plot_color_slices,
-    plot_error_by_color,
-    plot_latent_spheres,
-)
+from excolor.plots import plot_color_slices, plot_error_by_color, plot_latent_spheres
+from excolor.plots.latent_spheres import _cone_circle, _split_front_back
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
