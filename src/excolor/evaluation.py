@@ -33,7 +33,7 @@ from excolor.config import config_key
 from excolor.colors import hsv_cube, hsv_similarity, hue_steps, rgb_cube, rgb_to_hsv
 from excolor.errors import ConfigError
 from excolor.interventions import intervene
-from excolor.interventions.hooks import check_dim
+from excolor.interventions.concept import check_dim
 
 log = logging.getLogger(__name__)
 PURE_RED_HSV = np.array([0.0, 1.0, 1.0])

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from excolor.errors import ConfigError
-from excolor.interventions.hooks import concept_vector
+from excolor.interventions.concept import concept_vector
 from excolor.interventions.mappers import BezierMapper
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from excolor.interventions.falloff import BoundedFalloff
-from excolor.interventions.hooks import concept_vector
+from excolor.interventions.concept import concept_vector
 
 
 class Suppression(nn.Module):
