@@ -47,6 +47,7 @@ def plain_loop(steps: int | None, seed: int = 0) -> float:
 
     from excolor.config import CONF_DIR
     from excolor.data import ContinuousBatches
+    from excolor.train import build_regularizers
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=[f"seed={seed}"])
@@ -56,10 +57,8 @@ def plain_loop(steps: int | None, seed: int = 0) -> float:
     torch.manual_seed(seed)
     model = instantiate(cfg.model).train()
     data = instantiate(cfg.data)
-    regularizers = {name: instantiate(c) for name, c in cfg.regularizers.items()}
-    for regularizer in regularizers.values():
-        regularizer.bind_labels(data.label_names)
-    weights = {n: [r.weight * w for w in schedule[r.column].tolist()] for n, r in regularizers.items()}
+    regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
+    weights = {name: regularizer.scheduled_weights(schedule) for name, regularizer in regularizers.items()}
     learning_rates = schedule["lr"].tolist()
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
 

@@ -6,14 +6,11 @@ from pathlib import Path
 
 import torch
 
+from excolor.errors import CheckpointError
 from excolor.model import ColorAutoencoder
 
 CHECKPOINT_NAME = "model.ckpt"
 MODEL_CONFIG_KEY = "excolor_model"
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing or unreadable."""
 
 
 def load_model(path: str | Path, map_location: str = "cpu") -> ColorAutoencoder:
@@ -28,5 +25,6 @@ def load_model(path: str | Path, map_location: str = "cpu") -> ColorAutoencoder:
         state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
         model.load_state_dict(state)
     except Exception as error:  # a truncated or foreign file: say which, in one line
-        raise CheckpointError(f"cannot read checkpoint {file}: {type(error).__name__}: {error}") from None
+        reason = str(error).splitlines()[0].split(". ")[0] if str(error) else ""  # torch's messages run on
+        raise CheckpointError(f"cannot read checkpoint {file}: {type(error).__name__}: {reason}") from None
     return model.eval()

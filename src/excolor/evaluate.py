@@ -15,6 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from excolor.config import fail, find_config_error, write_json
+from excolor.errors import CheckpointError
 
 log = logging.getLogger("excolor.evaluate")
 
@@ -25,9 +26,7 @@ def main(cfg: DictConfig):
     try:
         return evaluate(cfg, out_dir)
     except Exception as error:
-        message = find_config_error(error)
-        if message is None and type(error).__name__ == "CheckpointError":
-            message = str(error).split(". ")[0]
+        message = str(error) if isinstance(error, CheckpointError) else find_config_error(error)
         if message is not None:
             fail(message)
         raise

@@ -29,8 +29,8 @@ import torch
 from omegaconf import DictConfig, ListConfig
 from torch import nn
 
-from excolor.config import config_key
 from excolor.colors import hsv_cube, hsv_similarity, hue_steps, rgb_cube, rgb_to_hsv
+from excolor.config import config_key
 from excolor.errors import ConfigError
 from excolor.interventions import intervene
 from excolor.interventions.concept import check_dim

@@ -38,11 +38,7 @@ class AutoencoderModule(L.LightningModule):
         self.model = model
         self.regularizers = torch.nn.ModuleDict(regularizers)
         self.learning_rates = schedule["lr"].tolist()
-        # A regularizer that no column drives runs at weight 1 (times its multiplier).
-        self.term_weights = {
-            name: [reg.weight * w for w in schedule[reg.column].tolist()] if reg.column in schedule.values else [reg.weight] * len(schedule)
-            for name, reg in regularizers.items()
-        }
+        self.term_weights = {name: reg.scheduled_weights(schedule) for name, reg in regularizers.items()}
         self.steps = steps
         self.log_every_n_steps = log_every_n_steps
         self.history_columns = ["loss", "recon", *regularizers]

@@ -50,6 +50,12 @@ class Regularizer(nn.Module):
             )
         self.affinity = torch.tensor([float(self.label_affinities.get(n, 0.0)) for n in label_names])
 
+    def scheduled_weights(self, schedule) -> list[float]:
+        """weight × the schedule's column, per step; a regularizer no column drives runs at weight × 1."""
+        if self.column in schedule.values:
+            return [self.weight * w for w in schedule[self.column].tolist()]
+        return [self.weight] * len(schedule)
+
     def per_sample(self, z: Tensor) -> Tensor:
         """Loss of each row of z, shape [B]."""
         raise NotImplementedError
