@@ -1,7 +1,15 @@
-"""Save and reload trained models: Lightning's checkpoint plus the model's constructor arguments."""
+"""Save and reload trained models: Lightning's checkpoint plus the model's constructor arguments.
+
+Checkpoints are read with ``torch.load(..., weights_only=True)`` only: a ``model.ckpt`` comes from a
+run dir or a (possibly shared) cache directory, and an unrestricted unpickle would run any
+``__reduce__`` payload planted in it. Lightning's ``save_checkpoint(weights_only=True)`` writes only
+tensors, ints, strings and dicts, which the restricted unpickler accepts; anything else is refused
+with one line (CheckpointError).
+"""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -13,18 +21,46 @@ CHECKPOINT_NAME = "model.ckpt"
 MODEL_CONFIG_KEY = "excolor_model"
 
 
-def load_model(path: str | Path, map_location: str = "cpu") -> ColorAutoencoder:
-    """Rebuild the trained ColorAutoencoder from a run directory (or a .ckpt file), in eval mode."""
+def checkpoint_file(path: str | Path) -> Path:
+    """`path` itself, or `path/model.ckpt` for a run directory; CheckpointError if there is none."""
     path = Path(path)
     file = path / CHECKPOINT_NAME if path.is_dir() else path
     if not file.is_file():
         raise CheckpointError(f"no checkpoint at {file}")
+    return file
+
+
+def read_checkpoint(file: Path, map_location: str = "cpu") -> dict:
+    """The checkpoint dict, read with the restricted (weights-only) unpickler; one-line errors."""
     try:
-        checkpoint = torch.load(file, map_location=map_location, weights_only=False)
+        checkpoint = torch.load(file, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's message runs to a page; a "… GLOBAL x.y …" line names a refused object (a payload or
+        # a class), any other "Unsupported …" line says the bytes are no pickle at all.
+        lines = [line.strip().rstrip(".") for line in str(error).splitlines()]
+        culprit = next((line for line in lines if "GLOBAL" in line), None)
+        if culprit is None:
+            reason = next((line for line in lines if line.startswith("Unsupported")), lines[0] if lines else "")
+            raise CheckpointError(f"cannot read checkpoint {file}: UnpicklingError: {reason}") from None
+        raise CheckpointError(f"refusing checkpoint {file}: it holds more than tensors and plain data ({culprit})") from None
+    except Exception as error:  # a truncated or foreign file: say which, in one line
+        reason = str(error).splitlines()[0].split(". ")[0] if str(error) else ""  # torch's messages run on
+        raise CheckpointError(f"cannot read checkpoint {file}: {type(error).__name__}: {reason}") from None
+    for key in ("state_dict", MODEL_CONFIG_KEY):
+        if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get(key), dict):
+            raise CheckpointError(f"cannot read checkpoint {file}: no {key!r} entry (not an excolor checkpoint)")
+    return checkpoint
+
+
+def load_model(path: str | Path, map_location: str = "cpu") -> ColorAutoencoder:
+    """Rebuild the trained ColorAutoencoder from a run directory (or a .ckpt file), in eval mode."""
+    file = checkpoint_file(path)
+    checkpoint = read_checkpoint(file, map_location)
+    try:
         model = ColorAutoencoder(**checkpoint[MODEL_CONFIG_KEY])
         state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
         model.load_state_dict(state)
-    except Exception as error:  # a truncated or foreign file: say which, in one line
-        reason = str(error).splitlines()[0].split(". ")[0] if str(error) else ""  # torch's messages run on
+    except Exception as error:  # wrong shapes or arguments: a checkpoint of another model
+        reason = str(error).splitlines()[0] if str(error) else ""
         raise CheckpointError(f"cannot read checkpoint {file}: {type(error).__name__}: {reason}") from None
     return model.eval()
