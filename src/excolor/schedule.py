@@ -3,18 +3,24 @@
 A dopesheet has columns ``STEP, PHASE, ACTION`` and one column per scheduled
 quantity (``lr`` and one per regularizer). A non-empty cell is a keyframe.
 
-``STEP`` is absolute (``1000``) or relative to the nearest *absolute* rows:
-``+N`` is N steps after the previous absolute row, ``-N`` is N steps before the
-next one, and ``+F`` (``0 < F < 1``) is ``a + F * (b - a)`` rounded to the
-nearest step, for the previous/next absolute rows ``a``/``b``. The run lasts
-``last step + 1`` steps.
+``STEP`` is absolute (``1000``) or relative to the nearest *absolute* rows
+``a`` (previous) and ``b`` (next): ``+N`` is ``a + N``, ``-N`` is ``b - N``,
+``+F`` (``0 < F < 1``) is ``round(a + F * (b - a))`` and ``-F`` is
+``round(b - F * (b - a))``, with Python's ``round`` (half to even: ``+0.5``
+between 0 and 5 is step 2, between 0 and 7 step 4). A step that resolves
+below 0 is clamped to 0. The run lasts ``last step + 1`` steps. These are the
+seed's dopesheet rules (``mini.temporal.dopesheet``).
 
 Between two keyframes ``(t0, y0)``, ``(t1, y1)`` of one quantity,
 ``y = y0 + (y1 - y0) * curve(tau)`` with ``tau = (t - t0) / (t1 - t0)``; the
-default curve is minimum jerk. A column header ``name[:log][::curve]`` names
-the quantity ``name``; ``:log`` interpolates ``log y`` instead of ``y`` (all
-keyframes must be > 0); ``::linear`` / ``::step`` / ``::min_jerk`` pick the
-curve. Before the first keyframe and after the last, a quantity holds its value.
+default curve is minimum jerk. A column header ``name[:space][:curve]`` (the
+seed's form, e.g. ``lr:log:minjerk``, ``z::step-end``) or
+``name[:log][::curve]`` names the quantity ``name``; space ``log``
+interpolates ``log y`` instead of ``y`` (all keyframes must be > 0), space
+``linear`` (the default) ``y``; the curve is ``min_jerk``/``minjerk``
+(default), ``linear``, or ``step``/``step-end`` (hold ``y0``, jump to ``y1``
+at ``t1``). Before the first keyframe and after the last, a quantity holds its
+value.
 The ACTION column is not interpreted here.
 """
 from __future__ import annotations
@@ -52,6 +58,9 @@ def step(tau: np.ndarray) -> np.ndarray:
 
 CURVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "min_jerk": min_jerk, "linear": linear, "step": step}
+# The seed's spellings of the same curves.
+CURVE_ALIASES = {"minjerk": "min_jerk", "step-end": "step"}
+SPACES = ("linear", "log")
 
 
 @dataclass(frozen=True)
@@ -87,16 +96,20 @@ def _fail(path: str, msg: str) -> ConfigError:
 
 
 def _parse_header(path: str, header: str) -> tuple[str, bool, str]:
-    """``name[:log][::curve]`` -> (name, log, curve name)."""
-    base, _, curve = header.partition("::")
-    curve = curve or "min_jerk"
-    log = base.endswith(":log")
-    name = base[:-4] if log else base
+    """``name[:space][:curve]`` or ``name[:log][::curve]`` -> (name, log, curve name)."""
+    parts = header.split(":")
+    if len(parts) == 4 and parts[2] == "":  # name:log::curve
+        parts = [parts[0], parts[1], parts[3]]
+    if len(parts) > 3 or not parts[0]:
+        raise _fail(path, f"column {header!r}: expected 'name', 'name:space', 'name::curve' or 'name:space:curve'")
+    name, space, curve = (parts + ["", ""])[:3]
+    if space and space not in SPACES:
+        raise _fail(path, f"column {header!r}: unknown space {space!r} (expected one of {list(SPACES)})")
+    curve = CURVE_ALIASES.get(curve, curve or "min_jerk")
     if curve not in CURVES:
-        raise _fail(path, f"column {header!r}: unknown curve {curve!r} (expected one of {sorted(CURVES)})")
-    if not name or ":" in name:
-        raise _fail(path, f"column {header!r}: expected 'name', 'name:log', 'name::curve' or 'name:log::curve'")
-    return name, log, curve
+        known = sorted([*CURVES, *CURVE_ALIASES])
+        raise _fail(path, f"column {header!r}: unknown curve {parts[2]!r} (expected one of {known})")
+    return name, space == "log", curve
 
 
 def _resolve_steps(path: str, texts: list[str], lines: list[int]) -> list[int]:
@@ -117,19 +130,18 @@ def _resolve_steps(path: str, texts: list[str], lines: list[int]) -> list[int]:
                 raise _fail(path, f"{where}: no absolute STEP row {side} it")
             steps.append(anchor + int(text))
             continue
-        try:
-            frac = float(text[1:]) if text.startswith("+") else None
-        except ValueError:
-            frac = None
+        frac = float(text[1:]) if re.fullmatch(r"[+-](\d*\.\d+)", text) else None
         if frac is None or not 0.0 < frac < 1.0:
-            raise _fail(path, f"{where}: expected an integer, '+N', '-N' or '+F' with 0 < F < 1")
+            raise _fail(path, f"{where}: expected an integer, '+N', '-N', or '+F'/'-F' with 0 < F < 1")
         if prev is None or nxt is None:
             raise _fail(path, f"{where}: a fraction needs absolute STEP rows before and after it")
-        steps.append(int(np.floor(prev + frac * (nxt - prev) + 0.5)))
+        # Python's round (half to even), as the seed does: +0.5 between 0 and 5 is step 2.
+        steps.append(round(prev + frac * (nxt - prev)) if text[0] == "+" else round(nxt - frac * (nxt - prev)))
+    steps = [max(0, s) for s in steps]  # the seed clamps a step that resolves below 0 to 0
     for i, (s, text, line) in enumerate(zip(steps, texts, lines)):
-        if s < 0 or (i and s <= steps[i - 1]):
-            why = "negative" if s < 0 else f"not after the previous row's step {steps[i - 1]}"
-            raise _fail(path, f"line {line} STEP {text!r} resolves to {s}: {why} (steps must strictly increase)")
+        if i and s <= steps[i - 1]:
+            raise _fail(path, f"line {line} STEP {text!r} resolves to {s}: not after the previous row's step "
+                              f"{steps[i - 1]} (steps must strictly increase)")
     return steps
 
 

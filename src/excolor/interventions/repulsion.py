@@ -1,6 +1,6 @@
 """Repulsion: rotate each latent row away from the concept, in the plane of z and v.
 
-    d = clamp(z·v, 0, 1),   t = clamp(mapper(d), −1 + ε, 1 − ε)
+    d = clamp(z·v, 0, 1),   t = clamp(mapper(d), −1 + ε, 1 − ε)   (ε = 1e-8, as in the seed)
     z⊥ = z − d·v,   u = z⊥/‖z⊥‖  (a fixed unit vector ⟂ v where ‖z⊥‖ ≈ 0)
     z' = t·v + sqrt(1 − t²)·u   where d > 0,   else z' = z
 
@@ -28,7 +28,7 @@ class Repulsion(nn.Module):
         concept,
         mapper: nn.Module | None = None,
         dim: int | None = None,
-        eps: float = 1e-6,
+        eps: float = 1e-8,  # the seed's ε
     ):
         super().__init__()
         v = concept_vector("intervention repulsion", concept, dim)
