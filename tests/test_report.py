@@ -74,7 +74,7 @@ def test_report_numbers_and_verdicts(tmp_path):
     md = path.read_text()
     s = json.loads((sweep / "summary.json").read_text())
 
-    assert s["counts"] == {"ok": 15, "failed": 1, "incomplete": 1, "total": 17}
+    assert s["counts"] == {"ok": 15, "failed": 1, "incomplete": 1, "total": 17, "members": 15}
     # compute: each arm 10+11+12+13+14 = 60 s; total 180 s
     assert s["compute"]["train_seconds"] == pytest.approx(180.0)
     lin = _arm(s, "output=linear")
@@ -93,19 +93,26 @@ def test_report_numbers_and_verdicts(tmp_path):
     sc = lin["metrics"]["eval/suppression/score"]
     assert sc["mean"] == pytest.approx(0.7) and sc["sd"] == pytest.approx(math.sqrt(0.1 / 4))
 
+    # Changed with populations: both arms hold seeds 0-4 (old runs: one member each), so H2 is paired
+    # by seed. Every per-seed ratio is 0.1 (CI [0.1, 0.1]); all five log ratios are negative, so the
+    # Wilcoxon p is 2/2^5 = 0.0625, the smallest five pairs can give -> inconclusive (it was
+    # supported on an unpaired Mann–Whitney p = 2/252).
     hyp = {h["name"]: h for h in s["hypotheses"]}
     h2 = hyp["H2"]["metrics"][0]
-    assert hyp["H2"]["outcome"] == "supported"
-    assert h2["ratio"] == pytest.approx(0.1)
-    assert h2["p"] == pytest.approx(2 / 252)
-    assert (h2["n_t"], h2["n_c"]) == (5, 5)
+    assert hyp["H2"]["paired"] and h2["paired"] and h2["test"] == "Wilcoxon signed-rank"
+    assert h2["effect"] == pytest.approx(0.1) and (h2["lo"], h2["hi"]) == pytest.approx((0.1, 0.1))
+    assert h2["p"] == pytest.approx(2 / 32) and h2["p_holm"] == pytest.approx(2 / 32)
+    assert (h2["n_t"], h2["n_c"], h2["n_pairs"]) == (5, 5, 5)
+    assert hyp["H2"]["outcome"] == "inconclusive"
     assert hyp["H3"]["outcome"] == "inconclusive"
-    assert hyp["H1"]["outcome"] == "inconclusive"  # score identical -> not all supported
-    assert [p["outcome"] for p in hyp["H1"]["metrics"]] == ["supported", "inconclusive"]
+    assert hyp["H1"]["outcome"] == "inconclusive"
+    # Holm over H1's two metrics: sorted p 0.0625 (x 2) and 1 -> 0.125, 1
+    assert [p["p_holm"] for p in hyp["H1"]["metrics"]] == pytest.approx([0.125, 1.0])
 
-    assert "**H2** (dropping the output sigmoid improves reconstruction): supported — " \
-           "median eval/none/median_mse linear/sigmoid = 0.1 [95% CI" in md
-    assert "(n = 5 vs 5)" in md and "Mann–Whitney p = 0.0079" in md
+    assert "**H2** (dropping the output sigmoid improves reconstruction): inconclusive — " \
+           "eval/none/median_mse linear/sigmoid: median of per-seed ratios 0.100 [95% BCa CI 0.100, 0.100], " \
+           "Wilcoxon signed-rank p = 0.062 (n = 5 pairs)" in md
+    assert "Holm p = 0.12 (n = 5 pairs) → lower is better: inconclusive" in md
     assert "**H3** (tanh is no different from sigmoid): inconclusive" in md
     assert "Rule:" in md and md.count("Rule:") == 1
     # header, tables, formatting

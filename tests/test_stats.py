@@ -59,7 +59,7 @@ def test_verdict_clearly_better_lower():
     c = [2.0, 2.1, 1.9, 2.05, 1.95, 2.02]
     v = stats.verdict(t, c, better="lower")
     assert v.outcome == stats.SUPPORTED
-    assert v.ratio == pytest.approx(np.median(t) / np.median(c))
+    assert v.effect == pytest.approx(np.median(t) / np.median(c))
     assert v.hi < 1 and v.p < 0.05 and (v.n_t, v.n_c) == (6, 6)
     assert v.measure == "ratio"
 
@@ -96,7 +96,7 @@ def test_verdict_nonpositive_uses_difference():
     c = [1.0, 1.1, 0.9, 1.05, 0.95]
     v = stats.verdict(t, c, better="lower")
     assert v.measure == "difference" and v.null == 0.0
-    assert v.ratio == pytest.approx(-3.0)
+    assert v.effect == pytest.approx(-3.0)
     assert v.outcome == stats.SUPPORTED
 
 
@@ -111,3 +111,100 @@ def test_combine_outcomes():
     assert stats.combine_outcomes([S, I]) == I
     assert stats.combine_outcomes([S, N]) == N
     assert stats.combine_outcomes([]) == I
+
+
+def test_summarize_quartiles_by_hand():
+    # sorted 1, 2, 4, 9: the 25th percentile sits at position 0.75 -> 1 + 0.75 * (2 - 1) = 1.75,
+    # the 75th at position 2.25 -> 4 + 0.25 * (9 - 4) = 5.25
+    s = stats.summarize([9.0, 1.0, 4.0, 2.0])
+    assert s["q25"] == pytest.approx(1.75) and s["q75"] == pytest.approx(5.25)
+
+
+def test_holm_by_hand():
+    # sorted 0.01, 0.03, 0.04 -> 3 * 0.01 = 0.03, 2 * 0.03 = 0.06, 1 * 0.04 = 0.04 -> running max 0.06
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.2]) == pytest.approx([0.2])
+    assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # capped at 1
+    adjusted = stats.holm([0.01, float("nan"), 0.04])  # NaN is not tested: m = 2
+    assert adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.04)
+    assert stats.holm([]) == []
+
+
+def test_wilcoxon_by_hand_count():
+    # d = 1, 2, -3, 4, 5: ranks of |d| are 1..5, W- = 3. Sign patterns of 5 ranks whose negative
+    # ranks sum to <= 3: {}, {1}, {2}, {3}, {1, 2} = 5 of 32 -> two-sided p = 2 * 5/32 = 0.3125
+    assert stats.wilcoxon_signed_rank([1, 2, -3, 4, 5]) == pytest.approx(10 / 32)
+    # all of one sign: only the empty pattern -> p = 2/2^n
+    assert stats.wilcoxon_signed_rank([-1, -2, -3, -4, -5]) == pytest.approx(2 / 32)
+    assert stats.wilcoxon_signed_rank([-1, -2, -3, -4, -5, -6]) == pytest.approx(2 / 64)
+    assert stats.wilcoxon_signed_rank([0.0, 0.0, 0.0]) == 1.0
+    assert math.isnan(stats.wilcoxon_signed_rank([]))
+
+
+def test_median_of_ratios_by_hand():
+    # per-pair ratios 2/1 = 2, 3/2 = 1.5, 8/2 = 4 -> median 2 (the ratio of medians would be 3/2 = 1.5)
+    effect, lo, hi = stats.median_of_ratios([2, 3, 8], [1, 2, 2], n_boot=2000)
+    assert effect == pytest.approx(2.0)
+    assert 1.5 <= lo <= effect <= hi <= 4.0  # every resampled median is one of the ratios
+    # pairs with a non-finite value are dropped: the same three pairs remain
+    assert stats.median_of_ratios([2, 3, 8, float("nan")], [1, 2, 2, 5], n_boot=2000)[0] == pytest.approx(2.0)
+
+
+def test_paired_verdict_by_hand():
+    # ratios 0.5 for every pair but one (0.4): median 0.5; log ratios all negative -> p = 2/2^6
+    t = [1.0, 2.0, 3.0, 4.0, 5.0, 2.4]
+    c = [2.0, 4.0, 6.0, 8.0, 10.0, 6.0]
+    v = stats.verdict(t, c, better="lower", paired=True)
+    assert v.paired and v.test == stats.WILCOXON and v.n_pairs == 6 and (v.n_t, v.n_c) == (6, 6)
+    assert v.effect == pytest.approx(0.5) and v.p == pytest.approx(2 / 64)
+    assert 0.4 <= v.lo <= 0.5 and v.hi == pytest.approx(0.5)
+    # unpaired, the same numbers: ratio of medians (2.4 + 3)/2 ÷ (6 + 6)/2 = 2.7/6 = 0.45, Mann–Whitney
+    u = stats.verdict(t, c, better="lower")
+    assert not u.paired and u.test == stats.MANN_WHITNEY and u.effect == pytest.approx(0.45)
+
+
+def test_paired_constant_ratio_is_degenerate_ci():
+    v = stats.verdict([1, 2, 3, 4, 5], [10, 20, 30, 40, 50], paired=True)
+    assert (v.effect, v.lo, v.hi) == pytest.approx((0.1, 0.1, 0.1)) and v.ci_method == "degenerate"
+    assert v.p == pytest.approx(2 / 32) and v.outcome == stats.INCONCLUSIVE  # five pairs cannot reach 0.05
+
+
+def test_paired_difference_for_nonpositive_values():
+    # differences t - c: -1, -2, -3, -4, -5, -6, -7 -> median -4; all negative -> p = 2/2^7
+    t = [0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0]
+    c = [1.0] * 7
+    v = stats.verdict(t, c, better="lower", paired=True)
+    assert v.measure == "difference" and v.null == 0.0 and v.effect == pytest.approx(-4.0)
+    assert v.p == pytest.approx(2 / 128) and v.hi < 0 and v.outcome == stats.SUPPORTED
+
+
+def test_paired_needs_equal_lengths():
+    with pytest.raises(ValueError):
+        stats.verdict([1, 2, 3], [1, 2], paired=True)
+
+
+def test_verdicts_holm_across_metrics():
+    # each metric alone: 6 pairs, all lower -> p = 2/64 = 0.03125 < 0.05 (supported);
+    # Holm over the two: sorted p both 0.03125 -> 2 * 0.03125 = 0.0625 for both -> inconclusive
+    t = [1.0, 2.0, 3.0, 4.0, 5.0, 2.4]
+    c = [2.0, 4.0, 6.0, 8.0, 10.0, 6.0]
+    alone = stats.verdict(t, c, paired=True)
+    assert alone.outcome == stats.SUPPORTED and alone.p_holm == alone.p
+    both = stats.verdicts([(t, c, "lower"), (t, c, "lower")], paired=True)
+    assert [v.p_holm for v in both] == pytest.approx([0.0625, 0.0625])
+    assert [v.outcome for v in both] == [stats.INCONCLUSIVE, stats.INCONCLUSIVE]
+    # with a strong second metric (12 pairs, all lower: p = 2/2^12) the sorted p are 2/4096 (x 2)
+    # then 2/64 (x 1 = 0.03125): the first metric stays supported
+    t12, c12 = list(range(1, 13)), list(range(2, 14))
+    mixed = stats.verdicts([(t, c, "lower"), (t12, c12, "lower")], paired=True)
+    assert mixed[1].p == pytest.approx(2 / 4096)
+    assert [v.p_holm for v in mixed] == pytest.approx([2 / 64, 4 / 4096])
+    assert [v.outcome for v in mixed] == [stats.SUPPORTED, stats.SUPPORTED]
+
+
+def test_bca_interval_is_within_the_bootstrap_range():
+    rng = np.random.default_rng(2)
+    t, c = rng.lognormal(0, 0.5, 40), rng.lognormal(0.3, 0.5, 40)
+    v = stats.verdict(t, c)
+    assert v.ci_method == "BCa" and v.lo < v.effect < v.hi
+    assert v.lo > 0.3 and v.hi < 3.0

@@ -11,10 +11,13 @@ Input: a sweep dir as Hydra writes it (``multirun.yaml`` and one subdir per tria
 ``report:`` node of the sweep config (arms, metrics, hypotheses). Both are described,
 with the defaults, in `excolor.sweep_results`, which loads and parses them.
 
-The report gives trial counts, training compute in total and per arm, a metrics table per
-arm and, for each hypothesis, a verdict line per metric (`excolor.stats.verdict`; the rule,
-`excolor.stats.VERDICT_RULE`, is printed in the report; several metrics are combined with
-`excolor.stats.combine_outcomes`), then the failed and incomplete trials. The numbers are
+The samples are population members (a trial's ``members.csv`` rows; a trial without one is a
+member). The report gives trial and member counts, training compute in total and per arm, a
+metrics table per arm over members and, for each hypothesis, a verdict line per metric
+(`excolor.stats.verdict`, paired by seed where treatment and control share seeds, Holm across
+the hypothesis' metrics; the rule, `excolor.stats.VERDICT_RULE`, is printed in the report;
+several metrics are combined with `excolor.stats.combine_outcomes`), with ``report.dose`` a
+dose–response section (`excolor.dose`), then the failed and incomplete trials. The numbers are
 computed in `excolor.sweep_analysis`.
 
 Optuna: if ``hydra.sweeper.storage`` and ``hydra.sweeper.study_name`` are set, the study is
@@ -22,8 +25,9 @@ loaded and the report adds a section on it (`excolor.optuna_study`: storage look
 counts by state, top-5 trials or Pareto front, objective names).
 
 Outputs (into the sweep dir, or ``--out``): ``report.md``, ``summary.json`` (the same
-numbers, machine-readable; NaN -> null), ``metrics.png`` (box + jittered points per arm
-for each metric, log y for MSE-like metrics) and ``optuna.png`` (`excolor.report_plots`).
+numbers, machine-readable; NaN -> null), ``metrics.png`` (box + jittered points per arm over
+members for each metric, log y for MSE-like metrics), ``dose.png`` (with ``report.dose``: median
+and IQR band per arm vs the dose) and ``optuna.png`` (`excolor.report_plots`).
 
 Exit codes: 0 ok, 2 bad input (one line on stderr).
 """
@@ -39,8 +43,10 @@ from typing import Any
 from excolor import stats
 from excolor.errors import ConfigError
 from excolor.optuna_study import load_optuna, optuna_markdown
-from excolor.report_format import fmt_num, fmt_seconds, fmt_steps, fmt_value, json_safe, md_row, md_rule
-from excolor.report_plots import plot_metrics, plot_optuna
+from excolor.dose import dose_markdown
+from excolor.report_format import (fmt_estimate, fmt_num, fmt_p, fmt_seconds, fmt_steps, fmt_value, json_safe,
+                                   md_row, md_rule)
+from excolor.report_plots import plot_dose, plot_metrics, plot_optuna
 from excolor.sweep_analysis import analyse
 from excolor.sweep_results import FAILED, INCOMPLETE, OK, ReportError, load_sweep, parse_spec, select_value
 
@@ -53,17 +59,35 @@ def _sel_label(selector: dict[str, Any]) -> str:
                     for k, v in selector.items())
 
 
+_EFFECT_NAMES = {(True, "ratio"): "median of per-seed ratios", (True, "difference"): "median of per-seed differences",
+                 (False, "ratio"): "ratio of medians", (False, "difference"): "difference of medians"}
+
+
+def _sample_size(metric: dict, n_unmatched: int) -> str:
+    """n = 64 pairs (and members left out for want of a partner), or n = 10 vs 12."""
+    if not metric["paired"]:
+        return f"n = {metric['n_t']} vs {metric['n_c']}"
+    unmatched = f"; {n_unmatched} members without a partner left out" if n_unmatched else ""
+    return f"n = {metric['n_pairs']} pairs{unmatched}"
+
+
 def verdict_line(h: dict) -> str:
-    """One hypothesis (as analysed) in one markdown line: outcome, then effect, CI and p per metric."""
-    tl, cl = _sel_label(h["treatment"]), _sel_label(h["control"])
+    """One hypothesis (as analysed) in one markdown line: outcome, then per metric the effect, its
+    CI, the test's p (Holm-adjusted too with several metrics) and n."""
+    treatment, control = _sel_label(h["treatment"]), _sel_label(h["control"])
+    several = len(h["metrics"]) > 1
     parts = []
-    for p in h["metrics"]:
-        op = "/" if p["measure"] == "ratio" else " − "
-        s = (f"median {p['metric']} {tl}{op}{cl} = {fmt_num(p['ratio'], 2)} "
-             f"[95% CI {fmt_num(p['lo'], 2)}, {fmt_num(p['hi'], 2)}], "
-             f"Mann–Whitney p = {fmt_num(p['p'], 2)} (n = {p['n_t']} vs {p['n_c']})")
-        if len(h["metrics"]) > 1:
-            s += f" → {p['better']} is better: {p['outcome']}"
+    for metric in h["metrics"]:
+        op = "/" if metric["measure"] == "ratio" else " − "
+        point, lo, hi = fmt_estimate(metric["effect"], metric["lo"], metric["hi"])
+        ci_name = "BCa CI" if metric["ci_method"] in ("BCa", "degenerate") else f"{metric['ci_method']} CI"
+        s = (f"{metric['metric']} {treatment}{op}{control}: {_EFFECT_NAMES[metric['paired'], metric['measure']]} "
+             f"{point} [95% {ci_name} {lo}, {hi}], {metric['test']} p = {fmt_p(metric['p'])}")
+        if several:
+            s += f", Holm p = {fmt_p(metric['p_holm'])}"
+        s += f" ({_sample_size(metric, h.get('n_unmatched', 0))})"
+        if several:
+            s += f" → {metric['better']} is better: {metric['outcome']}"
         parts.append(s)
     claim = f" ({h['claim']})" if h["claim"] else ""
     return f"**{h['name']}**{claim}: {h['outcome']} — " + "; ".join(parts)
@@ -73,11 +97,13 @@ def _overrides(trial: dict) -> str:
     return " ".join(trial["overrides"]) or "(no overrides)"
 
 
-def sweep_markdown(sweep_dir: Path, res: dict, metrics_png: Path | None) -> list[str]:
+def sweep_markdown(sweep_dir: Path, res: dict, metrics_png: Path | None, dose_png: Path | None = None) -> list[str]:
     """The report's lines for an analysed sweep (`excolor.sweep_analysis.analyse`), Optuna aside."""
     c = res["counts"]
     md = [f"# Sweep report: `{sweep_dir}`", ""]
     md.append(f"- Trials: {c['total']} — ok {c[OK]}, failed {c[FAILED]}, incomplete {c[INCOMPLETE]}")
+    md.append(f"- Samples: {c['members']} population members of the ok trials (a trial without "
+              f"members.csv is one member)")
     comp = res["compute"]
     line = (f"- Training compute: {fmt_seconds(comp['train_seconds'])} total "
             f"(sum of `train/seconds` over {comp['n_timed']} ok trials; failed/incomplete not counted)")
@@ -89,15 +115,17 @@ def sweep_markdown(sweep_dir: Path, res: dict, metrics_png: Path | None) -> list
     md.append(f"- Arms by: {keys} ({how})")
     md.append("")
 
-    md += ["## Compute per arm", ""]
-    head = ["arm", "ok", "failed", "incomplete", "train time", "mean / trial"]
+    md += ["## Compute per arm", "",
+           "Trials ok / failed / incomplete that feed the arm; train time is each trial's `train/seconds` "
+           "shared by its members in the arm.", ""]
+    head = ["arm", "ok", "failed", "incomplete", "members", "train time", "per member"]
     if res["has_steps"]:
         head.append("mean steps")
     md += [md_row(head), md_rule(len(head))]
     for a in res["arms"]:
         ac = a["compute"]
-        row = [a["arm"], str(a["n_ok"]), str(a["n_failed"]), str(a["n_incomplete"]),
-               fmt_seconds(ac["train_seconds"]), fmt_seconds(ac["mean_seconds"])]
+        row = [a["arm"], str(a["n_ok"]), str(a["n_failed"]), str(a["n_incomplete"]), str(a["n_members"]),
+               fmt_seconds(ac["train_seconds"]), fmt_seconds(ac["seconds_per_member"])]
         if res["has_steps"]:
             row.append(fmt_steps(ac["mean_steps"]))
         md.append(md_row(row))
@@ -110,11 +138,11 @@ def sweep_markdown(sweep_dir: Path, res: dict, metrics_png: Path | None) -> list
             head += [f"{m} mean ± sd", f"{m} median"]
         md += [md_row(head), md_rule(len(head))]
         for a in res["arms"]:
-            row = [a["arm"], str(a["n_ok"])]
+            row = [a["arm"], str(a["n_members"])]
             for m in res["metric_names"]:
                 s = a["metrics"][m]
                 cell = f"{fmt_num(s['mean'])} ± {fmt_num(s['sd'])}"
-                if s["n"] != a["n_ok"]:
+                if s["n"] != a["n_members"]:
                     cell += f" (n={s['n']}" + (f", {s['n_nonfinite']} non-finite" if s["n_nonfinite"] else "") + ")"
                 row += [cell, fmt_num(s["median"])]
             md.append(md_row(row))
@@ -128,6 +156,9 @@ def sweep_markdown(sweep_dir: Path, res: dict, metrics_png: Path | None) -> list
         md += ["## Hypotheses", ""]
         md += [f"- {verdict_line(h)}" for h in res["hypotheses"]]
         md += ["", f"Rule: {stats.VERDICT_RULE}", ""]
+
+    if res.get("dose"):
+        md += dose_markdown(res["dose"], dose_png.name if dose_png is not None else None)
 
     if res["failed"]:
         md += ["## Failed trials", ""]
@@ -155,12 +186,13 @@ def build_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
     cfg, trials = load_sweep(sweep_dir)
     res = analyse(trials, parse_spec(cfg, trials))
     out.mkdir(parents=True, exist_ok=True)
-    md = sweep_markdown(sweep_dir, res, plot_metrics(res, out / "metrics.png"))
+    dose_png = plot_dose(res["dose"], out / "dose.png") if res.get("dose") else None
+    md = sweep_markdown(sweep_dir, res, plot_metrics(res, out / "metrics.png"), dose_png)
 
     summary = {"sweep_dir": str(sweep_dir), **res}
     for a in summary["arms"]:
         for s in a["metrics"].values():
-            s.pop("values", None)
+            s.pop("values", None)  # per-member values: in the figure, not the summary
     storage = select_value(cfg, "hydra.sweeper.storage")
     study_name = select_value(cfg, "hydra.sweeper.study_name")
     if storage and study_name:

@@ -30,6 +30,36 @@ def fmt_num(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+def _significant(x: float, digits: int) -> str:
+    """x with ``digits`` significant digits, trailing zeros kept (1.00, 0.100, 2.10e-05)."""
+    if not math.isfinite(x):
+        return fmt_num(x)
+    text = f"{x:#.{digits}g}"
+    mantissa, e, exponent = text.partition("e")
+    return mantissa.rstrip(".") + e + exponent
+
+
+def fmt_estimate(point: float, lo: float, hi: float, digits: int = 3, max_digits: int = 8) -> tuple[str, str, str]:
+    """A point estimate and its CI bounds as text: at least ``digits`` significant digits, more
+    (up to ``max_digits``) until every bound that differs from the point is printed differently
+    from it (differs: beyond a relative 1e-9, i.e. not float rounding), so 1.047 [1.02, 1.44] never
+    reads "1 [1, 1.4]" and 1.0004 [1.0001, 1.2] never reads "1.00 [1.00, 1.20]"."""
+    values = [point, lo, hi]
+    if any(x is None or not math.isfinite(x) for x in values):
+        return fmt_num(point), fmt_num(lo), fmt_num(hi)
+    differs = [not math.isclose(x, point, rel_tol=1e-9, abs_tol=0.0) for x in values]
+    for d in range(digits, max_digits + 1):
+        texts = [_significant(x, d) for x in values]
+        if all(texts[i] != texts[0] for i in (1, 2) if differs[i]):
+            break
+    return texts[0], texts[1], texts[2]
+
+
+def fmt_p(p: float | None) -> str:
+    """A p-value with 2 significant digits (0.0079, 3.1e-05, 1); NaN/None -> '—'."""
+    return fmt_num(p, 2)
+
+
 def fmt_steps(x: float | None) -> str:
     """Step counts in full with thousands separators: 20,001."""
     return MISSING if x is None or not math.isfinite(x) else f"{x:,.0f}"

@@ -1,7 +1,11 @@
-"""The sweep report's figures: ``metrics.png`` and ``optuna.png``.
+"""The sweep report's figures: ``metrics.png``, ``dose.png`` and ``optuna.png``.
 
 - `plot_metrics`: one panel per metric, a box (quartiles, orange median) plus jittered
-  points (one per ok trial) for each arm; log y for MSE-like metrics when all values are > 0.
+  points (one per population member) for each arm; log y for MSE-like metrics when all values are > 0.
+- `plot_dose`: one panel per metric, metric vs the dose key: per series a line through the
+  medians and a band from the 25th to the 75th percentile over members; log x for log-spaced
+  doses; on hypothesis metrics, markers where treatment is significantly better (▲ green) or
+  worse (▼ red) than control after Holm.
 - `plot_optuna`: a grid of param-vs-objective scatters (rows: objectives, columns: params),
   the top trials / Pareto front in red; categorical params are jittered, log-distributed
   params get a log x axis.
@@ -34,7 +38,7 @@ def plot_metrics(result: dict, path: Path) -> Path | None:
     from matplotlib.figure import Figure
 
     metrics = result["metric_names"]
-    arms = [a for a in result["arms"] if a["n_ok"] > 0]
+    arms = [a for a in result["arms"] if a["n_members"] > 0]
     if not metrics or not arms:
         return None
     labels = [a["arm"].replace(", ", "\n") for a in arms]
@@ -47,6 +51,8 @@ def plot_metrics(result: dict, path: Path) -> Path | None:
     fig = Figure(figsize=(w * ncols, 3.3 * nrows + 0.4), dpi=DPI, layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     rng = np.random.default_rng(0)
+    most = max(a["n_members"] for a in arms)
+    point_size, point_alpha = (14, 0.75) if most <= 50 else (6, 0.4) if most <= 500 else (2, 0.25)
 
     for ax, m in zip(axes, metrics):
         data = []
@@ -63,7 +69,7 @@ def plot_metrics(result: dict, path: Path) -> Path | None:
                        boxprops={"color": "0.35"}, whiskerprops={"color": "0.35"}, capprops={"color": "0.35"})
         for i, d in enumerate(data):
             x = pos[i] + rng.uniform(-0.15, 0.15, d.size)
-            ax.scatter(x, d, s=14, alpha=0.75, color="tab:blue", zorder=3, linewidths=0)
+            ax.scatter(x, d, s=point_size, alpha=point_alpha, color="tab:blue", zorder=3, linewidths=0)
         if log:
             ax.set_yscale("log")
         ax.set_xticks(pos)
@@ -74,9 +80,82 @@ def plot_metrics(result: dict, path: Path) -> Path | None:
         ax.grid(axis="y", alpha=0.3, which="both" if log else "major")
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
-    fig.suptitle("per-arm metrics (box: quartiles, orange: median; points: trials)", fontsize=9)
+    counts = sorted({a["n_members"] for a in arms})
+    n_text = f"n = {counts[0]} per arm" if len(counts) == 1 else f"n = {counts[0]}–{counts[-1]} per arm"
+    fig.suptitle(f"per-arm metrics over population members ({n_text}; box: quartiles, orange: median; "
+                 f"points: members)", fontsize=9)
     fig.savefig(path, dpi=DPI)
     return path
+
+
+SERIES_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
+_UNITS = {"seconds": "s"}
+
+
+def _axis_label(name: str) -> str:
+    """A metric name with its unit where it has one (``train/seconds (s)``)."""
+    unit = next((u for k, u in _UNITS.items() if k in name), None)
+    return f"{name} ({unit})" if unit else name
+
+
+def plot_dose(dose: dict, path: Path) -> Path | None:
+    """The dose–response figure of `excolor.dose.analyse_dose`; None (nothing written) without data."""
+    from matplotlib.figure import Figure
+
+    if not dose or dose.get("error") or not dose["bands"]:
+        return None
+    metrics = list(dose["bands"])
+    ncols = min(2, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig = Figure(figsize=(5.2 * ncols, 3.6 * nrows + 0.5), dpi=DPI, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    marks = {(e["metric"]): e for e in dose["effects"]}
+    for ax, metric in zip(axes, metrics):
+        values = []
+        for i, (label, band) in enumerate(dose["bands"][metric].items()):
+            x = np.array([b["x"] for b in band if b["n"]], dtype=float)
+            median = np.array([b["median"] for b in band if b["n"]], dtype=float)
+            q25 = np.array([b["q25"] for b in band if b["n"]], dtype=float)
+            q75 = np.array([b["q75"] for b in band if b["n"]], dtype=float)
+            color = SERIES_COLORS[i % len(SERIES_COLORS)]
+            ax.plot(x, median, "-o", color=color, markersize=3.5, linewidth=1.6, label=f"{label} (median)")
+            ax.fill_between(x, q25, q75, color=color, alpha=0.2, linewidth=0, label=f"{label} (IQR)")
+            values += [q25, q75, median]
+        finite = np.concatenate(values) if values else np.array([])
+        finite = finite[np.isfinite(finite)]
+        if dose["log_x"]:
+            ax.set_xscale("log")
+        if _use_log(metric, finite):
+            ax.set_yscale("log")
+        effect = marks.get(metric)
+        if effect is not None:
+            _mark_significant(ax, effect)
+        ax.set_xlabel(dose["key"], fontsize=8)
+        ax.set_ylabel(_axis_label(metric), fontsize=8)
+        ax.set_title(metric, fontsize=9)
+        ax.tick_params(which="both", labelsize=8)
+        ax.grid(alpha=0.3, which="both" if dose["log_x"] else "major")
+        ax.legend(fontsize=7, loc="best")
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    fig.suptitle(f"dose response over members: median and IQR band vs {dose['key']}", fontsize=9)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _mark_significant(ax, effect: dict) -> None:
+    """▲ (green) / ▼ (red) along the top of the panel where treatment is better / worse after Holm."""
+    from matplotlib.transforms import blended_transform_factory
+
+    from excolor.dose import BETTER, WORSE
+
+    top = blended_transform_factory(ax.transData, ax.transAxes)
+    treatment = ",".join(fmt_value(v) for v in effect["treatment"].values())
+    for direction, marker, color in ((BETTER, "^", "tab:green"), (WORSE, "v", "tab:red")):
+        xs = [r["x"] for r in effect["rows"] if r["direction"] == direction]
+        if xs:
+            ax.scatter(xs, [0.96] * len(xs), marker=marker, color=color, s=36, transform=top, zorder=4,
+                       label=f"{treatment} {direction} (Holm p < 0.05)", clip_on=False)
 
 
 def _is_log_dist(d: Any) -> bool:

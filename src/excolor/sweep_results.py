@@ -6,29 +6,45 @@ and one subdir per trial (``0/``, ``1/``, ...) holding ``.hydra/config.yaml``,
 object) or ``failure.json`` (status *failed*; ``{"error": ..., "type": ...}``).
 A trial dir with neither is *incomplete* (killed while running).
 
+Samples are population **members**. An ok trial that holds ``members.csv`` (one row per member:
+``member``, ``seed``, one column per grid key — a config path such as
+``regularizers.unit.weight``, told from metric names by having no ``/`` — then the metrics) has
+one `Member` per row; a trial without it (a run from before populations) is a population of one
+whose metrics are its metrics.json and whose seed is metrics.json's ``seed`` (else the config's).
+An unreadable members.csv (no ``member``/``seed`` columns, no rows, ragged rows, a cell that is
+not a number, a row count other than metrics.json's ``population/size``) makes the trial failed.
+A member's value of a key (`Member.value`) is its grid value for a grid key, its seed for
+``seed``, else the trial's config value. Run-wide metrics (the fit's ``train/seconds``) are not
+per member: a member's ``train/seconds`` is the run's divided by its number of members.
+
 Schema of the ``report`` node of the sweep config (all keys optional)::
 
     report:
       arms: [model.output, model.normalize]   # config paths (OmegaConf.select in each
-                                              # trial's .hydra/config.yaml); trials with
-                                              # equal values form one arm
+                                              # trial's .hydra/config.yaml) or grid keys;
+                                              # members with equal values form one arm
       metrics: [eval/none/median_mse, eval/suppression/score]  # metrics.json keys tabulated/plotted
+      dose: regularizers.unit.weight          # a grid key: the dose-response x axis (optional)
       hypotheses:
         - name: H2                            # default H<i>; claim optional
           claim: dropping the output sigmoid improves reconstruction
-          treatment: {model.output: linear}   # trial selector: config path -> value
-          control: {model.output: sigmoid}    # (trials matching ALL pairs; may pool arms)
+          treatment: {model.output: linear}   # member selector: config path or grid key -> value
+          control: {model.output: sigmoid}    # (members matching ALL pairs; may pool arms)
           metrics: {eval/none/median_mse: lower}   # metric -> "lower" | "higher" is better
 
 Defaults: ``arms`` = the override keys whose value varies across trials, excluding
-``seed`` (and ``*.seed``), ``hydra.*`` and keys whose values are all distinct numbers
-(continuous search params); ``metrics`` = every numeric metrics.json key except
-``seed``, ``train/seconds``, ``train/steps`` (those are reported as compute); no hypotheses.
+``seed`` (and ``*.seed``), ``hydra.*``, ``population.*`` (they shape the samples, not the arms)
+and keys whose values are all distinct numbers (continuous search params); ``metrics`` = every
+numeric member metric except bookkeeping (``seed``, ``train/seconds``, ``train/steps``, …:
+reported as compute); no ``dose``; no hypotheses.
 """
 
 from __future__ import annotations
 
+import csv
+import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,9 +64,40 @@ class ReportError(Exception):
 # --------------------------------------------------------------------------- trials
 
 
+MEMBERS_FILE = "members.csv"
+MEMBER_COLUMNS = ("member", "seed")
+POPULATION_SIZE = "population/size"
+
+
+@dataclass
+class Member:
+    """One population member of an ok trial: its seed, grid values and metrics (a sample)."""
+
+    trial: "Trial"
+    index: int
+    seed: int | None
+    grid: dict[str, float]
+    metrics: dict[str, float]
+    arm: str = ""
+
+    def value(self, key: str) -> Any:
+        """The grid value for a grid key, the seed for ``seed``, else the trial's config value."""
+        if key in self.grid:
+            return self.grid[key]
+        if key == "seed":
+            return self.seed
+        return self.trial.value(key)
+
+    def number(self, metric: str) -> float | None:
+        """The member's metric as a float (None if absent; NaN kept)."""
+        v = self.metrics.get(metric)
+        return None if v is None else float(v)
+
+
 @dataclass
 class Trial:
-    """One trial dir: its status, config, overrides, metrics or error, and (once analysed) its arm."""
+    """One trial dir: its status, config, overrides, metrics or error, its members (ok trials)
+    and (once analysed) its arm labels."""
 
     name: str
     path: Path
@@ -60,7 +107,8 @@ class Trial:
     metrics: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     error_type: str | None = None
-    arm: str = ""
+    members: list[Member] = field(default_factory=list)
+    arms: list[str] = field(default_factory=list)
 
     def override_map(self) -> dict[str, str]:
         """The ``key=value`` overrides as a mapping (``+``/``~`` prefixes dropped)."""
@@ -86,6 +134,66 @@ class Trial:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return None
         return float(v)
+
+    def grid_points(self) -> list[dict[str, float]]:
+        """The distinct grid points of the trial: from its members, else from its config's
+        ``population.grid`` (a failed or incomplete trial), else one empty point."""
+        if self.members:
+            return list({tuple(sorted(m.grid.items())): m.grid for m in self.members}.values())
+        grid = select_value(self.config, "population.grid") if self.config is not None else None
+        if isinstance(grid, dict) and grid and all(isinstance(v, list) for v in grid.values()):
+            return [dict(zip(grid, point)) for point in itertools.product(*grid.values())]
+        return [{}]
+
+
+def _number_cell(cell: str, where: str) -> float:
+    """A members.csv cell as a float (empty -> NaN); anything else is a ValueError naming the cell."""
+    if cell.strip() == "":
+        return math.nan
+    try:
+        return float(cell)
+    except ValueError:
+        raise ValueError(f"{where}: {cell!r} is not a number") from None
+
+
+def read_members(trial: Trial) -> list[Member]:
+    """The members of an ok trial: members.csv's rows, or the trial itself as a population of one.
+
+    Raises ValueError (with the file and row) on a members.csv that is not a members table.
+    """
+    path = trial.path / MEMBERS_FILE
+    if not path.is_file():
+        seed = trial.number("seed")
+        if seed is None:
+            config_seed = trial.value("seed")
+            seed = config_seed if isinstance(config_seed, int) and not isinstance(config_seed, bool) else None
+        metrics = {k: v for k in trial.metrics if (v := trial.number(k)) is not None}
+        return [Member(trial, 0, None if seed is None else int(seed), {}, metrics)]
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        rows = list(reader)
+    if not header or any(c not in header for c in MEMBER_COLUMNS) or not rows:
+        raise ValueError(f"{path.name}: not a members table (needs a header with "
+                         f"{', '.join(MEMBER_COLUMNS)} and at least one row)")
+    grid_keys = [c for c in header if c not in MEMBER_COLUMNS and "/" not in c]
+    seconds, size = trial.number("train/seconds"), trial.number(POPULATION_SIZE)
+    if size is not None and size != len(rows):
+        raise ValueError(f"{path.name}: {len(rows)} rows but metrics.json says {POPULATION_SIZE} = {size:g}")
+    members = []
+    for line, row in enumerate(rows, start=2):
+        where = f"{path.name} line {line}"
+        if len(row) != len(header):
+            raise ValueError(f"{where}: {len(row)} cells for {len(header)} columns")
+        values = {c: _number_cell(cell, f"{where}, column {c}") for c, cell in zip(header, row)}
+        if not all(math.isfinite(values[c]) and values[c] == int(values[c]) for c in MEMBER_COLUMNS):
+            raise ValueError(f"{where}: member and seed must be integers")
+        metrics = {c: v for c, v in values.items() if c not in MEMBER_COLUMNS and c not in grid_keys}
+        if seconds is not None and "train/seconds" not in metrics:
+            metrics["train/seconds"] = seconds / len(rows)  # the member's share of the fit
+        members.append(Member(trial, int(values["member"]), int(values["seed"]),
+                              {c: values[c] for c in grid_keys}, metrics))
+    return members
 
 
 def _sort_key(p: Path):
@@ -118,6 +226,11 @@ def load_trial(path: Path) -> Trial:
             t.metrics, t.status = m, OK
         except ValueError as e:
             t.status, t.error, t.error_type = FAILED, f"unreadable metrics.json: {e}", "BadMetrics"
+        if t.status == OK:
+            try:
+                t.members = read_members(t)
+            except (OSError, ValueError, csv.Error) as e:
+                t.status, t.error, t.error_type = FAILED, f"unreadable {MEMBERS_FILE}: {e}", "BadMembers"
     elif f_file.is_file():
         t.status = FAILED
         try:
@@ -181,6 +294,7 @@ class Spec:
     metrics: list[str]
     hypotheses: list[Hypothesis]
     arms_declared: bool
+    dose: str | None = None
 
 
 def _str_list(v: Any, where: str) -> list[str]:
@@ -209,7 +323,7 @@ def default_arms(trials: list[Trial]) -> list[str]:
         keys += [k for k in m if k not in keys]
     arms = []
     for k in keys:
-        if k == "seed" or k.endswith(".seed") or k.startswith("hydra."):
+        if k == "seed" or k.endswith(".seed") or k.startswith(("hydra.", "population.")):
             continue
         vals = [m.get(k) for m in maps]
         if len(set(vals)) < 2:
@@ -221,7 +335,9 @@ def default_arms(trials: list[Trial]) -> list[str]:
     return arms
 
 
-_NOT_METRICS = ("seed", "train/seconds", "train/steps")  # bookkeeping, shown as compute
+# bookkeeping, shown as compute (or not at all)
+_NOT_METRICS = ("seed", "train/seconds", "train/steps", "train/cached", "train/first_step_time",
+                "train/device", POPULATION_SIZE)
 
 
 def parse_spec(cfg: DictConfig, trials: list[Trial]) -> Spec:
@@ -229,16 +345,20 @@ def parse_spec(cfg: DictConfig, trials: list[Trial]) -> Spec:
     node = select_value(cfg, "report", default=None) or {}
     if not isinstance(node, dict):
         raise ConfigError(f"report must be a mapping, got {node!r}")
-    unknown = set(node) - {"arms", "metrics", "hypotheses"}
+    unknown = set(node) - {"arms", "metrics", "hypotheses", "dose"}
     if unknown:
-        raise ConfigError(f"report: unknown key(s) {sorted(unknown)}; allowed: arms, metrics, hypotheses")
+        raise ConfigError(f"report: unknown key(s) {sorted(unknown)}; allowed: arms, metrics, hypotheses, dose")
+    dose = node.get("dose")
+    if dose is not None and (not isinstance(dose, str) or not dose):
+        raise ConfigError(f"report.dose must be a grid key (a config path such as regularizers.unit.weight), "
+                          f"got {dose!r}")
     declared = node.get("arms") is not None
     arms = _str_list(node.get("arms"), "report.arms") if declared else default_arms(trials)
     metrics = _str_list(node.get("metrics"), "report.metrics")
     if not metrics:
         seen: list[str] = []
-        for t in trials:
-            seen += [k for k in t.metrics if k not in seen and k not in _NOT_METRICS and t.number(k) is not None]
+        for member in (m for t in trials for m in t.members):
+            seen += [k for k in member.metrics if k not in seen and k not in _NOT_METRICS]
         metrics = seen
     hyps = []
     for i, h in enumerate(node.get("hypotheses") or []):
@@ -254,4 +374,4 @@ def parse_spec(cfg: DictConfig, trials: list[Trial]) -> Spec:
                 raise ConfigError(f"{where}.metrics.{m} ({name}) must be 'lower' or 'higher', got {d!r}")
         hyps.append(Hypothesis(str(name), str(h.get("claim") or ""), dict(h["treatment"]),
                                dict(h["control"]), {str(k): str(v) for k, v in h["metrics"].items()}))
-    return Spec(arms, metrics, hyps, declared)
+    return Spec(arms, metrics, hyps, declared, dose)
