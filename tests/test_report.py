@@ -2,6 +2,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -202,3 +203,240 @@ def test_optuna_storage_url_cli(tmp_path, capsys):
     assert "Pareto front" in md and (tmp_path / "rep" / "optuna.png").exists()
     assert report.main([url, "--study", "nope", "--out", str(tmp_path / "rep2")]) == 2
     assert "no study 'nope'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- populations
+
+def _population_trial(sweep: Path, num: int, config: dict, overrides: list[str], rows: list[dict],
+                      seconds: float = 8.0, members_text: str | None = None) -> Path:
+    """A population run dir: config, overrides, members.csv (rows, or raw text) and metrics.json
+    holding each metric's median over the members, `population/size` and `train/seconds`."""
+    d = sweep / str(num)
+    (d / ".hydra").mkdir(parents=True)
+    (d / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
+    (d / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    columns = list(rows[0])
+    if members_text is None:
+        lines = [",".join(columns)] + [",".join(repr(float(r[c])) if isinstance(r[c], float) else str(r[c])
+                                                for c in columns) for r in rows]
+        members_text = "\n".join(lines) + "\n"
+    (d / "members.csv").write_text(members_text)
+    metrics = {c: float(np.median([r[c] for r in rows])) for c in columns if "/" in c}
+    metrics.update({"population/size": len(rows), "train/seconds": seconds, "train/steps": 100, "seed": 0})
+    (d / "metrics.json").write_text(json.dumps(metrics))
+    return d
+
+
+def _multirun(sweep: Path, report_node: dict) -> None:
+    sweep.mkdir(parents=True, exist_ok=True)
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"sweep": {"dir": str(sweep)}},
+                                                        "report": report_node}))
+
+
+def _config(output="linear", normalize=True, size=8, grid=None):
+    population = {"size": size, "grid": grid or {}}
+    return {"seed": 0, "model": {"output": output, "normalize": normalize},
+            "regularizers": {"unit": {"weight": 1.0}}, "population": population}
+
+
+SEEDS8 = list(range(8))
+
+
+def _h2_population_sweep(sweep: Path, report_node: dict, linear_seeds=SEEDS8) -> Path:
+    """linear vs sigmoid populations: linear MSE = (1 + seed) e-5, sigmoid = 3x that (+ a seed-odd
+    wobble), score 0.8 vs 0.7 + seed/100."""
+    _multirun(sweep, report_node)
+    linear = [{"member": i, "seed": s, "eval/none/median_mse": (1 + s) * 1e-5,
+               "eval/suppression/score": 0.8 + s / 100} for i, s in enumerate(linear_seeds)]
+    sigmoid = [{"member": i, "seed": s, "eval/none/median_mse": (1 + s) * 3e-5 * (1.1 if s % 2 else 0.9),
+                "eval/suppression/score": 0.7 + s / 100} for i, s in enumerate(SEEDS8)]
+    _population_trial(sweep, 0, _config("linear"), ["model=linear", "population.size=8"], linear)
+    _population_trial(sweep, 1, _config("sigmoid"), ["model=sigmoid", "population.size=8"], sigmoid)
+    return sweep
+
+
+H2_NODE = {"arms": ["model.output"], "metrics": ["eval/none/median_mse", "eval/suppression/score"],
+           "hypotheses": [{"name": "H2", "treatment": {"model.output": "linear"},
+                           "control": {"model.output": "sigmoid"},
+                           "metrics": {"eval/none/median_mse": "lower", "eval/suppression/score": "higher"}}]}
+
+
+def test_members_are_the_samples(tmp_path):
+    sweep = _h2_population_sweep(tmp_path / "sweep", H2_NODE)
+    md = report.build_report(sweep).read_text()
+    s = json.loads((sweep / "summary.json").read_text())
+    assert s["counts"] == {"ok": 2, "failed": 0, "incomplete": 0, "total": 2, "members": 16}
+    lin = _arm(s, "output=linear")
+    assert (lin["n_ok"], lin["n_members"]) == (1, 8)
+    mse = lin["metrics"]["eval/none/median_mse"]
+    # members' MSE (1..8)e-5: mean 4.5e-5, median 4.5e-5, quartiles at positions 1.75 and 5.25 -> 2.75e-5, 6.25e-5
+    assert mse["n"] == 8 and mse["mean"] == pytest.approx(4.5e-5) and mse["median"] == pytest.approx(4.5e-5)
+    assert (mse["q25"], mse["q75"]) == pytest.approx((2.75e-5, 6.25e-5))
+    assert lin["compute"]["train_seconds"] == pytest.approx(8.0)
+    assert lin["compute"]["seconds_per_member"] == pytest.approx(1.0)
+    assert "| output=linear | 1 | 0 | 0 | 8 | 8 s | 1 s | 100 |" in md
+    assert "| output=linear | 8 | 4.5e-05 ± 2.45e-05 | 4.5e-05 |" in md
+    assert "- Samples: 16 population members" in md
+    assert (sweep / "metrics.png").stat().st_size > 1000
+
+
+def test_paired_verdict_with_holm(tmp_path):
+    s_dir = _h2_population_sweep(tmp_path / "sweep", H2_NODE)
+    md = report.build_report(s_dir).read_text()
+    h2 = json.loads((s_dir / "summary.json").read_text())["hypotheses"][0]
+    mse, score = h2["metrics"]
+    assert h2["paired"] and h2["n_unmatched"] == 0
+    # per-seed ratios 1/(3 * 0.9) = 0.370 (even seeds) and 1/(3 * 1.1) = 0.303 (odd): median of the
+    # eight = (0.303 + 0.370)/2 = 0.337; every log ratio < 0 -> Wilcoxon p = 2/2^8 = 2/256
+    assert mse["effect"] == pytest.approx((1 / 3.3 + 1 / 2.7) / 2)
+    assert mse["p"] == pytest.approx(2 / 256) and (mse["n_pairs"], mse["n_t"]) == (8, 8)
+    assert 1 / 3.3 - 1e-12 <= mse["lo"] < mse["effect"] < mse["hi"] <= 1 / 2.7 + 1e-12
+    # score: per-seed ratios (0.8 + s/100)/(0.7 + s/100), all > 1 -> p = 2/256 as well;
+    # Holm over the two metrics: both 2 * 2/256 = 0.0156 < 0.05
+    assert score["p"] == pytest.approx(2 / 256)
+    assert [mse["p_holm"], score["p_holm"]] == pytest.approx([4 / 256, 4 / 256])
+    assert h2["outcome"] == "supported" and mse["outcome"] == score["outcome"] == "supported"
+    assert "median of per-seed ratios 0.337 [95% BCa CI 0.303, 0.37" in md
+    assert "Wilcoxon signed-rank p = 0.0078, Holm p = 0.016 (n = 8 pairs) → lower is better: supported" in md
+
+
+def test_unpaired_when_seeds_differ(tmp_path):
+    sweep = _h2_population_sweep(tmp_path / "sweep", H2_NODE, linear_seeds=list(range(100, 108)))
+    report.build_report(sweep)
+    h2 = json.loads((sweep / "summary.json").read_text())["hypotheses"][0]
+    mse = h2["metrics"][0]
+    assert not h2["paired"] and h2["why_unpaired"] == "no shared seeds"
+    assert mse["test"] == "Mann–Whitney" and (mse["n_t"], mse["n_c"]) == (8, 8)
+    # linear (101..108)e-5 all above every sigmoid value (<= 26.4e-5) -> fully separated: p = 2/C(16, 8)
+    assert mse["p"] == pytest.approx(2 / math.comb(16, 8))
+    assert mse["outcome"] == "not supported"
+
+
+WEIGHTS = [0.01, 0.1, 1.0, 10.0, 100.0]
+SEEDS10 = list(range(10))
+
+
+def _normalize_factor(weight: float, seed: int) -> float:
+    """normalize=true vs false: half the error at weights <= 0.1, double at 100, ±1% (by seed parity) between."""
+    if weight <= 0.1:
+        return 0.5
+    if weight >= 100:
+        return 2.0
+    return 1.01 if seed % 2 else 0.99
+
+
+def _dose_sweep(sweep: Path, report_node: dict) -> Path:
+    """h1_dose-like: normalize=true/false, each a population over WEIGHTS x SEEDS10."""
+    _multirun(sweep, report_node)
+    grid = {"regularizers.unit.weight": WEIGHTS}
+    for num, normalize in enumerate((True, False)):
+        rows = []
+        for weight in WEIGHTS:
+            for seed in SEEDS10:
+                base = (1 + seed / 10) * 1e-5 * (1 + math.log10(weight) ** 2)
+                mse = base * (_normalize_factor(weight, seed) if normalize else 1.0)
+                rows.append({"member": len(rows), "seed": seed, "regularizers.unit.weight": weight,
+                             "eval/none/median_mse": mse, "eval/suppression/score": 0.8 - 0.01 * seed})
+        _population_trial(sweep, num, _config(normalize=normalize, size=10, grid=grid),
+                          [f"model.normalize={str(normalize).lower()}", "population.size=10"], rows, seconds=50.0)
+    return sweep
+
+
+DOSE_NODE = {"arms": ["model.normalize"], "metrics": ["eval/none/median_mse", "eval/suppression/score"],
+             "dose": "regularizers.unit.weight",
+             "hypotheses": [{"name": "H1", "treatment": {"model.normalize": True},
+                             "control": {"model.normalize": False},
+                             "metrics": {"eval/none/median_mse": "lower"}}]}
+
+
+def test_grid_key_arm(tmp_path):
+    node = {"arms": ["regularizers.unit.weight"], "metrics": ["eval/none/median_mse"],
+            "hypotheses": [
+                {"name": "pooled", "treatment": {"regularizers.unit.weight": 0.1},
+                 "control": {"regularizers.unit.weight": 1.0}, "metrics": {"eval/none/median_mse": "lower"}},
+                {"name": "normalized", "treatment": {"regularizers.unit.weight": 0.1, "model.normalize": True},
+                 "control": {"regularizers.unit.weight": 1.0, "model.normalize": True},
+                 "metrics": {"eval/none/median_mse": "lower"}}]}
+    sweep = _dose_sweep(tmp_path / "sweep", node)
+    md = report.build_report(sweep).read_text()
+    s = json.loads((sweep / "summary.json").read_text())
+    assert [a["arm"] for a in s["arms"]] == [f"weight={w}" for w in WEIGHTS]
+    arm = _arm(s, "weight=0.1")
+    # each weight: 10 seeds from each of the two trials; each trial's 50 s shared over its 5 weights
+    assert (arm["n_ok"], arm["n_members"]) == (2, 20) and arm["trials"] == ["0", "1"]
+    assert arm["compute"]["train_seconds"] == pytest.approx(20.0)
+    assert arm["values"] == {"regularizers.unit.weight": 0.1}
+    hyp = {h["name"]: h for h in s["hypotheses"]}
+    # pooled over normalize: each seed twice per side -> unpaired, 20 vs 20
+    assert not hyp["pooled"]["paired"] and hyp["pooled"]["why_unpaired"] == "a seed occurs twice on one side"
+    assert (hyp["pooled"]["metrics"][0]["n_t"], hyp["pooled"]["metrics"][0]["n_c"]) == (20, 20)
+    # normalize=true only: paired by seed across the two weights; ratio 0.5 * (1 + 1) / (1.01 or 0.99)
+    normalized = hyp["normalized"]["metrics"][0]
+    assert hyp["normalized"]["paired"] and normalized["n_pairs"] == 10
+    assert normalized["effect"] == pytest.approx((1 / 1.01 + 1 / 0.99) / 2)
+    assert "| weight=0.1 | 20 |" in md
+
+
+def test_dose_table_and_figure(tmp_path):
+    sweep = _dose_sweep(tmp_path / "sweep", DOSE_NODE)
+    md = report.build_report(sweep).read_text()
+    dose = json.loads((sweep / "summary.json").read_text())["dose"]
+    assert dose["values"] == WEIGHTS and dose["log_x"] and dose["series"] == ["normalize=true", "normalize=false"]
+    band = dose["bands"]["eval/none/median_mse"]["normalize=false"][0]
+    # weight 0.01: (1 + s/10) e-5 * (1 + 4) over s = 0..9 -> median (1.45) * 5e-5
+    assert band["x"] == 0.01 and band["n"] == 10 and band["median"] == pytest.approx(1.45 * 5e-5)
+    rows = dose["effects"][0]["rows"]
+    assert [r["direction"] for r in rows] == ["better", "better", "no significant difference",
+                                              "no significant difference", "worse"]
+    # at 0.01 every pair has ratio 0.5: Wilcoxon p = 2/2^10, Holm x5 (all three significant ones tie)
+    assert rows[0]["effect"] == pytest.approx(0.5) and rows[0]["n_pairs"] == 10
+    assert rows[0]["p"] == pytest.approx(2 / 1024) and rows[0]["p_holm"] == pytest.approx(5 * 2 / 1024)
+    assert rows[4]["effect"] == pytest.approx(2.0)
+    assert ("normalize=true vs normalize=false on eval/none/median_mse (lower is better): better at 0.01, 0.1; "
+            "worse at 100; no significant difference at the other 2 of 5 values.") in md
+    assert "## Dose response: `regularizers.unit.weight`" in md
+    # normalize=false at 0.01: 5e-5 * (1.0, 1.1, ..., 1.9): quartiles at positions 2.25 and 6.75 ->
+    # 5e-5 * 1.225 = 6.125e-5 and 5e-5 * 1.675 = 8.375e-5; normalize=true is half of each
+    assert "| 0.01 | 3.63e-05 [3.06e-05, 4.19e-05] | 7.25e-05 [6.12e-05, 8.38e-05] | 0.500 [0.500, 0.500] " \
+           "| Wilcoxon | 0.002 | 0.0098 | 10 pairs | better |" in md
+    assert "![dose response](dose.png)" in md
+    assert (sweep / "dose.png").stat().st_size > 5000
+
+
+def test_dose_without_hypotheses_tabulates_bands(tmp_path):
+    node = {**DOSE_NODE, "hypotheses": []}
+    sweep = _dose_sweep(tmp_path / "sweep", node)
+    md = report.build_report(sweep).read_text()
+    assert "### eval/suppression/score" in md and "| weight | normalize=true | normalize=false |" in md
+
+
+def test_bad_dose_key(tmp_path, capsys):
+    sweep = _dose_sweep(tmp_path / "sweep", {**DOSE_NODE, "dose": ["a", "b"]})
+    assert report.main([str(sweep)]) == 2
+    assert "report.dose" in capsys.readouterr().err
+    sweep2 = _dose_sweep(tmp_path / "sweep2", {**DOSE_NODE, "dose": "regularizers.nope.weight"})
+    md = report.build_report(sweep2).read_text()
+    assert "No dose response: no member has a numeric value of regularizers.nope.weight." in md
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("seed,eval/none/median_mse\n0,1e-5\n", "not a members table"),
+    ("member,seed,eval/none/median_mse\n", "not a members table"),
+    ("member,seed,eval/none/median_mse\n0,0,1e-5\n1,1\n", "line 3: 2 cells for 3 columns"),
+    ("member,seed,eval/none/median_mse\n0,0,abc\n1,1,2e-5\n", "'abc' is not a number"),
+    ("member,seed,eval/none/median_mse\n0,0.5,1e-5\n1,1,2e-5\n", "member and seed must be integers"),
+    ("member,seed,eval/none/median_mse\n0,0,1e-5\n", "1 rows but metrics.json says population/size = 2"),
+])
+def test_unreadable_members_csv_fails_the_trial(tmp_path, text, reason):
+    sweep = tmp_path / "sweep"
+    _multirun(sweep, {"arms": ["model.output"], "metrics": ["eval/none/median_mse"]})
+    rows = [{"member": 0, "seed": 0, "eval/none/median_mse": 1e-5}, {"member": 1, "seed": 1, "eval/none/median_mse": 2e-5}]
+    _population_trial(sweep, 0, _config("linear", size=2), ["model=linear"], rows)
+    _population_trial(sweep, 1, _config("sigmoid", size=2), ["model=sigmoid"], rows, members_text=text)
+    md = report.build_report(sweep).read_text()
+    s = json.loads((sweep / "summary.json").read_text())
+    assert s["counts"]["failed"] == 1 and s["counts"]["members"] == 2
+    failure = s["failed"][0]
+    assert failure["trial"] == "1" and failure["type"] == "BadMembers"
+    assert failure["error"].startswith("unreadable members.csv: ") and reason in failure["error"]
+    assert "`1/` `model=sigmoid`: BadMembers: unreadable members.csv" in md

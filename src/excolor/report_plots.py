@@ -82,8 +82,8 @@ def plot_metrics(result: dict, path: Path) -> Path | None:
         ax.set_visible(False)
     counts = sorted({a["n_members"] for a in arms})
     n_text = f"n = {counts[0]} per arm" if len(counts) == 1 else f"n = {counts[0]}–{counts[-1]} per arm"
-    fig.suptitle(f"per-arm metrics over population members ({n_text}; box: quartiles, orange: median; "
-                 f"points: members)", fontsize=9)
+    fig.suptitle(f"per-arm metrics over population members ({n_text})\n"
+                 f"box: quartiles, orange: median; points: members", fontsize=9)
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -101,25 +101,28 @@ def _axis_label(name: str) -> str:
 def plot_dose(dose: dict, path: Path) -> Path | None:
     """The dose–response figure of `excolor.dose.analyse_dose`; None (nothing written) without data."""
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
     if not dose or dose.get("error") or not dose["bands"]:
         return None
     metrics = list(dose["bands"])
     ncols = min(2, len(metrics))
     nrows = math.ceil(len(metrics) / ncols)
-    fig = Figure(figsize=(5.2 * ncols, 3.6 * nrows + 0.5), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(5.2 * ncols, 3.4 * nrows + 0.9), dpi=DPI, layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    marks = {(e["metric"]): e for e in dose["effects"]}
+    effects = {e["metric"]: e for e in dose["effects"]}
+    handles, counts = {}, set()
     for ax, metric in zip(axes, metrics):
         values = []
         for i, (label, band) in enumerate(dose["bands"][metric].items()):
-            x = np.array([b["x"] for b in band if b["n"]], dtype=float)
-            median = np.array([b["median"] for b in band if b["n"]], dtype=float)
-            q25 = np.array([b["q25"] for b in band if b["n"]], dtype=float)
-            q75 = np.array([b["q75"] for b in band if b["n"]], dtype=float)
+            shown = [b for b in band if b["n"]]
+            x = np.array([b["x"] for b in shown], dtype=float)
+            median, q25, q75 = (np.array([b[k] for b in shown], dtype=float) for k in ("median", "q25", "q75"))
+            counts.update(b["n"] for b in shown)
             color = SERIES_COLORS[i % len(SERIES_COLORS)]
-            ax.plot(x, median, "-o", color=color, markersize=3.5, linewidth=1.6, label=f"{label} (median)")
-            ax.fill_between(x, q25, q75, color=color, alpha=0.2, linewidth=0, label=f"{label} (IQR)")
+            (line,) = ax.plot(x, median, "-o", color=color, markersize=3.5, linewidth=1.6)
+            ax.fill_between(x, q25, q75, color=color, alpha=0.2, linewidth=0)
+            handles.setdefault(label, (line, Patch(color=color, alpha=0.2, linewidth=0)))
             values += [q25, q75, median]
         finite = np.concatenate(values) if values else np.array([])
         finite = finite[np.isfinite(finite)]
@@ -127,35 +130,43 @@ def plot_dose(dose: dict, path: Path) -> Path | None:
             ax.set_xscale("log")
         if _use_log(metric, finite):
             ax.set_yscale("log")
-        effect = marks.get(metric)
-        if effect is not None:
-            _mark_significant(ax, effect)
+        if metric in effects:
+            _mark_significant(ax, effects[metric])
         ax.set_xlabel(dose["key"], fontsize=8)
         ax.set_ylabel(_axis_label(metric), fontsize=8)
         ax.set_title(metric, fontsize=9)
         ax.tick_params(which="both", labelsize=8)
         ax.grid(alpha=0.3, which="both" if dose["log_x"] else "major")
-        ax.legend(fontsize=7, loc="best")
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
-    fig.suptitle(f"dose response over members: median and IQR band vs {dose['key']}", fontsize=9)
+    fig.legend(list(handles.values()), [f"{label}: median, IQR band" for label in handles],
+               loc="outside lower center", ncols=min(3, len(handles)), fontsize=8, frameon=False)
+    n = sorted(counts)
+    n_text = (f"{n[0]}" if n[0] == n[-1] else f"{n[0]}–{n[-1]}") if n else "0"
+    fig.suptitle(f"dose response: median and IQR over members ({n_text} per point) vs {dose['key']}", fontsize=9)
     fig.savefig(path, dpi=DPI)
     return path
 
 
 def _mark_significant(ax, effect: dict) -> None:
-    """▲ (green) / ▼ (red) along the top of the panel where treatment is better / worse after Holm."""
+    """▲ (green) / ▼ (red) along the top of the panel where treatment is better / worse than
+    control after Holm across the doses; a small legend names them."""
     from matplotlib.transforms import blended_transform_factory
 
     from excolor.dose import BETTER, WORSE
 
     top = blended_transform_factory(ax.transData, ax.transAxes)
-    treatment = ",".join(fmt_value(v) for v in effect["treatment"].values())
+    treatment = ", ".join(f"{k.split('.')[-1]}={fmt_value(v)}" for k, v in effect["treatment"].items())
+    marked = False
     for direction, marker, color in ((BETTER, "^", "tab:green"), (WORSE, "v", "tab:red")):
         xs = [r["x"] for r in effect["rows"] if r["direction"] == direction]
         if xs:
-            ax.scatter(xs, [0.96] * len(xs), marker=marker, color=color, s=36, transform=top, zorder=4,
-                       label=f"{treatment} {direction} (Holm p < 0.05)", clip_on=False)
+            ax.scatter(xs, [1.0] * len(xs), marker=marker, color=color, s=40, transform=top, zorder=4,
+                       label=f"{treatment} {direction}", clip_on=False)
+            marked = True
+    if marked:
+        ax.legend(fontsize=7, loc="upper center", title="Holm p < 0.05", title_fontsize=7,
+                  bbox_to_anchor=(0.5, 0.93), framealpha=0.85)
 
 
 def _is_log_dist(d: Any) -> bool:
