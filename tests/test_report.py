@@ -134,6 +134,30 @@ def test_fmt_num():
     assert report.fmt_num(float("nan")) == "—"
 
 
+def test_fmt_estimate_keeps_the_story():
+    from excolor.report_format import fmt_estimate
+
+    assert fmt_estimate(1.047, 1.02, 1.44) == ("1.05", "1.02", "1.44")  # was "1 [1, 1.4]" at 2 digits
+    # 3 digits would print the lower bound as the point: add digits until it differs
+    assert fmt_estimate(1.0004, 1.0001, 1.2) == ("1.0004", "1.0001", "1.2000")
+    assert fmt_estimate(0.1, 0.1, 0.1) == ("0.100", "0.100", "0.100")  # equal bounds stay equal
+    assert fmt_estimate(0.1, 0.1 + 1e-17, 0.1) == ("0.100", "0.100", "0.100")  # float rounding is not a difference
+    assert fmt_estimate(2.81e-5, 2.3e-5, 3.5e-5) == ("2.81e-05", "2.30e-05", "3.50e-05")
+    assert fmt_estimate(100.0, 95.0, 130.0) == ("100", "95.0", "130")
+    assert fmt_estimate(float("nan"), 1.0, 2.0)[0] == "—"
+
+
+def test_is_log_spaced():
+    from excolor.dose import is_log_spaced
+
+    assert is_log_spaced([0.01, 0.1, 1, 10, 100])
+    assert is_log_spaced(list(np.logspace(-1, 1, 12)))  # 100x span, equal log steps
+    assert is_log_spaced([1, 2, 4, 8])
+    assert not is_log_spaced([1, 2, 3, 4])
+    assert not is_log_spaced([0, 1, 10, 100])
+    assert not is_log_spaced([1, 3])
+
+
 def test_default_arms_from_overrides(tmp_path):
     sweep = make_sweep(tmp_path / "sweep", report_node=None)
     out = report.build_report(sweep, out_dir=tmp_path / "out")
@@ -302,7 +326,8 @@ def test_paired_verdict_with_holm(tmp_path):
 
 def test_unpaired_when_seeds_differ(tmp_path):
     sweep = _h2_population_sweep(tmp_path / "sweep", H2_NODE, linear_seeds=list(range(100, 108)))
-    report.build_report(sweep)
+    md = report.build_report(sweep).read_text()
+    assert "ratio of medians" in md and "(n = 8 vs 8; unpaired: no shared seeds)" in md
     h2 = json.loads((sweep / "summary.json").read_text())["hypotheses"][0]
     mse = h2["metrics"][0]
     assert not h2["paired"] and h2["why_unpaired"] == "no shared seeds"

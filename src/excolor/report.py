@@ -63,10 +63,11 @@ _EFFECT_NAMES = {(True, "ratio"): "median of per-seed ratios", (True, "differenc
                  (False, "ratio"): "ratio of medians", (False, "difference"): "difference of medians"}
 
 
-def _sample_size(metric: dict, n_unmatched: int) -> str:
-    """n = 64 pairs (and members left out for want of a partner), or n = 10 vs 12."""
+def _sample_size(metric: dict, n_unmatched: int, why_unpaired: str = "") -> str:
+    """n = 64 pairs (and members left out for want of a partner), or n = 10 vs 12 (unpaired: why)."""
     if not metric["paired"]:
-        return f"n = {metric['n_t']} vs {metric['n_c']}"
+        why = f"; unpaired: {why_unpaired}" if why_unpaired else ""
+        return f"n = {metric['n_t']} vs {metric['n_c']}{why}"
     unmatched = f"; {n_unmatched} members without a partner left out" if n_unmatched else ""
     return f"n = {metric['n_pairs']} pairs{unmatched}"
 
@@ -85,7 +86,7 @@ def verdict_line(h: dict) -> str:
              f"{point} [95% {ci_name} {lo}, {hi}], {metric['test']} p = {fmt_p(metric['p'])}")
         if several:
             s += f", Holm p = {fmt_p(metric['p_holm'])}"
-        s += f" ({_sample_size(metric, h.get('n_unmatched', 0))})"
+        s += f" ({_sample_size(metric, h.get('n_unmatched', 0), h.get('why_unpaired', ''))})"
         if several:
             s += f" → {metric['better']} is better: {metric['outcome']}"
         parts.append(s)
