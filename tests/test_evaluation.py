@@ -70,9 +70,9 @@ def test_evaluator_on_an_identity_like_model_has_no_error():
         def forward(self, x):
             return self.bottleneck(x)
 
-    metrics, error = Evaluator(Perfect()).metrics("none", [])
+    (metrics,), error = Evaluator(Perfect()).metrics("none", [])
     assert metrics["eval/none/max_mse"] == 0.0 and metrics["eval/none/score"] == 0.0
-    assert error.shape == (552_960,)
+    assert error.shape == (1, 552_960)
 
 
 def test_reevaluation_reproduces_training_metrics(tmp_path):

@@ -7,8 +7,9 @@ errors answer quickly.
 __all__ = ["load_model"]
 
 
-def load_model(path):
-    """Load a trained model from a run directory or a checkpoint file, in eval mode."""
+def load_model(path, member: int = 0):
+    """Member `member` (default 0) of the trained population in a run directory or a checkpoint
+    file, as a plain ColorAutoencoder in eval mode."""
     from excolor.checkpoint import load_model as _load_model
 
-    return _load_model(path)
+    return _load_model(path, member=member)

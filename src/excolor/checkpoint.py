@@ -16,6 +16,7 @@ import torch
 
 from excolor.errors import CheckpointError
 from excolor.model import ColorAutoencoder
+from excolor.population_model import PopulationAutoencoder
 
 CHECKPOINT_NAME = "model.ckpt"
 MODEL_CONFIG_KEY = "excolor_model"
@@ -52,15 +53,28 @@ def read_checkpoint(file: Path, map_location: str = "cpu") -> dict:
     return checkpoint
 
 
-def load_model(path: str | Path, map_location: str = "cpu") -> ColorAutoencoder:
-    """Rebuild the trained ColorAutoencoder from a run directory (or a .ckpt file), in eval mode."""
+def load_population(path: str | Path, map_location: str = "cpu") -> PopulationAutoencoder:
+    """Rebuild the trained population from a run directory (or a .ckpt file), in eval mode. A
+    checkpoint of a single ColorAutoencoder (written before populations) loads as a population of one."""
     file = checkpoint_file(path)
     checkpoint = read_checkpoint(file, map_location)
+    config = dict(checkpoint[MODEL_CONFIG_KEY])
     try:
-        model = ColorAutoencoder(**checkpoint[MODEL_CONFIG_KEY])
+        model = PopulationAutoencoder(**config) if "members" in config else ColorAutoencoder(**config)
         state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
         model.load_state_dict(state)
     except Exception as error:  # wrong shapes or arguments: a checkpoint of another model
         reason = str(error).splitlines()[0] if str(error) else ""
         raise CheckpointError(f"cannot read checkpoint {file}: {type(error).__name__}: {reason}") from None
-    return model.eval()
+    if isinstance(model, ColorAutoencoder):
+        model = PopulationAutoencoder.from_members([model])
+    return model.to(map_location).eval()
+
+
+def load_model(path: str | Path, member: int = 0, map_location: str = "cpu") -> ColorAutoencoder:
+    """Member `member` of the trained population in a run directory (or a .ckpt file), as a plain
+    ColorAutoencoder in eval mode."""
+    population = load_population(path, map_location)
+    if not 0 <= member < population.size:
+        raise CheckpointError(f"member={member} is not in {checkpoint_file(path)}: it holds {population.size} member(s)")
+    return population.member(member).eval()

@@ -73,13 +73,37 @@ class ColorBatches:
     def __len__(self) -> int:
         return -(-len(self.colors) // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def draw_epoch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One epoch's samples in order: colors [n, 3] and labels [n, n_labels]."""
         n = len(self.colors)
         index = torch.multinomial(self.weights, n, replacement=True, generator=self.generator)
         draws = torch.rand((n, self.label_probability.shape[1]), generator=self.generator)
         labels = (draws < self.label_probability[index]).float()
-        colors = self.colors[index]
+        return self.colors[index], labels
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        colors, labels = self.draw_epoch()
         return zip(colors.split(self.batch_size), labels.split(self.batch_size))
+
+
+class PopulationBatches:
+    """The members' own streams side by side: member m's batches are exactly those `streams[stream_of[m]]`
+    yields alone (its own seed, its own generator), stacked into `(rgb [N, B, 3], labels [N, B, n_labels])`.
+    Members that share a seed share one stream, drawn once."""
+
+    def __init__(self, streams: list[ColorBatches], stream_of: list[int]):
+        self.streams, self.stream_of = streams, torch.tensor(stream_of)
+        self.batch_size = streams[0].batch_size
+        self.label_names = streams[0].label_names
+
+    def __len__(self) -> int:
+        return len(self.streams[0])
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        draws = [stream.draw_epoch() for stream in self.streams]
+        colors = torch.stack([epoch_colors for epoch_colors, _ in draws])[self.stream_of]
+        labels = torch.stack([epoch_labels for _, epoch_labels in draws])[self.stream_of]
+        return zip(colors.split(self.batch_size, dim=1), labels.split(self.batch_size, dim=1))
 
 
 class ContinuousBatches:
@@ -87,7 +111,7 @@ class ContinuousBatches:
     whole schedule as a single epoch (one progress bar, no per-epoch hooks), while the batches and
     their random draws are exactly those of the epochs in turn."""
 
-    def __init__(self, batches: ColorBatches, steps: int):
+    def __init__(self, batches: ColorBatches | PopulationBatches, steps: int):
         self.batches, self.steps = batches, int(steps)
 
     def __len__(self) -> int:

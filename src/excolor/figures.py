@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from excolor.colors import rgb_cube
-from excolor.evaluation import display_cube, loss_cube
+from excolor.cubes import display_cube, loss_cube
 from excolor.interventions import intervene
 from excolor.plots import plot_color_slices, plot_error_by_color, plot_latent_spheres
 

@@ -1,4 +1,10 @@
-"""The LightningModule: loss = MSE(reconstruction, input) + Σ_r weight_r(step) · term_r."""
+"""The LightningModule for a population of N members (a single run is a population of one):
+
+    loss_n = MSE(reconstruction_n, input_n) + Σ_r schedule_r(step) · multiplier_{r,n} · term_{r,n}
+    loss   = Σ_n loss_n
+
+The members never interact: d loss / d θ_n = d loss_n / d θ_n, and Adam is elementwise, so one
+optimizer over the stacked tensors updates every member exactly as its own optimizer would."""
 
 from __future__ import annotations
 
@@ -12,23 +18,24 @@ from torch.nn import functional as F
 
 from excolor.checkpoint import MODEL_CONFIG_KEY
 from excolor.errors import TrainingDiverged
-from excolor.model import ColorAutoencoder
+from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Regularizer
 from excolor.schedule import Schedule
 
 
 class AutoencoderModule(L.LightningModule):
-    """Trains `model` with Adam; the learning rate and every regularizer's weight come from
-    `schedule` at each step (a term at weight 0 is skipped).
+    """Trains the stacked `model` with Adam; the learning rate and every regularizer's scheduled weight
+    come from `schedule` at each step (a term whose schedule is 0 is skipped); each member's term is
+    further multiplied by the regularizer's `member_weights`.
 
-    Per-step values are kept as detached scalars (cheap on the hot path) and exposed as the `history`
-    tensor (one row per step, columns `history_columns`); the Lightning logger and
-    `trainer.callback_metrics` receive them every `log_every_n_steps` steps.
+    Per-step values are kept as detached per-member vectors (cheap on the hot path) and exposed as the
+    `history` tensor ([steps, columns `history_columns`, members]); the Lightning logger and
+    `trainer.callback_metrics` receive their median over members every `log_every_n_steps` steps.
     """
 
     def __init__(
         self,
-        model: ColorAutoencoder,
+        model: PopulationAutoencoder,
         regularizers: dict[str, Regularizer],
         schedule: Schedule,
         steps: int,
@@ -38,13 +45,13 @@ class AutoencoderModule(L.LightningModule):
         self.model = model
         self.regularizers = torch.nn.ModuleDict(regularizers)
         self.learning_rates = schedule["lr"].tolist()
-        self.term_weights = {name: reg.scheduled_weights(schedule) for name, reg in regularizers.items()}
+        self.schedule_values = {name: reg.schedule_column(schedule) for name, reg in regularizers.items()}
         self.steps = steps
         self.log_every_n_steps = log_every_n_steps
         self.history_columns = ["loss", "recon", *regularizers]
-        # One tuple of detached scalars per step: no tensor op on the hot path; `history` stacks them.
+        # One tuple of detached [N] vectors per step: no extra tensor op on the hot path; `history` stacks them.
         self._rows: list[tuple[Tensor, ...]] = []
-        self.register_buffer("_skipped", torch.tensor(math.nan), persistent=False)
+        self.register_buffer("_skipped", torch.full((model.size,), math.nan), persistent=False)
         # Manual optimisation: the same Adam step with fewer per-step wrapper layers than Lightning's
         # automatic loop (closures, precision hooks), which dominate the cost on a model this small.
         self.automatic_optimization = False
@@ -56,9 +63,10 @@ class AutoencoderModule(L.LightningModule):
 
     @property
     def history(self) -> Tensor:
-        """[steps run, len(history_columns)]: the loss, reconstruction and each term per step (NaN = skipped)."""
+        """[steps run, len(history_columns), members]: each member's loss, reconstruction and terms per
+        step (NaN = skipped)."""
         if not self._rows:
-            return torch.empty(0, len(self.history_columns))
+            return torch.empty(0, len(self.history_columns), self.model.size)
         return torch.stack([torch.stack(row) for row in self._rows]).cpu()
 
     def on_train_start(self) -> None:
@@ -69,31 +77,33 @@ class AutoencoderModule(L.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         optimizer = self._optimizer
         x, labels = batch
+        if self.model.size == 1:  # a population of one trains unstacked: the single model's own kernels
+            x, labels = x[0], labels[0]
         step = self.global_step
         for group in self._param_groups:
             group["lr"] = self.learning_rates[step]
         y, latents = self.model.forward_with_latents(x)
-        recon = F.mse_loss(y, x)
+        recon = ((y - x) ** 2).mean((-2, -1)).reshape(self.model.size)  # each member's MSE
         loss = recon
         terms = []
         for name, regularizer in self.regularizers.items():
-            weight = self.term_weights[name][step]
-            if weight == 0:
+            scheduled = self.schedule_values[name][step]
+            if scheduled == 0:
                 terms.append(self._skipped)
                 continue
             term = regularizer(latents[regularizer.layer], labels)
-            loss = loss + weight * term
-            terms.append(term.detach())
+            loss = loss + (scheduled * regularizer.member_weights).float() * term
+            terms.append(term.detach().reshape(self.model.size))
         optimizer.zero_grad()
-        self.manual_backward(loss)
+        self.manual_backward(loss.sum())
         optimizer.step()
         self._rows.append((loss.detach(), recon.detach(), *terms))
         if step % self.log_every_n_steps == 0 or step == self.steps - 1:
             self._check_finite(step)
-            row = torch.stack(self._rows[-1]).tolist()
+            row = torch.stack(self._rows[-1]).nanmedian(-1).values.tolist()
             logged = {f"train/{c}": v for c, v in zip(self.history_columns, row) if not math.isnan(v)}
             self._publish({"train/lr": self.learning_rates[step], **logged}, step)
-        return loss
+        return loss.sum()
 
     def _publish(self, metrics: dict[str, float], step: int) -> None:
         """Send metrics to the logger and to `trainer.callback_metrics` (what monitoring callbacks
@@ -105,10 +115,11 @@ class AutoencoderModule(L.LightningModule):
 
     def _check_finite(self, step: int) -> None:
         start = max(0, step - self.log_every_n_steps)
-        losses = torch.stack([row[0] for row in self._rows[start : step + 1]])
+        losses = torch.stack([row[0] for row in self._rows[start : step + 1]])  # [steps, N]
         if not torch.isfinite(losses).all():
-            bad = int((~torch.isfinite(losses)).nonzero()[0])
-            raise TrainingDiverged(f"training diverged: the loss is {losses[bad].item()} at step {start + bad}")
+            bad_step, bad_member = (int(i) for i in (~torch.isfinite(losses)).nonzero()[0])
+            member = f" of member {bad_member}" if self.model.size > 1 else ""
+            raise TrainingDiverged(f"training diverged: the loss{member} is {losses[bad_step, bad_member].item()} at step {start + bad_step}")
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # The model's constructor arguments, so excolor.load_model rebuilds it without any config.

@@ -6,6 +6,8 @@
   cube", as line charts.
 * `plot_latent_spheres` (latent_spheres.py): the unit-norm latents seen as points on a sphere,
   three 3-D views.
+* `plot_population` (population.py): each metric's distribution over a population's members, or
+  metric vs grid value (median and IQR band).
 
 Pure numpy + matplotlib. Figures are built with `matplotlib.figure.Figure` (no pyplot, no global
 state, Agg canvas), so this works headless and from several threads. Each function validates its
@@ -20,5 +22,6 @@ degrees. Saturations and values are in [0, 1].
 from excolor.plots.color_slices import plot_color_slices
 from excolor.plots.error_by_color import plot_error_by_color
 from excolor.plots.latent_spheres import plot_latent_spheres
+from excolor.plots.population import plot_population
 
-__all__ = ["plot_color_slices", "plot_error_by_color", "plot_latent_spheres"]
+__all__ = ["plot_color_slices", "plot_error_by_color", "plot_latent_spheres", "plot_population"]

@@ -39,6 +39,8 @@ class Regularizer(nn.Module):
         self.label_affinities = dict(label_affinities or {})
         self.layer = layer
         self.register_buffer("affinity", torch.zeros(0), persistent=False)
+        # float64 so that schedule value × multiplier rounds once, as weight × schedule did for one model.
+        self.register_buffer("member_weights", torch.tensor([self.weight], dtype=torch.float64), persistent=False)
 
     def bind_labels(self, label_names: Sequence[str]) -> None:
         """Turn the affinity mapping into a vector over the data's label columns."""
@@ -50,22 +52,33 @@ class Regularizer(nn.Module):
             )
         self.affinity = torch.tensor([float(self.label_affinities.get(n, 0.0)) for n in label_names])
 
-    def scheduled_weights(self, schedule) -> list[float]:
-        """weight × the schedule's column, per step; a regularizer no column drives runs at weight × 1."""
+    def schedule_column(self, schedule) -> list[float]:
+        """The schedule's column, per step; a regularizer no column drives runs at 1 × its weight."""
         if self.column in schedule.values:
-            return [self.weight * w for w in schedule[self.column].tolist()]
-        return [self.weight] * len(schedule)
+            return schedule[self.column].tolist()
+        return [1.0] * len(schedule)
+
+    def scheduled_weights(self, schedule) -> list[float]:
+        """weight × the schedule's column, per step (for one model; a population multiplies the column
+        by `member_weights`)."""
+        return [self.weight * w for w in self.schedule_column(schedule)]
+
+    def set_member_weights(self, weights: list[float]) -> None:
+        """One multiplier per population member (a grid over `weight`); by default every member has `weight`."""
+        self.member_weights = torch.tensor(weights, dtype=torch.float64, device=self.member_weights.device)
 
     def per_sample(self, z: Tensor) -> Tensor:
-        """Loss of each row of z, shape [B]."""
+        """Loss of each row of z, shape [..., B]."""
         raise NotImplementedError
 
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
+        """The term per member: z [..., B, K] and labels [..., B, n_labels] give [...] (a scalar for one
+        model); the batch reduction never crosses the leading member axis."""
         loss = self.per_sample(z)
         if not self.label_affinities:
-            return loss.mean()
+            return loss.mean(-1)
         w = (labels @ self.affinity).clamp(0, 1)
-        return (w * loss).sum() / (w.sum() + 1e-8)
+        return (w * loss).sum(-1) / (w.sum(-1) + 1e-8)
 
     def check_width(self, width: int) -> None:
         """Reject settings that don't fit a bottleneck of `width` dims (none here; see subclasses)."""

@@ -1,0 +1,115 @@
+"""N color autoencoders stacked along a leading member axis, trained and evaluated as one model.
+
+Every weight carries the member axis (`[N, out, in]`, bias `[N, out]`) and every layer is one
+batched matmul, `y[n] = x[n] · W[n]ᵀ + b[n]`, so member n computes what its own `ColorAutoencoder`
+would (up to the last bit of rounding), with no interaction between members. Inputs are `[N, B, 3]`
+(or `[B, 3]`, broadcast to every member); the `bottleneck` module's output is `[N, B, K]`, so
+interventions, which act on the last axis, hook it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from excolor.model import ColorAutoencoder
+
+# Where ColorAutoencoder keeps its nn.Linear layers: (Sequential, position).
+LINEAR_LAYERS = (("encoder", 0), ("encoder", 2), ("decoder", 0), ("decoder", 2))
+
+
+class StackedLinear(nn.Module):
+    """y[n] = x[n] · W[n]ᵀ + b[n] for every member n: one `baddbmm` for the whole population.
+    Weights keep nn.Linear's layout, `[N, out, in]`, bias `[N, out]`."""
+
+    def __init__(self, members: int, in_features: int, out_features: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(members, out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(members, out_features))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: [N, B, in], or [B, in] for every member alike → [N, B, out]; a population of one keeps
+        x's shape."""
+        members = self.weight.shape[0]
+        if members == 1:
+            # nn.Linear's own kernel: a population of one is the single run bit for bit (a batched
+            # GEMM rounds differently in the last place, and 3,001 steps of training amplify that).
+            return F.linear(x, self.weight[0], self.bias[0])
+        if x.dim() == 2:
+            x = x.expand(members, *x.shape)
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
+
+    def load_members(self, layers: Sequence[nn.Linear]) -> None:
+        """Copy one `nn.Linear` per member into the stack."""
+        with torch.no_grad():
+            self.weight.copy_(torch.stack([layer.weight for layer in layers]))
+            self.bias.copy_(torch.stack([layer.bias for layer in layers]))
+
+    def member(self, index: int) -> nn.Linear:
+        layer = nn.Linear(self.weight.shape[2], self.weight.shape[1])
+        with torch.no_grad():
+            layer.weight.copy_(self.weight[index])
+            layer.bias.copy_(self.bias[index])
+        return layer
+
+
+class PopulationAutoencoder(nn.Module):
+    """`members` ColorAutoencoders of one architecture (`config`: hidden, bottleneck, normalize,
+    output), stacked. Build it from trained or freshly initialised members with `from_members`; get
+    member i back as a plain `ColorAutoencoder` with `member(i)`. In eval mode outputs are clamped
+    to [0, 1], as the single model's are."""
+
+    def __init__(self, members: int, hidden: int = 16, bottleneck: int = 4, normalize: bool = True, output: str = "linear"):
+        super().__init__()
+        template = ColorAutoencoder(hidden, bottleneck, normalize, output)  # validates the architecture
+        self.config = {**template.config, "members": int(members)}
+        self.encoder = nn.Sequential(StackedLinear(members, 3, hidden), nn.GELU(), StackedLinear(members, hidden, bottleneck))
+        self.bottleneck = template.bottleneck
+        self.decoder = nn.Sequential(StackedLinear(members, bottleneck, hidden), nn.GELU(), StackedLinear(members, hidden, 3), template.decoder[3])
+
+    @classmethod
+    def from_members(cls, models: Sequence[ColorAutoencoder]) -> PopulationAutoencoder:
+        """Stack models of one architecture; member i starts as models[i] (same weights, bit for bit)."""
+        configs = {tuple(sorted(model.config.items())) for model in models}
+        if len(configs) != 1:
+            raise ValueError(f"members must share one architecture, got {len(configs)}")
+        population = cls(len(models), **models[0].config)
+        for part, position in LINEAR_LAYERS:
+            getattr(population, part)[position].load_members([getattr(model, part)[position] for model in models])
+        return population.train(models[0].training)
+
+    @property
+    def size(self) -> int:
+        """N, the number of members."""
+        return self.config["members"]
+
+    @property
+    def width(self) -> int:
+        """K, the size of the latent."""
+        return self.config["bottleneck"]
+
+    def member(self, index: int) -> ColorAutoencoder:
+        """Member `index` as a plain ColorAutoencoder (a copy), in this population's train/eval mode."""
+        if not 0 <= index < self.size:
+            raise IndexError(f"member {index} is not in a population of {self.size}")
+        config = {k: v for k, v in self.config.items() if k != "members"}
+        model = ColorAutoencoder(**config)
+        for part, position in LINEAR_LAYERS:
+            getattr(model, part)[position] = getattr(self, part)[position].member(index)
+        return model.to(self.encoder[0].weight.device).train(self.training)
+
+    def forward_with_latents(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """Reconstruction `[N, B, 3]` plus the activations regularizers read: `encoder` (before
+        normalisation) and `bottleneck` (after), each `[N, B, K]`. A population of one given `[B, 3]`
+        answers without the member axis, exactly as its ColorAutoencoder would."""
+        encoded = self.encoder(x)
+        latent = self.bottleneck(encoded)
+        y = self.decoder(latent)
+        return (y if self.training else y.clamp(0, 1)), {"encoder": encoded, "bottleneck": latent}
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.decoder(self.bottleneck(self.encoder(x)))
+        return y if self.training else torch.clamp(y, 0, 1)

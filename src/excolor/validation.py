@@ -1,0 +1,411 @@
+"""Every check on a composed config that can be made before torch is imported or training starts.
+
+A run reads these values only after minutes of training (evaluation settings, the objective) or
+fails on them with a traceback (`seed=abc`, `threads=0`); checked here, right after composition,
+every bad value stops the run with one line `excolor: error: <key>…` and exit 2, before anything is
+written where a result would go.
+
+`check_run_config(cfg)` (excolor.train) and `check_evaluate_config(cfg)` (excolor.evaluate) run
+them all; each `check_*` function checks one thing and raises `ConfigError` naming the key.
+Constructor checks (falloff `a`, a mapper's `b`, a regularizer's `power`, …) stay with their classes,
+which train builds before fitting; this module needs neither torch nor Lightning.
+
+The metric names a run produces (`expected_metrics`), against which `objective` is checked:
+
+- `train/steps`, `train/seconds`, `train/first_step_time`, `train/device`, `train/cached`;
+- `train/loss`, `train/recon`, and `train/<regularizer>` for each regularizer that runs (non-zero
+  scheduled weight) in the last `TAIL` steps;
+- `train/<phase>/loss`, `train/<phase>/recon` for each dopesheet phase that starts within the run;
+- `eval/<setting>/{max_mse, median_mse, mean_mse, red_mean_mse, other_mean_mse, val_recon, score}`
+  for `none` and each `intervention` entry, plus `eval/<setting>/{collateral, focus}` for the
+  interventions;
+- `val/recon` and `seed`, and `population/size` when the config has a population group.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from excolor.errors import ConfigError
+
+TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
+BASELINE = "none"
+EVAL_STATS = ("max_mse", "median_mse", "mean_mse", "red_mean_mse", "other_mean_mse", "val_recon", "score")
+INTERVENTION_STATS = ("collateral", "focus")
+TRAIN_BOOKKEEPING = ("steps", "seconds", "first_step_time", "device", "cached")
+LAYERS = ("encoder", "bottleneck")
+# Groups whose numbers must all be finite (`inf`/`nan` never mean anything in them).
+FINITE_GROUPS = ("model", "data", "regularizers", "trainer", "intervention", "evaluation", "population")
+PRECISIONS = {"64", "64-true", "32", "32-true", "16", "16-mixed", "16-true", "bf16", "bf16-mixed", "bf16-true",
+              "transformer-engine", "transformer-engine-float16"}
+ACCELERATORS = {"auto", "cpu", "gpu", "cuda", "mps", "tpu"}
+
+
+# --- single values ------------------------------------------------------------------------------------
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_int(key: str, value: Any, minimum: int | None = None) -> int:
+    """`value` is an integer (not a bool, not a string) ≥ `minimum`."""
+    if not is_int(value):
+        raise ConfigError(f"{key}={value!r} must be an integer")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{key}={value} must be ≥ {minimum}")
+    return value
+
+
+def check_number(key: str, value: Any, minimum: float | None = None, strict: bool = False) -> float:
+    """`value` is a finite real number (≥ or, with `strict`, > `minimum`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key}={value!r} must be a number")
+    if not math.isfinite(value):
+        raise ConfigError(f"{key}={value} must be finite")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        raise ConfigError(f"{key}={value} must be {'>' if strict else '≥'} {minimum:g}")
+    return float(value)
+
+
+def check_seed(value: Any) -> int:
+    return check_int("seed", value)
+
+
+def check_threads(value: Any) -> int:
+    return check_int("threads", value, minimum=1)
+
+
+def check_finite_numbers(key: str, node: Any) -> None:
+    """Every float anywhere under `node` is finite."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(f"{key}={node} must be finite")
+    if isinstance(node, Mapping):
+        for name, value in node.items():
+            check_finite_numbers(f"{key}.{name}", value)
+    elif isinstance(node, Sequence) and not isinstance(node, str):
+        for i, value in enumerate(node):
+            check_finite_numbers(f"{key}[{i}]", value)
+
+
+def check_concept(concept: Any, width: Any) -> list[float]:
+    """A list of `width` finite numbers, not all zero (it is normalised to a unit vector)."""
+    if isinstance(concept, str) or not isinstance(concept, Sequence):
+        raise ConfigError(f"concept={concept!r} must be a list of numbers, e.g. [1, 0, 0, 0]")
+    values = [check_number(f"concept[{i}]", v) for i, v in enumerate(concept)]
+    if is_int(width) and len(values) != width:
+        raise ConfigError(f"concept={values} has {len(values)} entries; model.bottleneck={width} needs {width}")
+    if not any(values):
+        raise ConfigError(f"concept={values} must not be all zeros")
+    return values
+
+
+# --- groups -------------------------------------------------------------------------------------------
+
+def check_trainer(trainer: Mapping) -> None:
+    """log_every_n_steps ≥ 1, devices ≥ 1 (or 'auto'), a known accelerator and precision."""
+    check_int("trainer.log_every_n_steps", trainer.get("log_every_n_steps"), minimum=1)
+    devices = trainer.get("devices", 1)
+    if devices != "auto":
+        check_int("trainer.devices", devices, minimum=1)
+    accelerator = trainer.get("accelerator", "auto")
+    if accelerator not in ACCELERATORS:
+        raise ConfigError(f"trainer.accelerator={accelerator!r} must be one of {', '.join(sorted(ACCELERATORS))}")
+    precision = trainer.get("precision")
+    if precision is not None and str(precision) not in PRECISIONS:
+        raise ConfigError(f"trainer.precision={precision!r} must be one of {', '.join(sorted(PRECISIONS))}")
+
+
+def run_length(schedule_steps: int, max_steps: Any) -> int:
+    """The schedule's length, or trainer.max_steps when that is shorter (null or -1: the schedule's)."""
+    if max_steps is None or max_steps == -1:
+        return schedule_steps
+    check_int("trainer.max_steps", max_steps)
+    if not 1 <= max_steps <= schedule_steps:
+        raise ConfigError(f"trainer.max_steps={max_steps} must be between 1 and the schedule's {schedule_steps} steps")
+    return max_steps
+
+
+def check_learning_rates(schedule, steps: int) -> None:
+    """The scheduled lr is finite and > 0 at every step the run takes."""
+    lr = schedule["lr"][:steps]
+    for step, value in enumerate(lr):
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"schedule lr={value:g} at step {step} must be finite and > 0")
+
+
+def check_regularizers(regularizers: Mapping | None) -> None:
+    """Each entry is a config with a `_target_`, a finite weight ≥ 0 and a schedule column name."""
+    for name, config in (regularizers or {}).items():
+        key = f"regularizers.{name}"
+        if not isinstance(config, Mapping) or "_target_" not in config:
+            raise ConfigError(f"{key} must be a config with a _target_")
+        check_number(f"{key}.weight", config.get("weight", 1.0), minimum=0)
+        if "column" in config and not isinstance(config["column"], str):
+            raise ConfigError(f"{key}.column={config['column']!r} must be a schedule column name")
+
+
+def check_interventions(intervention: Mapping | None) -> list[str]:
+    """Each entry is a config with a `_target_`, or a non-empty list of them; `none` is reserved.
+    Returns the setting names."""
+    names = []
+    for name, config in (intervention or {}).items():
+        key = f"intervention.{name}"
+        if name == BASELINE:
+            raise ConfigError(f"{key}: the name is reserved for the baseline")
+        items = list(config) if isinstance(config, Sequence) and not isinstance(config, str) else [config]
+        if not items:
+            raise ConfigError(f"{key} is an empty list")
+        for item in items:
+            if not isinstance(item, Mapping) or "_target_" not in item:
+                raise ConfigError(f"{key} must be a config with a _target_ (or a list of them), not {item!r}")
+        names.append(str(name))
+    return names
+
+
+def check_evaluation(evaluation: Mapping, members: int | None = None) -> None:
+    """val_grid an integer ≥ 2, layer encoder/bottleneck, red_similarity in (0, 1], plots a bool,
+    member (if present) an index into the population."""
+    check_int("evaluation.val_grid", evaluation.get("val_grid"), minimum=2)
+    layer = evaluation.get("layer")
+    if layer not in LAYERS:
+        raise ConfigError(f"evaluation.layer={layer!r} must be one of {', '.join(LAYERS)}")
+    similarity = check_number("evaluation.red_similarity", evaluation.get("red_similarity"), minimum=0, strict=True)
+    if similarity > 1:
+        raise ConfigError(f"evaluation.red_similarity={similarity} must be in (0, 1]")
+    if not isinstance(evaluation.get("plots", False), bool):
+        raise ConfigError(f"evaluation.plots={evaluation.get('plots')!r} must be true or false")
+    if "member" in evaluation:
+        member = check_int("evaluation.member", evaluation["member"], minimum=0)
+        if members is not None and member >= members:
+            raise ConfigError(f"evaluation.member={member} must be below the population's {members} members")
+
+
+def population_size(cfg: Mapping) -> int | None:
+    """The number of members the run trains, if the config has a population group:
+    population.size × the number of points of population.grid (a mapping key → list of values)."""
+    population = cfg.get("population")
+    if not isinstance(population, Mapping) or population.get("size") is None:
+        return None
+    members = check_int("population.size", population["size"], minimum=1)
+    grid = population.get("grid") or {}
+    if not isinstance(grid, Mapping):
+        raise ConfigError(f"population.grid={grid!r} must map config keys to lists of values")
+    for key, values in grid.items():
+        if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+            raise ConfigError(f"population.grid.{key}={values!r} must be a non-empty list of values")
+        members *= len(values)
+    return members
+
+
+# --- the objective --------------------------------------------------------------------------------------
+
+def regularizer_runs(config: Mapping, schedule, steps: int) -> bool:
+    """Whether a regularizer runs in the last TAIL steps: its weight × its column is non-zero there
+    (a regularizer no column drives runs at its weight)."""
+    weight = float(config.get("weight", 1.0))
+    column = config.get("column")
+    values = schedule[column][max(0, steps - TAIL):steps] if column in schedule.values else [1.0]
+    return weight != 0 and any(v != 0 for v in values)
+
+
+def expected_metrics(cfg: Mapping, schedule, steps: int, settings: list[str]) -> set[str]:
+    """The metric names this run will write to metrics.json (see the module docstring)."""
+    names = {"seed", "val/recon", "train/loss", "train/recon", *(f"train/{n}" for n in TRAIN_BOOKKEEPING)}
+    if isinstance(cfg.get("population"), Mapping):
+        names.add("population/size")
+    for name, config in (cfg.get("regularizers") or {}).items():
+        if regularizer_runs(config, schedule, steps):
+            names.add(f"train/{name}")
+    for start, phase in schedule.phases:
+        if start < steps:
+            names.update({f"train/{phase}/loss", f"train/{phase}/recon"})
+    for setting in [BASELINE, *settings]:
+        names.update(f"eval/{setting}/{stat}" for stat in EVAL_STATS)
+        if setting != BASELINE:
+            names.update(f"eval/{setting}/{stat}" for stat in INTERVENTION_STATS)
+    return names
+
+
+def objective_names(objective: Any) -> list[str]:
+    """`objective` as a non-empty list of metric names (a single string is one name)."""
+    names = [objective] if isinstance(objective, str) else objective
+    if not isinstance(names, Sequence) or not names or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError(f"objective={objective!r} must be a metric name or a non-empty list of them")
+    return list(names)
+
+
+def check_objective(objective: Any, metrics: set[str]) -> list[str]:
+    names = objective_names(objective)
+    for name in names:
+        if name not in metrics:
+            close = sorted(m for m in metrics if m.split("/")[0] == name.split("/")[0])[:8]
+            raise ConfigError(f"objective={name!r} is not a metric this run produces (e.g. {', '.join(close or sorted(metrics)[:8])})")
+    return names
+
+
+# --- places ------------------------------------------------------------------------------------------
+
+def check_writable_dir(key: str, path: Any) -> Path:
+    """`path` is (or can be created as) a directory this process may write into. Nothing is created:
+    the nearest existing ancestor must be a writable directory."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ConfigError(f"{key}={path!r} must be a directory path")
+    path = Path(path).absolute()
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{key}={path}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={path}: {existing} is not writable")
+    return path
+
+
+def check_storage_url(key: str, url: Any) -> None:
+    """An Optuna storage: null; a journal file path (no `://`) whose directory can be written; or a
+    database URL SQLAlchemy can parse and has a dialect for (for sqlite, a file whose directory can
+    be written)."""
+    if url is None:
+        return
+    if not isinstance(url, str) or not url:
+        raise ConfigError(f"{key}={url!r} must be a database URL such as sqlite:///optuna.db or a journal file path")
+    if "://" not in url:  # a journal file (Optuna's JournalStorage)
+        journal = Path(url)
+        if journal.is_dir():
+            raise ConfigError(f"{key}={url!r}: {journal} is a directory, not a journal file")
+        check_writable_dir(key, journal.absolute().parent)
+        return
+    from sqlalchemy.engine import make_url  # optuna's own dependency; only for sweeps
+
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except Exception as error:  # ArgumentError, NoSuchModuleError: one line, not the 122 of a traceback
+        raise ConfigError(f"{key}={url!r} is not a usable database URL ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ConfigError(f"{key}={url!r} must name a database file (an in-memory study cannot be resumed)")
+        database = Path(parsed.database)
+        if database.is_dir():
+            raise ConfigError(f"{key}={url!r}: {database} is a directory")
+        check_writable_dir(key, database.absolute().parent)
+        if database.exists() and not os.access(database, os.R_OK | os.W_OK):
+            raise ConfigError(f"{key}={url!r}: {database} is not readable and writable")
+
+
+# --- whole configs -------------------------------------------------------------------------------------
+
+def _plain(cfg) -> dict:
+    """The config as plain containers, interpolations resolved (naming the key that fails)."""
+    if not OmegaConf.is_config(cfg):
+        return dict(cfg)
+    plain = {}
+    for key in cfg:
+        if key in ("hydra", "logger"):  # the logger interpolates Hydra's runtime, and no check reads it
+            continue
+        try:
+            value = cfg[key]
+            plain[key] = OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value
+        except OmegaConfBaseException as error:
+            where = getattr(error, "full_key", None) or key
+            raise ConfigError(f"{where}: {str(error).splitlines()[0]}") from None
+    return plain
+
+
+def check_run_config(cfg) -> dict:
+    """All checks for a training run (excolor.train), in the order a reader meets the keys. Returns
+    {"schedule": the loaded schedule, "steps": the run length, "objective": the objective names}."""
+    from hydra.utils import instantiate
+
+    plain = _plain(cfg)
+    check_seed(plain.get("seed"))
+    check_threads(plain.get("threads"))
+    model = plain.get("model") or {}
+    check_int("model.bottleneck", model.get("bottleneck"), minimum=2)
+    check_concept(plain.get("concept"), model.get("bottleneck"))  # before the groups it is copied into
+    for group in FINITE_GROUPS:
+        check_finite_numbers(group, plain.get(group))
+    check_trainer(plain.get("trainer") or {})
+    check_regularizers(plain.get("regularizers"))
+    settings = check_interventions(plain.get("intervention"))
+    check_evaluation(plain.get("evaluation") or {}, population_size(plain))
+    from excolor.config import find_config_error
+
+    try:
+        schedule = instantiate(cfg.schedule)  # numpy only
+    except Exception as error:  # Hydra wraps the loader's ConfigError: unwrap it to its one line
+        message = find_config_error(error)
+        if message is None:
+            raise
+        raise ConfigError(message) from None
+    steps = run_length(len(schedule), plain["trainer"].get("max_steps"))
+    check_learning_rates(schedule, steps)
+    objective = check_objective(plain.get("objective"), expected_metrics(plain, schedule, steps, settings))
+    cache = plain.get("cache") or {}
+    if cache.get("enabled"):
+        check_writable_dir("cache.dir", cache.get("dir"))
+    return {"schedule": schedule, "steps": steps, "objective": objective}
+
+
+def check_evaluate_config(cfg) -> None:
+    """All checks for excolor.evaluate: the run dir holds a run, and the evaluation settings."""
+    if OmegaConf.is_config(cfg) and OmegaConf.is_missing(cfg, "run"):
+        raise ConfigError("run: missing; name a run directory, e.g. run=outputs/2026-11-28/10-00-00")
+    plain = _plain(cfg)
+    run = plain.get("run")
+    if not isinstance(run, str) or not run:
+        raise ConfigError("run: missing; name a run directory, e.g. run=outputs/2026-11-28/10-00-00")
+    run_dir = Path(run)
+    if not run_dir.is_dir():
+        raise ConfigError(f"run={run}: no such directory")
+    if not (run_dir / ".hydra" / "config.yaml").is_file():
+        raise ConfigError(f"run={run}: not a run directory (no .hydra/config.yaml)")
+    if not (run_dir / "model.ckpt").is_file():
+        raise ConfigError(f"run={run}: no model.ckpt (the run did not finish training)")
+    for group in ("intervention", "evaluation"):
+        check_finite_numbers(group, plain.get(group))
+    run_config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    width = OmegaConf.select(run_config, "model.bottleneck")
+    concept = plain.get("concept")
+    check_concept(run_config.get("concept") if concept is None else concept, width)
+    check_interventions(plain.get("intervention"))
+    check_evaluation(plain.get("evaluation") or {}, population_size(OmegaConf.to_container(run_config)))
+    check_writable_dir("run", run_dir / "evaluations")
+
+
+def check_cuda(accelerator: Any) -> None:
+    """trainer.accelerator=gpu/cuda needs a CUDA device. (The one check that imports torch, and only
+    when a GPU is asked for: Lightning's own error is a multi-line traceback after setup.)"""
+    if accelerator in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"trainer.accelerator={accelerator}: no CUDA device is available (use trainer=cpu or trainer=auto)")
+
+
+def check_train_entry(cfg, multirun: bool) -> None:
+    """`python -m excolor.train`, before Hydra runs: the run's config, then where it will write
+    (the run or sweep directory, and an Optuna sweeper's storage)."""
+    check_run_config(cfg)
+    check_cuda(OmegaConf.select(cfg, "trainer.accelerator"))
+    try:
+        if multirun:
+            check_writable_dir("hydra.sweep.dir", OmegaConf.select(cfg, "hydra.sweep.dir"))
+            check_storage_url("hydra.sweeper.storage", OmegaConf.select(cfg, "hydra.sweeper.storage", default=None))
+        else:
+            check_writable_dir("hydra.run.dir", OmegaConf.select(cfg, "hydra.run.dir"))
+    except OmegaConfBaseException as error:
+        raise ConfigError(f"{getattr(error, 'full_key', None) or 'hydra'}: {str(error).splitlines()[0]}") from None
+
+
+def check_evaluate_entry(cfg, multirun: bool) -> None:
+    """`python -m excolor.evaluate`, before Hydra runs (and creates `<run>/evaluations/<time>/`)."""
+    check_evaluate_config(cfg)
+

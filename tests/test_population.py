@@ -1,0 +1,317 @@
+"""Population training: members, the stacked model, per-member data, exactness against single
+models, the run outputs (members.csv, metrics.json medians, load_model(member=i)) and bad configs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+from torch.nn import functional as F
+
+from excolor.config import CONF_DIR
+from excolor.data import ColorBatches, ContinuousBatches
+from excolor.errors import ConfigError
+from excolor.evaluation import Evaluator
+from excolor.interventions import Suppression
+from excolor.model import ColorAutoencoder
+from excolor.module import AutoencoderModule
+from excolor.population import Population
+from excolor.population_model import PopulationAutoencoder
+from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
+from excolor.run_record import read_members, summarize_members
+from excolor.schedule import load_schedule
+
+MODEL = OmegaConf.create({"_target_": "excolor.model.ColorAutoencoder", "hidden": 16, "bottleneck": 4, "normalize": True, "output": "linear"})
+
+
+def data_config(seed: int = 0):
+    config = OmegaConf.load(CONF_DIR / "data" / "hsv_cube.yaml")
+    config.seed = seed
+    return config
+
+
+def ex23_regularizers() -> dict:
+    return {
+        "unit": Unitarity(column="reg-unit"),
+        "anchor": Anchor(point=[1, 0, 0, 0], column="reg-anchor", label_affinities={"red": 1.0}),
+        "separate": Separate(power=100, shift=True, column="reg-separate"),
+        "planar": Planarity(column="reg-planar", label_affinities={"vibrant": 1.0}),
+    }
+
+
+# ----------------------------------------------------------------------------- members
+
+
+def test_members_are_grid_points_times_seeds_grid_major():
+    population = Population(size=2, grid={"regularizers.unit.weight": [0.1, 1.0], "regularizers.anchor.weight": [3.0]}, seed=5)
+    assert len(population) == 4
+    assert population.seeds == [5, 6, 5, 6]
+    assert population.values("regularizers.unit.weight") == [0.1, 0.1, 1.0, 1.0]
+    assert population.values("regularizers.anchor.weight") == [3.0] * 4
+    assert population.values("regularizers.planar.weight") is None
+    assert [m.index for m in population.members] == [0, 1, 2, 3]
+
+
+def test_a_population_of_one_is_the_seed_alone():
+    population = Population(seed=7)
+    assert len(population) == 1 and population.seeds == [7] and population.grid == {}
+
+
+@pytest.mark.parametrize(
+    ("size", "grid", "text"),
+    [
+        (0, None, "population.size=0"),
+        (-3, None, "population.size=-3"),
+        (True, None, "population.size=True"),
+        (2.5, None, "population.size=2.5"),
+        (1, {"model.hidden": [8, 16]}, "not a per-member scalar"),
+        (1, {"regularizers.unit.weight": []}, "non-empty list"),
+        (1, {"regularizers.unit.weight": 0.3}, "non-empty list"),
+        (1, {"regularizers.unit.weight": [1, float("inf")]}, "finite number"),
+        (1, {"regularizers.unit.weight": [-1.0]}, "finite number ≥ 0"),
+        (1, {"regularizers.unit.weight": ["a"]}, "finite number"),
+    ],
+)
+def test_bad_population_configs_name_the_key(size, grid, text):
+    with pytest.raises(ConfigError, match="population") as error:
+        Population(size=size, grid=grid)
+    assert text in str(error.value)
+
+
+def test_grid_keys_must_name_a_configured_regularizer():
+    population = Population(grid={"regularizers.nope.weight": [1.0]})
+    with pytest.raises(ConfigError, match="no regularizer 'nope'"):
+        population.check_regularizers(["unit", "anchor"])
+
+
+# ----------------------------------------------------------------------------- stacked model
+
+
+def test_members_start_as_the_single_models_of_their_seeds():
+    population = Population(size=3, seed=10)
+    model = population.build_model(MODEL)
+    for index, seed in enumerate(population.seeds):
+        torch.manual_seed(seed)
+        single = ColorAutoencoder()
+        member = model.member(index)
+        for expected, got in zip(single.state_dict().values(), member.state_dict().values()):
+            assert torch.equal(expected, got)
+
+
+def test_stacked_forward_equals_each_members_forward():
+    torch.manual_seed(0)
+    singles = [ColorAutoencoder(output=output) for output in ("sigmoid", "sigmoid", "sigmoid")]
+    stacked = PopulationAutoencoder.from_members(singles).eval()
+    x = torch.rand(50, 3)
+    y = stacked(x)  # [B, 3] is broadcast to every member
+    assert y.shape == (3, 50, 3)
+    for index, single in enumerate(singles):
+        torch.testing.assert_close(y[index], single.eval()(x), rtol=1e-6, atol=1e-6)
+    xs = torch.rand(3, 20, 3)
+    ys, latents = stacked.forward_with_latents(xs)
+    assert latents["bottleneck"].shape == (3, 20, 4)
+    torch.testing.assert_close(latents["bottleneck"].norm(dim=-1), torch.ones(3, 20))
+    for index, single in enumerate(singles):
+        torch.testing.assert_close(ys[index], single(xs[index]), rtol=1e-6, atol=1e-6)
+
+
+def test_a_population_of_one_computes_bit_for_bit_what_its_model_does():
+    torch.manual_seed(1)
+    single = ColorAutoencoder()
+    stacked = PopulationAutoencoder.from_members([single]).train()
+    x = torch.rand(64, 3)
+    y_single, latents_single = single.train().forward_with_latents(x)
+    y_stacked, latents_stacked = stacked.forward_with_latents(x)
+    assert torch.equal(y_single, y_stacked) and torch.equal(latents_single["encoder"], latents_stacked["encoder"])
+
+
+def test_members_must_share_an_architecture():
+    with pytest.raises(ValueError, match="one architecture"):
+        PopulationAutoencoder.from_members([ColorAutoencoder(hidden=8), ColorAutoencoder(hidden=16)])
+
+
+def test_member_index_out_of_range():
+    with pytest.raises(IndexError):
+        PopulationAutoencoder(2).member(2)
+
+
+# ----------------------------------------------------------------------------- data and terms
+
+
+def test_each_members_batches_are_its_own_seeds_stream():
+    population = Population(size=3, grid={"regularizers.unit.weight": [1.0, 2.0]}, seed=4)
+    stacked = population.build_data(data_config())
+    alone = {seed: ContinuousBatches(ColorBatches(seed=seed, labels=dict(data_config().labels)), 120) for seed in (4, 5, 6)}
+    streams = {seed: iter(batches) for seed, batches in alone.items()}
+    for step, (x, labels) in enumerate(ContinuousBatches(stacked, 120)):
+        assert x.shape[0] == 6 and labels.shape[0] == 6
+        expected = {seed: next(streams[seed]) for seed in alone}
+        for member, seed in enumerate(population.seeds):
+            assert torch.equal(x[member], expected[seed][0]), (step, member)
+            assert torch.equal(labels[member], expected[seed][1]), (step, member)
+
+
+@pytest.mark.parametrize("name", ["unit", "anchor", "separate", "planar"])
+def test_terms_reduce_per_member_never_across(name):
+    regularizer = ex23_regularizers()[name]
+    regularizer.bind_labels(["red", "vibrant"])
+    torch.manual_seed(2)
+    z = torch.randn(3, 64, 4)
+    labels = (torch.rand(3, 64, 2) < 0.5).float()
+    stacked = regularizer(z, labels)
+    assert stacked.shape == (3,)
+    for member in range(3):
+        torch.testing.assert_close(stacked[member], regularizer(z[member], labels[member]), rtol=1e-6, atol=0)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def train_population(population: Population, steps: int) -> PopulationAutoencoder:
+    torch.set_num_threads(1)
+    schedule = load_schedule(str(CONF_DIR / "schedule" / "ex-2.3-dopesheet.csv"))
+    model = population.build_model(MODEL)
+    data = population.build_data(data_config())
+    regularizers = ex23_regularizers()
+    for name, regularizer in regularizers.items():
+        regularizer.bind_labels(data.label_names)
+        regularizer.set_member_weights(population.values(f"regularizers.{name}.weight") or [regularizer.weight] * len(population))
+    module = AutoencoderModule(model, regularizers, schedule, steps)
+    trainer = L.Trainer(max_steps=steps, accelerator="cpu", logger=False, enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
+    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
+    return model
+
+
+def train_plain(seed: int, steps: int, unit_weight: float = 1.0) -> ColorAutoencoder:
+    """The single model trained by a bare loop: F.mse_loss, weight × schedule, its own Adam."""
+    schedule = load_schedule(str(CONF_DIR / "schedule" / "ex-2.3-dopesheet.csv"))
+    torch.manual_seed(seed)
+    model = ColorAutoencoder().train()
+    data = ColorBatches(seed=seed, labels=dict(data_config().labels))
+    regularizers = ex23_regularizers()
+    regularizers["unit"].weight = unit_weight
+    for regularizer in regularizers.values():
+        regularizer.bind_labels(data.label_names)
+    weights = {name: regularizer.scheduled_weights(schedule) for name, regularizer in regularizers.items()}
+    learning_rates = schedule["lr"].tolist()
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
+    for step, (x, labels) in enumerate(ContinuousBatches(data, steps)):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rates[step]
+        y, latents = model.forward_with_latents(x)
+        loss = F.mse_loss(y, x)
+        for name, regularizer in regularizers.items():
+            if weights[name][step] != 0:
+                loss = loss + weights[name][step] * regularizer(latents[regularizer.layer], labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def test_a_population_of_one_trains_exactly_as_the_single_model():
+    trained = train_population(Population(seed=3), 60).member(0)
+    plain = train_plain(3, 60)
+    for expected, got in zip(plain.state_dict().values(), trained.state_dict().values()):
+        assert torch.equal(expected, got)
+
+
+def test_each_member_trains_as_its_single_model_up_to_rounding():
+    population = Population(size=2, grid={"regularizers.unit.weight": [0.5, 2.0]}, seed=0)
+    stacked = train_population(population, 60)
+    for member in population.members:
+        plain = train_plain(member.seed, 60, unit_weight=member.values["regularizers.unit.weight"])
+        for expected, got in zip(plain.state_dict().values(), stacked.member(member.index).state_dict().values()):
+            torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_members_with_different_weights_end_differently():
+    population = Population(size=1, grid={"regularizers.unit.weight": [0.0, 50.0]})
+    stacked = train_population(population, 60)
+    first, second = (stacked.member(i).encoder[0].weight for i in (0, 1))
+    assert not torch.allclose(first, second, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def test_population_evaluation_equals_each_member_alone():
+    torch.manual_seed(0)
+    singles = [ColorAutoencoder() for _ in range(3)]
+    stacked = PopulationAutoencoder.from_members(singles)
+    suppression = [Suppression([1, 0, 0, 0])]
+    together, errors = Evaluator(stacked).metrics("suppression", suppression)
+    assert errors.shape == (3, 552_960) and len(together) == 3
+    for index, single in enumerate(singles):
+        (alone,), error = Evaluator(single).metrics("suppression", suppression)
+        np.testing.assert_allclose(errors[index], error[0], rtol=1e-5, atol=1e-7)
+        for key, value in alone.items():
+            assert together[index][key] == pytest.approx(value, rel=1e-4, abs=1e-9), key
+
+
+def test_summarize_members_takes_medians():
+    members = [{"a": 1.0, "b": 5.0}, {"a": 3.0, "b": float("nan")}, {"a": 2.0, "b": 7.0}]
+    assert summarize_members(members) == {"a": 2.0, "b": 6.0}
+
+
+# ----------------------------------------------------------------------------- the entry point
+
+
+def run_train(tmp_path, name, *overrides):
+    run_dir = tmp_path / name
+    env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
+    done = subprocess.run(
+        [sys.executable, "-m", "excolor.train", "logger=none", "callbacks=none", "evaluation.plots=false", f"hydra.run.dir={run_dir}", *overrides],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )
+    return done, run_dir
+
+
+def test_population_run_writes_members_medians_and_member_checkpoints(tmp_path):
+    import excolor
+
+    overrides = ("population.size=2", "population.grid={regularizers.unit.weight:[0.1,10]}", "trainer.max_steps=40", "cache.enabled=false")
+    done, run_dir = run_train(tmp_path, "grid", *overrides)
+    assert done.returncode == 0, done.stderr[-3000:]
+    members = read_members(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert [m["seed"] for m in members] == [0, 1, 0, 1]
+    assert [m["regularizers.unit.weight"] for m in members] == [0.1, 0.1, 10.0, 10.0]
+    assert metrics["population/size"] == 4 and metrics["seed"] == 0
+    for key in ("eval/none/median_mse", "eval/suppression/score", "train/recon", "val/recon"):
+        assert metrics[key] == pytest.approx(float(np.median([m[key] for m in members])), rel=1e-12), key
+    population = excolor.checkpoint.load_population(run_dir)
+    assert population.size == 4
+    member = excolor.load_model(run_dir, member=3)
+    assert isinstance(member, ColorAutoencoder)
+    assert torch.equal(member.encoder[0].weight, population.member(3).encoder[0].weight)
+
+    again, run_dir_again = run_train(tmp_path, "again", *overrides)  # same config and seed: same members
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (run_dir / "members.csv").read_text() == (run_dir_again / "members.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    ("override", "text"),
+    [
+        ("population.size=0", "population.size=0"),
+        ("population.grid={model.hidden:[8,16]}", "not a per-member scalar"),
+        ("population.grid={regularizers.unit.weight:[]}", "non-empty list"),
+        ("population.grid={regularizers.nope.weight:[1]}", "no regularizer 'nope'"),
+        ("evaluation.member=3", "evaluation.member=3"),
+    ],
+)
+def test_bad_population_input_is_one_line_and_no_output(tmp_path, override, text):
+    done, run_dir = run_train(tmp_path, "bad", override, "trainer.max_steps=5")
+    assert done.returncode == 2, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("excolor: error:")]
+    assert len(errors) == 1 and text in errors[0], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert not (run_dir / "model.ckpt").exists() and not (run_dir / "metrics.json").exists()
