@@ -465,3 +465,14 @@ def test_unreadable_members_csv_fails_the_trial(tmp_path, text, reason):
     assert failure["trial"] == "1" and failure["type"] == "BadMembers"
     assert failure["error"].startswith("unreadable members.csv: ") and reason in failure["error"]
     assert "`1/` `model=sigmoid`: BadMembers: unreadable members.csv" in md
+
+
+def test_where_sentence_groups_neighbouring_doses():
+    from excolor.dose import where_sentence
+
+    directions = ["better"] * 4 + ["no significant difference", "better", "worse", "worse"]
+    effect = {"treatment": {"model.normalize": True}, "control": {"model.normalize": False},
+              "metric": "m", "better": "lower",
+              "rows": [{"x": x, "direction": d} for x, d in zip([1, 2, 3, 4, 5, 6, 7, 8], directions)]}
+    assert where_sentence(effect) == ("normalize=true vs normalize=false on m (lower is better): better at 1–4 "
+                                      "(4 values), 6; worse at 7, 8; no significant difference at the other 1 of 8 values.")

@@ -118,22 +118,34 @@ def _band_cell(band: dict) -> str:
     return f"{fmt_num(band['median'])} [{fmt_num(band['q25'])}, {fmt_num(band['q75'])}]"
 
 
-def _ranges(xs: list[float]) -> str:
-    return ", ".join(fmt_num(x) for x in xs)
+def _runs(doses: list[float], selected: list[bool]) -> str:
+    """The selected doses as runs of neighbours: "0.01–1.52 (7 values), 43.3"."""
+    runs, start = [], None
+    for i, chosen in enumerate(selected + [False]):
+        if chosen and start is None:
+            start = i
+        elif not chosen and start is not None:
+            n = i - start
+            runs.append(fmt_num(doses[start]) if n == 1 else
+                        f"{fmt_num(doses[start])}, {fmt_num(doses[i - 1])}" if n == 2 else
+                        f"{fmt_num(doses[start])}–{fmt_num(doses[i - 1])} ({n} values)")
+            start = None
+    return ", ".join(runs)
 
 
 def where_sentence(effect: dict) -> str:
     """Where treatment is better / worse than control after Holm (the dose table's summary)."""
     treatment, control = _selector_label(effect["treatment"]), _selector_label(effect["control"])
     rows = effect["rows"]
-    better = [r["x"] for r in rows if r["direction"] == BETTER]
-    worse = [r["x"] for r in rows if r["direction"] == WORSE]
+    doses = [r["x"] for r in rows]
+    better = [r["direction"] == BETTER for r in rows]
+    worse = [r["direction"] == WORSE for r in rows]
     parts = []
-    if better:
-        parts.append(f"better at {_ranges(better)}")
-    if worse:
-        parts.append(f"worse at {_ranges(worse)}")
-    rest = len(rows) - len(better) - len(worse)
+    if any(better):
+        parts.append(f"better at {_runs(doses, better)}")
+    if any(worse):
+        parts.append(f"worse at {_runs(doses, worse)}")
+    rest = len(rows) - sum(better) - sum(worse)
     if rest:
         parts.append(f"no significant difference at the other {rest} of {len(rows)} values" if parts
                      else f"no significant difference at any of the {len(rows)} values")

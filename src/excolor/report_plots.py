@@ -101,6 +101,7 @@ def _axis_label(name: str) -> str:
 def plot_dose(dose: dict, path: Path) -> Path | None:
     """The dose–response figure of `excolor.dose.analyse_dose`; None (nothing written) without data."""
     from matplotlib.figure import Figure
+    from matplotlib.legend_handler import HandlerTuple
     from matplotlib.patches import Patch
 
     if not dose or dose.get("error") or not dose["bands"]:
@@ -140,7 +141,8 @@ def plot_dose(dose: dict, path: Path) -> Path | None:
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
     fig.legend(list(handles.values()), [f"{label}: median, IQR band" for label in handles],
-               loc="outside lower center", ncols=min(3, len(handles)), fontsize=8, frameon=False)
+               loc="outside lower center", ncols=min(3, len(handles)), fontsize=8, frameon=False,
+               handler_map={tuple: HandlerTuple(ndivide=1)})
     n = sorted(counts)
     n_text = (f"{n[0]}" if n[0] == n[-1] else f"{n[0]}–{n[-1]}") if n else "0"
     fig.suptitle(f"dose response: median and IQR over members ({n_text} per point) vs {dose['key']}", fontsize=9)
@@ -165,8 +167,7 @@ def _mark_significant(ax, effect: dict) -> None:
                        label=f"{treatment} {direction}", clip_on=False)
             marked = True
     if marked:
-        ax.legend(fontsize=7, loc="upper center", title="Holm p < 0.05", title_fontsize=7,
-                  bbox_to_anchor=(0.5, 0.93), framealpha=0.85)
+        ax.legend(fontsize=7, loc="best", title="Holm p < 0.05", title_fontsize=7, framealpha=0.85)
 
 
 def _is_log_dist(d: Any) -> bool:
