@@ -383,12 +383,19 @@ def test_grid_key_arm(tmp_path):
                  "control": {"regularizers.unit.weight": 1.0, "model.normalize": True},
                  "metrics": {"eval/none/median_mse": "lower"}}]}
     sweep = _dose_sweep(tmp_path / "sweep", node)
+    failed = sweep / "2"  # a failed grid run counts as failed in every arm its grid points would feed
+    (failed / ".hydra").mkdir(parents=True)
+    (failed / ".hydra" / "config.yaml").write_text(yaml.safe_dump(
+        _config(size=10, grid={"regularizers.unit.weight": [0.1, 1.0]})))
+    (failed / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["model.hidden=32"]))
+    (failed / "failure.json").write_text(json.dumps({"error": "boom", "type": "RuntimeError"}))
     md = report.build_report(sweep).read_text()
     s = json.loads((sweep / "summary.json").read_text())
     assert [a["arm"] for a in s["arms"]] == [f"weight={w}" for w in WEIGHTS]
+    assert [a["n_failed"] for a in s["arms"]] == [0, 1, 1, 0, 0]
     arm = _arm(s, "weight=0.1")
     # each weight: 10 seeds from each of the two trials; each trial's 50 s shared over its 5 weights
-    assert (arm["n_ok"], arm["n_members"]) == (2, 20) and arm["trials"] == ["0", "1"]
+    assert (arm["n_ok"], arm["n_members"]) == (2, 20) and arm["trials"] == ["0", "1", "2"]
     assert arm["compute"]["train_seconds"] == pytest.approx(20.0)
     assert arm["values"] == {"regularizers.unit.weight": 0.1}
     hyp = {h["name"]: h for h in s["hypotheses"]}
