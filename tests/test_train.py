@@ -46,7 +46,7 @@ GOOD_CSV_HEAD = "STEP,PHASE,ACTION,lr\n"
 BAD = {
     "negative_weight": (["regularizers.unit.weight=-1"], None, ["regularizers.unit.weight", "-1"]),
     "bottleneck_1": (["model.bottleneck=1"], None, ["model.bottleneck=1"]),
-    "concept_length": (["concept=[1,0,0]"], None, ["regularizers.anchor.point=[1.0, 0.0, 0.0]", "concept", "bottleneck=4"]),
+    "concept_length": (["concept=[1,0,0]"], None, ["concept=[1.0, 0.0, 0.0]", "model.bottleneck=4"]),
     "lr_zero": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n10,,,0\n100,,,0.01\n", ["lr=0", "step 10"]),
     "missing_csv": (["schedule.path=/nonexistent.csv"], None, ["schedule.path=/nonexistent.csv", "not found"]),
     "no_step_column": ([], "PHASE,ACTION,lr\nTrain,,0.01\n,,0.02\n", ["schedule.path=", "STEP"]),
@@ -279,9 +279,8 @@ def test_bad_input_is_one_line_error(runs, name):
 
 def test_unknown_group_option(runs):
     run = runs["unknown_option"]
-    assert run.returncode != 0
-    assert "Could not find 'model/nope'" in run.stderr, run.explain()
-    assert "excolor: error:" not in run.stderr
+    assert run.returncode == 2
+    assert run.stderr.strip() == "excolor: error: model: no option 'nope' (valid options: linear, sigmoid)", run.explain()
     assert not (run.run_dir / "metrics.json").exists()
 
 
@@ -309,6 +308,7 @@ def test_undriven_regularizer_and_unused_column_are_warned_about(caplog):
 
     from excolor.config import CONF_DIR
     from excolor.module import AutoencoderModule
+    from excolor.population import Population
     from excolor.train import build_regularizers
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -320,9 +320,12 @@ def test_undriven_regularizer_and_unused_column_are_warned_about(caplog):
     assert "regularizer 'planar': no schedule column 'reg-planar' drives it; it runs at weight 0.5" in messages
     assert "schedule column 'reg-polar' drives no regularizer" in messages
     assert "'unit'" not in messages and "reg-unit-v" not in messages
-    module = AutoencoderModule(instantiate(cfg.model), regularizers, schedule, len(schedule))
-    assert set(module.term_weights["planar"]) == {0.5}
-    assert module.term_weights["unit"][0] == pytest.approx(0.01)  # reg-unit at step 0 of ex2.2
+    assert set(regularizers["planar"].scheduled_weights(schedule)) == {0.5}
+    assert regularizers["unit"].scheduled_weights(schedule)[0] == pytest.approx(0.01)  # reg-unit at step 0 of ex2.2
+    model = Population().build_model(cfg.model)
+    module = AutoencoderModule(model, regularizers, schedule, len(schedule))
+    assert set(module.schedule_values["planar"]) == {1.0}  # undriven: 1 × the member weight 0.5
+    assert regularizers["planar"].member_weights.tolist() == [0.5]
 
 
 def test_the_default_wandb_logger_is_offline_and_never_prompts(tmp_path):

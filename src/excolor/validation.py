@@ -368,7 +368,7 @@ def check_evaluate_config(cfg) -> None:
     if not (run_dir / ".hydra" / "config.yaml").is_file():
         raise ConfigError(f"run={run}: not a run directory (no .hydra/config.yaml)")
     if not (run_dir / "model.ckpt").is_file():
-        raise ConfigError(f"run={run}: no model.ckpt (the run did not finish training)")
+        raise ConfigError(f"no checkpoint at {run_dir / 'model.ckpt'} (run={run} did not finish training)")
     for group in ("intervention", "evaluation"):
         check_finite_numbers(group, plain.get(group))
     run_config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
