@@ -8,6 +8,7 @@ optimizer over the stacked tensors updates every member exactly as its own optim
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -21,6 +22,8 @@ from excolor.errors import TrainingDiverged
 from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Regularizer
 from excolor.schedule import Schedule
+
+log = logging.getLogger(__name__)
 
 
 class AutoencoderModule(L.LightningModule):
@@ -56,6 +59,7 @@ class AutoencoderModule(L.LightningModule):
         # automatic loop (closures, precision hooks), which dominate the cost on a model this small.
         self.automatic_optimization = False
         self._param_groups: list[dict] = []
+        self.diverged = torch.zeros(model.size, dtype=torch.bool)  # per member: its loss went non-finite
         self.first_step_time: float | None = None  # wall clock (time.time) at the first step, for start-up timing
 
     def configure_optimizers(self):
@@ -114,12 +118,23 @@ class AutoencoderModule(L.LightningModule):
         self.trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
 
     def _check_finite(self, step: int) -> None:
+        """A member whose loss went non-finite has diverged. Members never interact, so the others go
+        on (the diverged one's metrics come out NaN and `diverged` marks it); the run fails, in one
+        line, when every member has diverged (a single run: when it has)."""
         start = max(0, step - self.log_every_n_steps)
         losses = torch.stack([row[0] for row in self._rows[start : step + 1]])  # [steps, N]
-        if not torch.isfinite(losses).all():
-            bad_step, bad_member = (int(i) for i in (~torch.isfinite(losses)).nonzero()[0])
-            member = f" of member {bad_member}" if self.model.size > 1 else ""
-            raise TrainingDiverged(f"training diverged: the loss{member} is {losses[bad_step, bad_member].item()} at step {start + bad_step}")
+        bad = ~torch.isfinite(losses)
+        newly = bad.any(0).cpu() & ~self.diverged
+        if not newly.any():
+            return
+        self.diverged |= newly
+        for member in newly.nonzero().flatten().tolist():
+            bad_step = int(bad[:, member].nonzero()[0])
+            where = f"the loss of member {member}" if self.model.size > 1 else "the loss"
+            message = f"training diverged: {where} is {losses[bad_step, member].item()} at step {start + bad_step}"
+            if self.diverged.all():
+                raise TrainingDiverged(message if self.model.size == 1 else f"{message}; every member has diverged")
+            log.warning("%s; the other members go on", message)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # The model's constructor arguments, so excolor.load_model rebuilds it without any config.

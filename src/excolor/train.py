@@ -75,19 +75,31 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     check_run_config(cfg)  # every value the run reads, before torch is imported (excolor.validation)
     with config_key("schedule"):  # numpy only: schedule errors answer before torch is imported
         schedule = instantiate(cfg.schedule)
+    with config_key("population"):
+        population = instantiate(cfg.population)
     steps = run_length(len(schedule), cfg.trainer.max_steps)
     check_learning_rate(schedule["lr"][:steps])
+    shown = cfg.evaluation.get("member", 0)
+    if not (isinstance(shown, int) and 0 <= shown < len(population)):
+        raise ConfigError(f"evaluation.member={shown} must be a member index, 0 … {len(population) - 1}")
 
     import torch
 
     from excolor.cache import CheckpointCache, training_key
+    from excolor.checkpoint import load_population
     from excolor.evaluation import build_interventions, evaluate_run
+    from excolor.run_record import METRICS_FILE, POPULATION_SIZE, member_rows, summarize_members, write_members
 
     torch.set_num_threads(int(cfg.threads))
-    torch.manual_seed(int(cfg.seed))
-    model = instantiate(cfg.model)
-    data = instantiate(cfg.data)
+    with config_key("model"):
+        model = population.build_model(cfg.model)
+    with config_key("data"):
+        data = population.build_data(cfg.data)
     regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
+    with config_key("population"):
+        population.check_regularizers(list(regularizers))
+    for name, regularizer in regularizers.items():
+        regularizer.set_member_weights(population.values(f"regularizers.{name}.weight") or [regularizer.weight] * len(population))
     interventions = build_interventions(cfg.intervention, model.width)
 
     device = resolve_device(cfg.trainer.accelerator)
@@ -97,20 +109,31 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     logger = instantiate(cfg.logger) if cfg.logger else None
     if entry is not None:
         log.info("reusing the cached model %s (cache.enabled=false retrains)", entry)
-        metrics = {**cache.restore(entry, out_dir), "train/cached": 1}
+        cached = cache.restore(entry, out_dir)
+        member_train, run_wide = cached["members"], {**cached["run"], "train/cached": 1}
     else:
-        metrics = fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger)
+        member_train, run_wide = fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger)
         if cache:
-            cache.store(key, out_dir, metrics)
-        metrics["train/cached"] = 0
+            cache.store(key, out_dir, {"members": member_train, "run": run_wide})
+        run_wide["train/cached"] = 0
 
-    from excolor.checkpoint import load_model
+    model = load_population(out_dir, map_location=device)
+    started = time.perf_counter()
+    member_eval = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
+    run_wide["eval/seconds"] = time.perf_counter() - started
+    members = [{**train_metrics, **eval_metrics} for train_metrics, eval_metrics in zip(member_train, member_eval)]
+    write_members(out_dir, member_rows(population, members))
+    metrics = {**summarize_members(members), **run_wide, POPULATION_SIZE: len(population), "seed": int(cfg.seed)}
+    metrics["train/diverged"] = sum(member["train/diverged"] for member in members)  # a count, not a median
+    if cfg.evaluation.plots and len(population) > 1:
+        from excolor.plots import plot_population
 
-    model = load_model(out_dir)
-    metrics.update(evaluate_run(model, interventions, cfg.evaluation, out_dir, logger))
-    metrics["seed"] = int(cfg.seed)
-    write_json(out_dir / "metrics.json", metrics)
-    log.info("train/recon %.3g · val/recon %.3g · wrote %s", metrics["train/recon"], metrics["val/recon"], out_dir / "metrics.json")
+        plot_population(member_rows(population, members), list(population.grid), out_dir / "population.png")
+    if logger is not None:
+        logger.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+    write_json(out_dir / METRICS_FILE, metrics)
+    summary = f" (medians over {len(population)} members)" if len(population) > 1 else ""
+    log.info("train/recon %.4g · val/recon %.4g%s · wrote %s", metrics["train/recon"], metrics["val/recon"], summary, out_dir / METRICS_FILE)
     if "wandb" in sys.modules:  # one process may run many sweep trials: close this run's W&B run
         sys.modules["wandb"].finish()
     return metrics
@@ -139,8 +162,9 @@ def resolve_device(accelerator: str) -> str:
     return "cpu"
 
 
-def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> dict:
-    """Train with Lightning; save model.ckpt and losses.csv; return the train/* metrics."""
+def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tuple[list[dict], dict]:
+    """Train with Lightning; save model.ckpt and losses.csv; return each member's train/* metrics and
+    the run-wide ones (fit seconds, device)."""
     import lightning as L
     from hydra.utils import instantiate
 
@@ -163,10 +187,14 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> dic
     trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
     seconds = time.perf_counter() - started
     trainer.save_checkpoint(out_dir / "model.ckpt", weights_only=True)
-    history = module.history.cpu().numpy()
+    history = module.history.numpy()
     columns = module.history_columns
     write_losses_csv(out_dir / "losses.csv", history, columns, schedule)
-    return {**summarize_losses(history, columns, schedule), "train/seconds": seconds, "train/first_step_time": module.first_step_time, "train/device": str(trainer.strategy.root_device)}
+    run_wide = {"train/seconds": seconds, "train/first_step_time": module.first_step_time, "train/device": str(trainer.strategy.root_device)}
+    members = summarize_losses(history, columns, schedule)
+    for summary, diverged in zip(members, module.diverged.tolist()):
+        summary["train/diverged"] = int(diverged)
+    return members, run_wide
 
 
 def cli():
