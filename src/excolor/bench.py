@@ -1,6 +1,6 @@
 """Benchmark: the framework's training against a plain PyTorch loop, evaluation speed, start-up.
 
-    python -m excolor.bench [--quick] [--repeats N] [--out bench.json]
+    python -m excolor.bench [--quick] [--repeats N] [--out bench.json] [--population N [--device cpu|cuda]]
 
 1. fit_seconds: `python -m excolor.train` on its defaults (cache off), fit only, as recorded in
    metrics.json (`train/seconds`); median over repeats. Each repeat is a fresh process.
@@ -10,6 +10,10 @@
 4. eval_seconds: the 552,960-color loss cube evaluated for the baseline + suppression + repulsion
    (metrics only, no figures), median over repeats.
 5. startup_seconds: wall time from launching `python -m excolor.train` to its first training step.
+6. With `--population N`: a single run and a population of N (`population.size=N`) on `--device`,
+   each a fresh process: `single_fit_seconds`, `single_eval_seconds`, `population_fit_seconds`,
+   `population_eval_seconds`, `member_seconds` = population fit ÷ N, `population_ratio` = member ÷
+   single fit, `population_total_ratio` = (population fit + eval) ÷ N ÷ (single fit + eval).
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ import time
 from pathlib import Path
 
 
-def framework_run(run_dir: Path, steps: int | None) -> dict:
+def framework_run(run_dir: Path, steps: int | None, extra: list[str] = ()) -> dict:
     """One `python -m excolor.train` process; returns its metrics plus the launch time."""
-    overrides = ["cache.enabled=false", "evaluation.plots=false", f"hydra.run.dir={run_dir}"]
+    overrides = ["cache.enabled=false", "evaluation.plots=false", f"hydra.run.dir={run_dir}", *extra]
     if steps:
         overrides.append(f"trainer.max_steps={steps}")
     launched = time.time()
@@ -95,17 +99,62 @@ def evaluation_seconds(run_dir: Path) -> float:
     return time.perf_counter() - started
 
 
+def population_figures(size: int, device: str, steps: int | None, tmp: Path) -> dict:
+    """A single run and a population of `size` on `device` (both fresh processes, cache off): fit and
+    evaluation seconds as each run records them (`train/seconds`, `eval/seconds`), and their ratios."""
+    trainer = ["trainer=gpu"] if device == "cuda" else ["trainer=cpu"]
+    quiet = ["logger=none", "callbacks=none", *trainer]
+    single = framework_run(tmp / "single", steps, quiet)
+    population = framework_run(tmp / "population", steps, [*quiet, f"population.size={size}"])
+    member_seconds = population["train/seconds"] / size
+    single_total = single["train/seconds"] + single["eval/seconds"]
+    return {
+        "population_size": size,
+        "population_device": population["train/device"],
+        "single_fit_seconds": single["train/seconds"],
+        "single_eval_seconds": single["eval/seconds"],
+        "population_fit_seconds": population["train/seconds"],
+        "population_eval_seconds": population["eval/seconds"],
+        "member_seconds": member_seconds,
+        "population_ratio": member_seconds / single["train/seconds"],
+        "population_total_ratio": (population["train/seconds"] + population["eval/seconds"]) / size / single_total,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m excolor.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat of 300 steps: a smoke test, not a measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--population", type=int, metavar="N", help="also time a population of N members against a single run")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the population comparison runs (default cpu)")
+    parser.add_argument("--population-only", action="store_true", help="skip the framework-vs-plain-loop figures")
     args = parser.parse_args(argv)
+    if args.population is not None and args.population < 1:
+        parser.error(f"--population={args.population} must be ≥ 1")
+    if args.population_only and args.population is None:
+        parser.error("--population-only needs --population N")
     repeats, steps = (1, 300) if args.quick else (args.repeats, None)
 
     import torch
 
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device here")
     torch.set_num_threads(1)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, torch {torch.__version__}"
+    results: dict = {"machine": machine, "steps": steps or "schedule"}
+    if args.population is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            results.update(population_figures(args.population, args.device, steps, Path(tmp)))
+        print(f"population of {results['population_size']} on {results['population_device']}: fit {results['population_fit_seconds']:.2f} s "
+              f"({results['member_seconds']:.3f} s per member) · eval {results['population_eval_seconds']:.2f} s · single fit "
+              f"{results['single_fit_seconds']:.2f} s, eval {results['single_eval_seconds']:.2f} s · ratio {results['population_ratio']:.3f} "
+              f"(fit + eval: {results['population_total_ratio']:.3f})", flush=True)
+    if args.population_only:
+        if args.out:
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
+
     fits, plains, evals, startups = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
@@ -117,16 +166,14 @@ def main(argv: list[str] | None = None) -> int:
             evals.append(evaluation_seconds(run_dir))
             print(f"repeat {i + 1}/{repeats}: framework fit {fits[-1]:.2f} s · plain loop {plains[-1]:.2f} s · "
                   f"evaluation {evals[-1]:.3f} s · start-up {startups[-1]:.2f} s", flush=True)
-    results = {
+    results.update({
         "fit_seconds": statistics.median(fits),
         "plain_seconds": statistics.median(plains),
         "ratio": statistics.median(fits) / statistics.median(plains),
         "eval_seconds": statistics.median(evals),
         "startup_seconds": statistics.median(startups),
-        "steps": steps or "schedule",
         "repeats": repeats,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, torch {torch.__version__}",
-    }
+    })
     print(f"fit {results['fit_seconds']:.2f} s · plain {results['plain_seconds']:.2f} s · ratio {results['ratio']:.2f} · "
           f"eval {results['eval_seconds']:.3f} s · start-up {results['startup_seconds']:.2f} s  ({results['machine']})")
     if args.out:

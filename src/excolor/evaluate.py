@@ -2,7 +2,7 @@
 
     python -m excolor.evaluate run=<run dir> intervention=repulsion intervention.repulsion.mapper.b=0.3
 
-Writes metrics.json and the figures into a new subdirectory `<run dir>/evaluations/<time>/`.
+Writes metrics.json (medians over members), members.csv and the figures into a new subdirectory `<run dir>/evaluations/<time>/`.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ def main(cfg: DictConfig):
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     from hydra.utils import instantiate
 
-    from excolor.checkpoint import load_model
+    from excolor.checkpoint import load_population
     from excolor.errors import ConfigError
     from excolor.evaluation import build_interventions, evaluate_run
+    from excolor.population import Population
+    from excolor.run_record import METRICS_FILE, POPULATION_SIZE, member_rows, summarize_members, write_members
 
     run_dir = Path(cfg.run)
     run_config = run_dir / ".hydra" / "config.yaml"
@@ -46,13 +48,18 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     if cfg.concept is None:
         with open_dict(cfg):
             cfg.concept = OmegaConf.load(run_config).concept
-    model = load_model(run_dir)
+    model = load_population(run_dir)
+    run_cfg = OmegaConf.load(run_config)  # which members the run trained: seeds and grid values
+    population = instantiate(run_cfg.population) if "population" in run_cfg else Population(seed=int(run_cfg.get("seed", 0)))
+    if model.size != len(population):
+        raise ConfigError(f"run={cfg.run}: its checkpoint holds {model.size} members, its config {len(population)}")
     interventions = build_interventions(cfg.intervention, model.width)
     logger = instantiate(cfg.logger) if cfg.logger else None
-    metrics = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
-    metrics["run"] = str(run_dir)
-    write_json(out_dir / "metrics.json", metrics)
-    log.info("wrote %s", out_dir / "metrics.json")
+    members = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
+    write_members(out_dir, member_rows(population, members))
+    metrics = {**summarize_members(members), POPULATION_SIZE: model.size, "run": str(run_dir)}
+    write_json(out_dir / METRICS_FILE, metrics)
+    log.info("wrote %s", out_dir / METRICS_FILE)
     return metrics
 
 
@@ -67,4 +74,3 @@ def cli():
 
 if __name__ == "__main__":
     cli()
-

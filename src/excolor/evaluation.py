@@ -61,17 +61,27 @@ def build_interventions(configs: DictConfig | None, width: int) -> dict[str, lis
 
 
 def per_color_error(model: nn.Module, colors: torch.Tensor) -> torch.Tensor:
-    """mean over channels of (clamp(model(x), 0, 1) − x)², one value per color."""
+    """mean over channels of (clamp(model(x), 0, 1) − x)², one value per color ([..., colors]; a
+    population gives [members, colors])."""
     return ((model(colors) - colors) ** 2).mean(-1)
 
 
 def targeting_score(error: np.ndarray, similarity: np.ndarray) -> float:
     """r² of the Pearson correlation between per-color error and similarity² to the concept."""
-    x, y = np.asarray(error, float).ravel(), np.asarray(similarity, float).ravel() ** 2
-    if np.ptp(x) == 0 or np.ptp(y) == 0:
-        return 0.0
-    r = np.corrcoef(x, y)[0, 1]
-    return float(r * r) if math.isfinite(r) else 0.0
+    return float(targeting_scores(np.asarray(error, float).reshape(1, -1), similarity)[0])
+
+
+def targeting_scores(errors: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """r² per row of `errors` [members, colors] against similarity² [colors]:
+    r = Σ (e − ē)(s − s̄) / sqrt(Σ (e − ē)² · Σ (s − s̄)²); 0 where either side is constant."""
+    x = np.asarray(errors, float)
+    y = np.asarray(similarity, float).ravel() ** 2
+    dx, dy = x - x.mean(-1, keepdims=True), y - y.mean()
+    denominator = np.sqrt((dx**2).sum(-1) * (dy**2).sum())
+    constant = (np.ptp(x, axis=-1) == 0) | (np.ptp(y) == 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (dx * dy).sum(-1) / denominator
+    return np.where(constant | ~np.isfinite(r), 0.0, r * r)
 
 
 def focus_metrics(metrics: dict[str, float], name: str) -> dict[str, float]:
@@ -85,7 +95,11 @@ def focus_metrics(metrics: dict[str, float], name: str) -> dict[str, float]:
 
 
 class Evaluator:
-    """Holds the cubes as tensors on the model's device and evaluates one setting at a time."""
+    """Holds the cubes as tensors on the model's device and evaluates one setting at a time, for every
+    member of a population at once (a plain model counts as a population of one)."""
+
+    # Colors per forward pass: bounds the [members, colors, hidden] activations to ~2^26 floats.
+    ACTIVATION_BUDGET = 2**26
 
     def __init__(self, model: nn.Module, layer: str = "bottleneck", val_grid: int = 8, red_similarity: float = 0.5):
         if not 0 < red_similarity <= 1:
@@ -98,48 +112,61 @@ class Evaluator:
         val_rgb = rgb_cube(val_grid)
         self.val_colors = torch.tensor(val_rgb, dtype=torch.float32, device=device)
         self.val_similarity = hsv_similarity(rgb_to_hsv(val_rgb), PURE_RED_HSV)
+        config = getattr(model, "config", {})
+        width = config.get("members", 1) * max(config.get("hidden", 16), 3)
+        self.chunk = max(1, self.ACTIVATION_BUDGET // width)
+
+    def errors(self, colors: torch.Tensor) -> torch.Tensor:
+        """Per-color error [members, colors], computed in chunks of colors (all members at once)."""
+        chunks = [per_color_error(self.model, part) for part in colors.split(self.chunk)]
+        error = torch.cat(chunks, dim=-1)
+        return error if error.dim() == 2 else error.unsqueeze(0)
 
     @torch.inference_mode()
-    def metrics(self, name: str, interventions: list[nn.Module]) -> tuple[dict[str, float], np.ndarray]:
-        """Metrics of one setting, and its per-color loss-cube error (for plots)."""
+    def metrics(self, name: str, interventions: list[nn.Module]) -> tuple[list[dict[str, float]], np.ndarray]:
+        """Each member's metrics of one setting, and the per-color loss-cube error [members, colors]."""
         device = self.loss_colors.device
         interventions = [m.to(device) for m in interventions]
         with intervene(self.model, self.layer, interventions):
-            error = per_color_error(self.model, self.loss_colors)
-            val_error = per_color_error(self.model, self.val_colors)
+            error = self.errors(self.loss_colors)
+            val_error = self.errors(self.val_colors)
         prefix = f"eval/{name}"
         values = {
-            f"{prefix}/max_mse": error.max(),
-            f"{prefix}/median_mse": error.median(),
-            f"{prefix}/mean_mse": error.mean(),
-            f"{prefix}/red_mean_mse": error[self.red_mask].mean(),
-            f"{prefix}/other_mean_mse": error[~self.red_mask].mean(),
-            f"{prefix}/val_recon": val_error.mean(),
+            f"{prefix}/max_mse": error.max(-1).values,
+            f"{prefix}/median_mse": error.median(-1).values,
+            f"{prefix}/mean_mse": error.mean(-1),
+            f"{prefix}/red_mean_mse": error[:, self.red_mask].mean(-1),
+            f"{prefix}/other_mean_mse": error[:, ~self.red_mask].mean(-1),
+            f"{prefix}/val_recon": val_error.mean(-1),
         }
-        metrics = {k: float(v) for k, v in values.items()}
-        metrics[f"{prefix}/score"] = targeting_score(val_error.cpu().numpy(), self.val_similarity)
-        return metrics, error.cpu().numpy()
+        columns = {key: value.tolist() for key, value in values.items()}
+        columns[f"{prefix}/score"] = targeting_scores(val_error.cpu().numpy(), self.val_similarity).tolist()
+        members = [{key: float(column[m]) for key, column in columns.items()} for m in range(len(error))]
+        return members, error.cpu().numpy()
 
 
-def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg: DictConfig, out_dir: Path, logger=None) -> dict:
-    """Evaluate every setting, draw its figures into `out_dir`, log both; return the metrics."""
+def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg: DictConfig, out_dir: Path, logger=None) -> list[dict]:
+    """Evaluate every setting for every member; draw member `cfg.member`'s figures into `out_dir`;
+    log the medians over members; return each member's metrics."""
     evaluator = Evaluator(model, cfg.layer, cfg.val_grid, cfg.red_similarity)
-    metrics: dict[str, float] = {}
+    members: list[dict[str, float]] | None = None
+    shown = int(cfg.get("member", 0))
     for name, interventions in evaluations.items():
         values, error = evaluator.metrics(name, interventions)
-        metrics.update(values)
-        log.info("%-12s max %.3g · median %.3g · score %.3f", name, values[f"eval/{name}/max_mse"], values[f"eval/{name}/median_mse"], values[f"eval/{name}/score"])
+        members = values if members is None else [{**old, **new} for old, new in zip(members, values)]
+        medians = {key: float(np.median([member[key] for member in values])) for key in values[0]}
+        log.info("%-12s max %.4g · median %.4g · score %.4f%s", name, medians[f"eval/{name}/max_mse"], medians[f"eval/{name}/median_mse"], medians[f"eval/{name}/score"], " (medians over members)" if len(values) > 1 else "")
         if cfg.plots:
             from excolor.figures import draw_figures
 
-            paths = draw_figures(model, name, interventions, error, cfg.layer, out_dir)
+            shown_model = model.member(shown) if hasattr(model, "member") else model
+            paths = draw_figures(shown_model, name, interventions, error[shown], cfg.layer, out_dir)
             if logger is not None and hasattr(logger, "log_image"):
                 for path in paths:
                     logger.log_image(key=f"figures/{path.stem}", images=[str(path)])
-    for name in evaluations:
-        if name != BASELINE:
-            metrics.update(focus_metrics(metrics, name))
-    metrics["val/recon"] = metrics[f"eval/{BASELINE}/val_recon"]
-    if logger is not None:
-        logger.log_metrics(metrics)
-    return metrics
+    for member in members:
+        for name in evaluations:
+            if name != BASELINE:
+                member.update(focus_metrics(member, name))
+        member["val/recon"] = member[f"eval/{BASELINE}/val_recon"]
+    return members
