@@ -19,9 +19,13 @@ Hydra/Optuna behaviour these tests pin down (see the individual tests):
   trials) returns; a kill in the middle of a batch leaves every trial of the batch RUNNING, even one
   whose job had finished and written metrics.json. On resume the sweeper records such a finished trial
   COMPLETE from its metrics.json, marks the others FAIL (interrupted) and runs their slots again.
-- The resume test leaves one trial RUNNING through the Optuna API (`study.ask()`) between a run with
-  n_trials=4 and a rerun with n_trials=6, so one rerun checks both: 2 new trials (numbers and
-  directories 5 and 6; the interrupted trial 4 never had a directory), the first 4 untouched.
+- The resume test leaves two trials RUNNING between a run with n_trials=4 and a rerun with
+  n_trials=6, claimed by a process that then exits (as a SIGKILL leaves them): trial 4 without a
+  directory (interrupted: FAIL, its slot runs again) and trial 5 with a failure.json (a real failure:
+  FAIL, kept, never rerun). So one rerun checks both: 1 new trial (number and directory 6), the first
+  4 untouched.
+- Two sweep processes started at once on one study (the default journal file storage) run n_trials
+  between them: every number once, every trial COMPLETE, both processes ran trials.
 """
 
 from __future__ import annotations
@@ -52,6 +56,18 @@ TIMEOUT = 300
 SWEEPS_DIR = CONF_DIR.parent / "sweeps"
 SWEEP_NAMES = sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml") if p.stem != "common")
 OUR_SWEEPER = "hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper"
+JOURNAL = "optuna.journal"  # the Optuna sweeps' storage: a journal file in the sweep dir
+# A sweep process that claims trials and exits, as a killed sweep leaves them: RUNNING, owner gone.
+CLAIM_AND_EXIT = """
+import sys, optuna
+from excolor.study_storage import open_storage
+from hydra_plugins.excolor_sweeper._ownership import claim
+study = optuna.load_study(study_name=sys.argv[2], storage=open_storage(sys.argv[1]))
+for _ in range(int(sys.argv[3])):
+    trial = study.ask()
+    claim(trial)
+    print(trial.number)
+"""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -98,8 +114,18 @@ def fingerprint(path: Path) -> tuple[int, str]:
 def load_study(sweep: Path, name: str):
     import optuna
 
+    from excolor.study_storage import open_storage
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=name, storage=f"sqlite:///{sweep}/optuna.db")
+    return optuna.load_study(study_name=name, storage=open_storage(str(sweep / JOURNAL)))
+
+
+def claim_and_exit(sweep: Path, name: str, n: int) -> list[int]:
+    """Leave n trials RUNNING, claimed by a process that has exited; their numbers."""
+    done = subprocess.run([sys.executable, "-c", CLAIM_AND_EXIT, str(sweep / JOURNAL), name, str(n)],
+                          capture_output=True, text=True, timeout=TIMEOUT, env=sweep_env(sweep.parent))
+    assert done.returncode == 0, done.stderr
+    return [int(line) for line in done.stdout.split()]
 
 
 def study_snapshot(sweep: Path, name: str) -> list[dict]:
@@ -118,9 +144,14 @@ def is_png(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def compose_train(*overrides: str):
+def compose_train(*overrides: str, hydra_config: bool = True):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("train", overrides=list(overrides), return_hydra_config=True)
+        return compose("train", overrides=list(overrides), return_hydra_config=hydra_config)
+
+
+def compose_task(*overrides: str):
+    """The config a task sees: without the `hydra` node (whose hydra.job.num only a run sets)."""
+    return compose_train(*overrides, hydra_config=False)
 
 
 def parse_override(key: str, value: str):
@@ -148,10 +179,9 @@ def sweep_h2(root: Path) -> dict:
 
 
 def sweep_h1_resume(root: Path) -> dict:
-    """h1 with 4 trials; then one extra trial left RUNNING (as a kill leaves it) and a rerun of the
-    same command with n_trials=6: the RUNNING trial becomes FAIL (interrupted), 2 new trials run."""
-    import optuna
-
+    """h1 with 4 trials; then two trials left RUNNING by a process that exits (as a kill leaves them),
+    the second with a failure.json in its directory, and a rerun of the same command with n_trials=6:
+    the first becomes FAIL (interrupted), the second FAIL (kept), 1 new trial runs."""
     sweep = root / "h1"
     command = ["sweep=h1", *TINY, f"hydra.sweep.dir={sweep}"]
     first = run_train(root, *command, "hydra.sweeper.n_trials=4", log="first")
@@ -162,9 +192,10 @@ def sweep_h1_resume(root: Path) -> dict:
     out["dirs_first"] = trial_dirs(sweep)
     out["study_first"] = study_snapshot(sweep, "h1")
     out["fingerprints"] = {d: fingerprint(sweep / d / "metrics.json") for d in out["dirs_first"] if (sweep / d / "metrics.json").is_file()}
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name="h1", storage=f"sqlite:///{sweep}/optuna.db")
-    out["killed_number"] = study.ask().number  # a RUNNING trial, as a SIGKILL mid-trial leaves one
+    out["killed_number"], out["failed_number"] = claim_and_exit(sweep, "h1", 2)
+    failed_dir = sweep / str(out["failed_number"])
+    failed_dir.mkdir()
+    (failed_dir / "failure.json").write_text(json.dumps({"type": "TrainingDiverged", "error": "loss is NaN at step 3"}))
     time.sleep(0.05)  # so that a rewritten file would show a different mtime even on coarse clocks
     out["second"] = run_train(root, *command, "hydra.sweeper.n_trials=6", log="second")
     out["dirs_second"] = trial_dirs(sweep)
@@ -208,6 +239,31 @@ def sweep_submitit(root: Path) -> dict:
     return {"done": done, "sweep": sweep}
 
 
+def sweep_two_processes(root: Path) -> dict:
+    """Two sweep processes started together on one h1 study (n_trials=6, one trial per batch each)."""
+    sweep = root / "h1"
+    command = train_command("sweep=h1", "trainer.max_steps=20", "trainer.accelerator=cpu", "evaluation.plots=false",
+                            "cache.enabled=false", "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=1",
+                            f"hydra.sweep.dir={sweep}")
+    logs = [open(root / f"process{i}.log", "w") for i in (0, 1)]
+    processes = [subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT)
+                 for log in logs]
+    codes = [p.wait(timeout=TIMEOUT) for p in processes]
+    for log in logs:
+        log.close()
+    return {"codes": codes, "pids": [p.pid for p in processes], "sweep": sweep,
+            "logs": [(root / f"process{i}.log").read_text() for i in (0, 1)],
+            "study": study_snapshot(sweep, "h1"), "dirs": trial_dirs(sweep)}
+
+
+def sweep_submitit_optuna(root: Path) -> dict:
+    """h1 (2 trials in one batch) on the submitit_local launcher: the SLURM recipe, run locally."""
+    sweep = root / "h1"
+    done = run_train(root, "sweep=h1", *TINY, "hydra.sweeper.n_trials=2", "hydra/launcher=submitit_local",
+                     f"hydra.sweep.dir={sweep}")
+    return {"done": done, "sweep": sweep, "study": study_snapshot(sweep, "h1") if (sweep / JOURNAL).is_file() else []}
+
+
 def sweep_sigkill(root: Path) -> dict:
     """h1 (4 trials, 2 per batch) killed with SIGKILL as soon as trial 0 has written metrics.json (trial 1
     of the same batch is then starting or running), then the same command again to the end."""
@@ -238,7 +294,8 @@ def sweep_sigkill(root: Path) -> dict:
 
 
 SWEEPS = {f.__name__.removeprefix("sweep_"): f for f in (
-    sweep_h1_resume, sweep_sigkill, sweep_submitit, sweep_h2, sweep_fail_optuna, sweep_cache, sweep_fail_basic)}
+    sweep_h1_resume, sweep_sigkill, sweep_two_processes, sweep_submitit, sweep_submitit_optuna, sweep_h2,
+    sweep_fail_optuna, sweep_cache, sweep_fail_basic)}
 
 # test function -> the sweeps it needs
 NEEDS = {
@@ -252,6 +309,10 @@ NEEDS = {
     "test_falloff_sweep_reuses_cached_training": ["cache"],
     "test_joblib_launcher": ["h2"],
     "test_submitit_local_launcher": ["submitit"],
+    "test_two_processes_share_one_study": ["two_processes"],
+    "test_optuna_sweep_on_submitit_local": ["submitit_optuna"],
+    "test_report_reads_the_sweeps_own_study": ["h1_resume"],
+    "test_report_of_a_corrupt_or_missing_study_fails_and_keeps_the_old_one": ["h1_resume"],
 }
 
 
@@ -309,7 +370,7 @@ def test_every_sweep_composes(name):
     if "optuna" in cfg.hydra.sweeper._target_.lower():
         assert cfg.hydra.sweeper._target_ == OUR_SWEEPER
         assert len(objectives) == len(cfg.hydra.sweeper.direction), "one objective per direction"
-        assert cfg.hydra.sweeper.storage == f"sqlite:///{cfg.hydra.sweep.dir}/optuna.db"
+        assert cfg.hydra.sweeper.storage == JOURNAL  # relative: inside the sweep dir
         assert cfg.hydra.sweeper.max_failure_rate == 1.0, "a failing trial must not stop the study"
     else:
         assert cfg.hydra.sweeper._target_ == "hydra_plugins.excolor_sweeper.reporting.ReportingBasicSweeper"
@@ -337,8 +398,10 @@ def test_h1_composition():
     assert sorted(sweep_values("model.normalize", sweeper.params["model.normalize"])) == [False, True]
     assert len(sweep_values("seed", sweeper.params.seed)) >= 2
     # the study lives inside the sweep dir, wherever that is
-    assert sweeper.storage == "sqlite:////somewhere/h1/optuna.db"
-    assert sweeper.sampler._target_.endswith("NSGAIISampler")
+    from excolor.study_storage import resolve_storage
+
+    assert resolve_storage(sweeper.storage, Path(cfg.hydra.sweep.dir)) == "/somewhere/h1/optuna.journal"
+    assert sweeper.sampler._target_.endswith("create_nsgaii_sampler")  # the 1.4 sweeper's NSGA-II factory
 
 
 def test_falloff_composition():
@@ -387,7 +450,7 @@ def test_h2_end_to_end(sweeps):
     # 2 seeds per arm is below stats.MIN_N = 3: the verdict must be inconclusive, whatever the numbers
     assert len(verdict) == 1 and verdict[0].startswith("- **H2**") and ": inconclusive —" in verdict[0], report
     summary = json.loads((sweep / "summary.json").read_text())
-    assert summary["counts"] == {"ok": 4, "failed": 0, "incomplete": 0, "total": 4}
+    assert {k: summary["counts"][k] for k in ("ok", "failed", "incomplete", "total")} == {"ok": 4, "failed": 0, "incomplete": 0, "total": 4}
     assert [h["name"] for h in summary["hypotheses"]] == ["H2"]
     assert summary["hypotheses"][0]["outcome"] == "inconclusive"  # n = 2 per arm < MIN_N
     assert is_png(sweep / "metrics.png")
@@ -424,28 +487,27 @@ def test_h1_rerun_runs_only_the_missing_trials(sweeps):
     assert r["first"].returncode == 0, tail(r["first"])
     assert r["second"].returncode == 0, tail(r["second"])
     sweep, before, after = r["sweep"], r["study_first"], r["study_second"]
-    killed = r["killed_number"]
-    assert killed == 4
-    # 4 kept + 1 interrupted + 2 new: trial numbers run on, and so do the directories (the
-    # interrupted trial never had one)
+    assert (r["killed_number"], r["failed_number"]) == (4, 5)
+    # 4 kept + 1 interrupted + 1 failed (kept) + 1 new: trial numbers run on, and so do the directories
+    # (the interrupted trial never had one)
     assert [t["number"] for t in after] == [0, 1, 2, 3, 4, 5, 6]
     assert r["dirs_second"] == ["0", "1", "2", "3", "5", "6"]
-    assert states(after) == {"COMPLETE": 6, "FAIL": 1}
+    assert states(after) == {"COMPLETE": 5, "FAIL": 2}
     for old, new in zip(before, after):  # the first trials are kept as they were
         assert new == old
     for d, fp in r["fingerprints"].items():
         assert fingerprint(sweep / d / "metrics.json") == fp, f"trial {d}'s metrics.json was rewritten"
     # the new trials ran (their directories hold their own results) with new parameters: the sampler
     # was reseeded, not restarted from the first run's proposals
-    for t in after[5:]:
-        m = metrics(sweep / str(t["number"]))
-        assert t["values"] == pytest.approx([m["eval/none/median_mse"], m["eval/suppression/score"]])
+    new = after[6]
+    m = metrics(sweep / "6")
+    assert new["values"] == pytest.approx([m["eval/none/median_mse"], m["eval/suppression/score"]])
     old_weights = {t["params"]["regularizers.unit.weight"] for t in before}
-    assert not old_weights & {t["params"]["regularizers.unit.weight"] for t in after[5:]}
+    assert new["params"]["regularizers.unit.weight"] not in old_weights
     log = r["second"].stdout + r["second"].stderr
-    assert "resuming study" in log and "2 to run" in log, log[-3000:]
+    assert "resuming study" in log and "1 to run" in log, log[-3000:]
     report = (sweep / "report.md").read_text()
-    assert "Trials by state: COMPLETE 6, FAIL 1, RUNNING 0." in report
+    assert "Trials by state: COMPLETE 5, FAIL 2, RUNNING 0." in report
 
 
 def test_h1_rerun_marks_an_interrupted_trial_failed_and_reruns_its_slot(sweeps):
@@ -456,7 +518,12 @@ def test_h1_rerun_marks_an_interrupted_trial_failed_and_reruns_its_slot(sweeps):
     assert interrupted["state"] == "FAIL"
     assert interrupted["user_attrs"].get("interrupted") is True
     assert [n for n, t in after.items() if t["user_attrs"].get("interrupted")] == [r["killed_number"]]
-    assert sum(t["state"] == "COMPLETE" for t in after.values()) == 6  # = the rerun's n_trials
+    # the trial whose failure.json was written before the kill stays FAIL and is not rerun
+    failed = after[r["failed_number"]]
+    assert failed["state"] == "FAIL" and failed["user_attrs"].get("failure") == "TrainingDiverged"
+    assert not (r["sweep"] / str(r["failed_number"]) / "metrics.json").exists()
+    # finished trials (COMPLETE, or FAIL from a real error) = the rerun's n_trials
+    assert sum(t["state"] == "COMPLETE" for t in after.values()) + 1 == 6
     assert "trial 4 was interrupted" in r["second"].stdout + r["second"].stderr
 
 
@@ -562,7 +629,7 @@ def test_cache_key_ignores_logging_evaluation_and_interventions(tmp_path):
     from excolor.cache import training_key
 
     base = ["trainer.max_steps=30", "seed=0"]
-    key = training_key(compose_train(*base), 30, "cpu")
+    key = training_key(compose_task(*base), 30, "cpu")
     same = [
         ["logger=csv"], ["logger=none"], ["callbacks=none"], ["evaluation.plots=false"],
         ["evaluation.val_grid=4", "evaluation.red_similarity=0.6"], ["intervention=none"],
@@ -570,12 +637,12 @@ def test_cache_key_ignores_logging_evaluation_and_interventions(tmp_path):
         ["sweep=falloff"], ["trainer.log_every_n_steps=10"], [f"cache.dir={tmp_path}"],
     ]
     for extra in same:
-        assert training_key(compose_train(*base, *extra), 30, "cpu") == key, extra
+        assert training_key(compose_task(*base, *extra), 30, "cpu") == key, extra
     different = [["seed=1"], ["model.hidden=32"], ["model=sigmoid"], ["regularizers.unit.weight=0.5"], ["data.batch_size=128"]]
     for extra in different:
-        assert training_key(compose_train(*base, *extra), 30, "cpu") != key, extra
-    assert training_key(compose_train(*base), 31, "cpu") != key
-    assert training_key(compose_train(*base), 30, "cuda") != key
+        assert training_key(compose_task(*base, *extra), 30, "cpu") != key, extra
+    assert training_key(compose_task(*base), 31, "cpu") != key
+    assert training_key(compose_task(*base), 30, "cuda") != key
 
 
 def test_joblib_launcher(sweeps):
@@ -596,3 +663,81 @@ def test_submitit_local_launcher(sweeps):
     assert {overrides_of(sweep / d)["model"] for d in trial_dirs(sweep)} == {"sigmoid", "linear"}
     assert all(metrics(sweep / d)["train/steps"] == STEPS for d in trial_dirs(sweep))
     assert (sweep / "report.md").is_file()
+
+
+def test_two_processes_share_one_study(sweeps):
+    """Two sweep processes on one study (journal file): 6 trials between them, each number once,
+    each COMPLETE with its own directory, and both processes ran trials."""
+    r = result(sweeps, "two_processes")
+    assert r["codes"] == [0, 0], "\n---\n".join(log[-3000:] for log in r["logs"])
+    study, sweep = r["study"], r["sweep"]
+    numbers = [t["number"] for t in study]
+    assert sorted(numbers) == list(range(6)) and len(set(numbers)) == 6
+    assert states(study) == {"COMPLETE": 6}
+    assert r["dirs"] == [str(n) for n in range(6)]
+    for t in study:
+        m = metrics(sweep / str(t["number"]))
+        assert t["values"] == pytest.approx([m["eval/none/median_mse"], m["eval/suppression/score"]])
+    owners = {t["user_attrs"]["sweeper_pid"] for t in study}
+    assert owners == set(r["pids"]), f"trials by process: {[t['user_attrs']['sweeper_pid'] for t in study]}"
+    # the two processes' samplers did not propose the same parameters
+    assert len({t["params"]["regularizers.unit.weight"] for t in study}) == 6
+
+
+def test_optuna_sweep_on_submitit_local(sweeps):
+    r = result(sweeps, "submitit_optuna")
+    done, sweep = r["done"], r["sweep"]
+    assert done.returncode == 0, tail(done)
+    assert trial_dirs(sweep) == ["0", "1"]
+    assert states(r["study"]) == {"COMPLETE": 2}
+    assert (sweep / ".submitit").is_dir()  # the jobs really went through submitit
+    assert "Trials by state: COMPLETE 2, FAIL 0, RUNNING 0." in (sweep / "report.md").read_text()
+
+
+def copy_sweep(r: dict, tmp_path: Path) -> Path:
+    import shutil
+
+    assert r["second"].returncode == 0, tail(r["second"])
+    copy = tmp_path / "moved" / "h1"
+    shutil.copytree(r["sweep"], copy)
+    return copy
+
+
+def test_report_reads_the_sweeps_own_study(sweeps, tmp_path, monkeypatch):
+    """Run from a directory that holds another optuna.journal, the report still reads the one in the
+    (moved) sweep dir: a relative storage path is relative to the sweep dir."""
+    from excolor import report
+
+    sweep = copy_sweep(result(sweeps, "h1_resume"), tmp_path)
+    decoy = tmp_path / "cwd"
+    decoy.mkdir()
+    (decoy / JOURNAL).write_text("")  # an empty journal: no study h1 in it
+    monkeypatch.chdir(decoy)
+    assert report.main([str(sweep)]) == 0
+    text = (sweep / "report.md").read_text()
+    assert "Trials by state: COMPLETE 5, FAIL 2, RUNNING 0." in text
+    assert f"found at `{sweep / JOURNAL}`" in text
+    # the journal file alone works as a storage argument too
+    assert report.main([str(sweep / JOURNAL), "--out", str(tmp_path / "study")]) == 0
+    assert "COMPLETE 5, FAIL 2" in (tmp_path / "study" / "report.md").read_text()
+
+
+def test_report_of_a_corrupt_or_missing_study_fails_and_keeps_the_old_one(sweeps, tmp_path, capsys):
+    from excolor import report
+
+    sweep = copy_sweep(result(sweeps, "h1_resume"), tmp_path)
+    before = {name: fingerprint(sweep / name) for name in ("report.md", "summary.json", "metrics.png", "optuna.png")}
+    journal = sweep / JOURNAL
+    journal.write_text('{"op_code": 0, "worker_id": "x"\ngarbage\n')
+    time.sleep(0.05)
+    capsys.readouterr()
+    assert report.main([str(sweep)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("excolor: error: cannot read optuna storage"), err
+    journal.unlink()
+    assert report.main([str(sweep)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("excolor: error: optuna storage not found"), err
+    assert not journal.exists()  # reading never creates a study
+    assert {name: fingerprint(sweep / name) for name in before} == before
+    assert not [p for p in sweep.iterdir() if p.name.startswith(".report-")]  # no staging left behind

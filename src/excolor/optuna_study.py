@@ -1,8 +1,10 @@
 """The Optuna study behind a sweep: locating its storage, loading it, and its report section.
 
-A sweep's study is named by ``hydra.sweeper.storage`` and ``hydra.sweeper.study_name``. A
-relative ``sqlite:///path`` is looked up relative to the cwd, then the sweep dir, then
-``<sweep dir>/<file name>``, then the sweep dir's parents. The section gives the trial
+A sweep's study is named by ``hydra.sweeper.storage`` and ``hydra.sweeper.study_name``; the
+storage forms are those of `excolor.study_storage` (a journal file path, ``sqlite:///…``, a database
+URL), and a relative file path is resolved against the sweep dir only (the cwd for a storage given
+on the command line), so the report reads the sweep's own study. A missing or unreadable study is a
+`ReportError`. The section gives the trial
 counts by state, the top-5 trials (single objective) or the Pareto front (multi-objective);
 the param-vs-objective plot is `excolor.report_plots.plot_optuna`. Objective names come
 from the app config key ``objective`` (a string or list, matching the number of
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from excolor.report_format import MISSING, fmt_num, fmt_value, md_row, md_rule
+from excolor.study_storage import open_storage, resolve_storage, storage_file
 from excolor.sweep_results import ReportError
 
 
@@ -25,22 +28,20 @@ def completed(trials: list) -> list:
     return [t for t in trials if t.state.name == "COMPLETE" and t.values is not None]
 
 
-def resolve_storage(storage: str, sweep_dir: Path | None) -> str:
-    """An sqlite URL with the db file located (cwd, sweep dir, sweep dir/<name>, parents)."""
-    prefix = "sqlite:///"
-    if not storage.startswith(prefix):
-        return storage
-    rel = storage[len(prefix):]
-    p = Path(rel)
-    cands = [p] if p.is_absolute() else [Path.cwd() / p]
-    if sweep_dir is not None and not p.is_absolute():
-        cands += [sweep_dir / p, sweep_dir / p.name] + [par / p for par in sweep_dir.resolve().parents]
-    elif sweep_dir is not None:
-        cands += [sweep_dir / p.name]
-    for c in cands:
-        if c.is_file():
-            return prefix + str(c.resolve())
-    raise ReportError(f"optuna storage file not found: {rel} (looked in {', '.join(str(c) for c in cands[:3])})")
+def open_study_storage(storage: str, sweep_dir: Path | None) -> tuple[str, Any]:
+    """The resolved storage spec and an open storage object; a missing study file or one Optuna
+    cannot read is a `ReportError` (a database server is opened as it is)."""
+    resolved = resolve_storage(str(storage), sweep_dir)
+    path = storage_file(resolved)
+    if path is not None and not path.is_file():
+        raise ReportError(f"optuna storage not found: {path} (from {storage})")
+    try:
+        opened = open_storage(resolved, attempts=1)
+        opened.get_all_studies()  # reads the whole journal / the schema: a corrupt file fails here
+    except Exception as error:  # noqa: BLE001 - JSON, SQLAlchemy and Optuna errors alike: one line
+        raise ReportError(f"cannot read optuna storage {resolved}: {type(error).__name__}: "
+                          f"{str(error).splitlines()[0] if str(error) else ''}") from None
+    return resolved, opened
 
 
 def load_optuna(storage: str, study_name: str | None, objective_names: Any = None,
@@ -52,16 +53,16 @@ def load_optuna(storage: str, study_name: str | None, objective_names: Any = Non
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    url = resolve_storage(str(storage), sweep_dir)
+    url, opened = open_study_storage(storage, sweep_dir)
     if study_name is None:
-        names = [s.study_name for s in optuna.get_all_study_summaries(url)]
+        names = [s.study_name for s in optuna.get_all_study_summaries(opened)]
         if len(names) != 1:
             raise ReportError(f"storage {storage} holds {len(names)} studies {names}; name one with --study")
         study_name = names[0]
     try:
-        study = optuna.load_study(study_name=study_name, storage=url)
+        study = optuna.load_study(study_name=study_name, storage=opened)
     except KeyError:
-        names = [s.study_name for s in optuna.get_all_study_summaries(url)]
+        names = [s.study_name for s in optuna.get_all_study_summaries(opened)]
         raise ReportError(f"no study {study_name!r} in {storage} (studies: {names})") from None
     directions = [d.name.lower() for d in study.directions]
     if isinstance(objective_names, str):
@@ -74,9 +75,7 @@ def load_optuna(storage: str, study_name: str | None, objective_names: Any = Non
     counts: dict[str, int] = {"COMPLETE": 0, "FAIL": 0, "RUNNING": 0}
     for t in trials:
         counts[t.state.name] = counts.get(t.state.name, 0) + 1
-    params: list[str] = []
-    for t in trials:
-        params += [p for p in t.params if p not in params]
+    params = sorted({p for t in trials for p in t.params})  # by name: storages differ in their order
     sign = 1 if directions[0] == "minimize" else -1  # best first by the first objective
     if len(directions) == 1:
         best = sorted(completed(trials), key=lambda t: sign * t.values[0])[:5]

@@ -5,6 +5,7 @@ Usage::
     python -m excolor.report multirun/h2                   # writes multirun/h2/report.md
     python -m excolor.report multirun/h2 --out /tmp/rep    # write elsewhere
     python -m excolor.report sqlite:///optuna.db --study h4 [--out DIR]   # an Optuna study only
+    python -m excolor.report multirun/h1/optuna.journal [--out DIR]        # (a journal file too)
 
 Input: a sweep dir as Hydra writes it (``multirun.yaml`` and one subdir per trial, each
 *ok*, *failed* or *incomplete*); what the report compares is set by the optional
@@ -22,12 +23,15 @@ computed in `excolor.sweep_analysis`.
 
 Optuna: if ``hydra.sweeper.storage`` and ``hydra.sweeper.study_name`` are set, the study is
 loaded and the report adds a section on it (`excolor.optuna_study`: storage lookup, trial
-counts by state, top-5 trials or Pareto front, objective names).
+counts by state, top-5 trials or Pareto front, objective names). A relative storage path is
+resolved against the sweep dir; a missing or unreadable study is an error.
 
 Outputs (into the sweep dir, or ``--out``): ``report.md``, ``summary.json`` (the same
 numbers, machine-readable; NaN -> null), ``metrics.png`` (box + jittered points per arm over
 members for each metric, log y for MSE-like metrics), ``dose.png`` (with ``report.dose``: median
-and IQR band per arm vs the dose) and ``optuna.png`` (`excolor.report_plots`).
+and IQR band per arm vs the dose) and ``optuna.png`` (`excolor.report_plots`). They are written
+all or none: into a temporary dir inside the output dir, then each renamed into place (report.md
+last), so a report that fails leaves the previous one as it was.
 
 Exit codes: 0 ok, 2 bad input (one line on stderr).
 """
@@ -35,8 +39,12 @@ Exit codes: 0 ok, 2 bad input (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +180,21 @@ def sweep_markdown(sweep_dir: Path, res: dict, metrics_png: Path | None, dose_pn
     return md
 
 
-def _write(out_dir: Path, md: list[str], summary: dict) -> Path:
+@contextlib.contextmanager
+def _staged(out_dir: Path):
+    """A temporary dir inside ``out_dir`` to write the report's files into; when the block ends
+    without an error, each file is renamed into ``out_dir`` (report.md last). Removed either way."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir))
+    try:
+        yield staging
+        for f in sorted(staging.iterdir(), key=lambda f: f.name == "report.md"):
+            os.replace(f, out_dir / f.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write(out_dir: Path, md: list[str], summary: dict) -> Path:
     (out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, default=str) + "\n")
     report = out_dir / "report.md"
     report.write_text("\n".join(md).rstrip() + "\n")
@@ -186,7 +207,13 @@ def build_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
     out = Path(out_dir) if out_dir is not None else sweep_dir
     cfg, trials = load_sweep(sweep_dir)
     res = analyse(trials, parse_spec(cfg, trials))
-    out.mkdir(parents=True, exist_ok=True)
+    with _staged(out) as staging:
+        _write_sweep_report(sweep_dir, cfg, res, staging)
+    return out / "report.md"
+
+
+def _write_sweep_report(sweep_dir: Path, cfg: Any, res: dict, out: Path) -> None:
+    """build_report's files, written into ``out``; an unreadable Optuna study raises `ReportError`."""
     dose_png = plot_dose(res["dose"], out / "dose.png") if res.get("dose") else None
     md = sweep_markdown(sweep_dir, res, plot_metrics(res, out / "metrics.png"), dose_png)
 
@@ -197,25 +224,21 @@ def build_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
     storage = select_value(cfg, "hydra.sweeper.storage")
     study_name = select_value(cfg, "hydra.sweeper.study_name")
     if storage and study_name:
-        try:
-            info, otrials = load_optuna(storage, study_name, select_value(cfg, "objective"), sweep_dir)
-            png = plot_optuna(info, otrials, out / "optuna.png")
-            md += optuna_markdown(info, png)
-            summary["optuna"] = info
-        except ReportError as e:
-            md += ["## Optuna study", "", f"Could not load: {e}", ""]
-            summary["optuna"] = {"error": str(e)}
-    return _write(out, md, summary)
+        info, otrials = load_optuna(storage, study_name, select_value(cfg, "objective"), sweep_dir)
+        md += optuna_markdown(info, plot_optuna(info, otrials, out / "optuna.png"))
+        summary["optuna"] = info
+    _write(out, md, summary)
 
 
 def build_optuna_report(storage: str, study: str | None = None, out_dir: str | Path | None = None) -> Path:
     """Report for an Optuna study given by storage URL; written to out_dir (default cwd)."""
     out = Path(out_dir) if out_dir is not None else Path.cwd()
     info, trials = load_optuna(storage, study)
-    out.mkdir(parents=True, exist_ok=True)
-    png = plot_optuna(info, trials, out / "optuna.png")
-    md = [f"# Optuna study report: `{info['study']}`", ""] + optuna_markdown(info, png)
-    return _write(out, md, {"optuna": info})
+    with _staged(out) as staging:
+        png = plot_optuna(info, trials, staging / "optuna.png")
+        md = [f"# Optuna study report: `{info['study']}`", ""] + optuna_markdown(info, png)
+        _write(staging, md, {"optuna": info})
+    return out / "report.md"
 
 
 def write_report_safely(sweep_dir: str | Path) -> Path | None:
@@ -237,20 +260,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m excolor.report",
                                  description="Write report.md, summary.json and plots for a Hydra "
                                              "multirun sweep dir or an Optuna storage URL.")
-    ap.add_argument("source", help="sweep dir (with multirun.yaml and trial subdirs) or an optuna "
+    ap.add_argument("source", help="sweep dir (with multirun.yaml and trial subdirs), a journal file, or an optuna "
                                    "storage URL such as sqlite:///optuna.db")
     ap.add_argument("--study", help="study name (storage URL only; default: the only study)")
     ap.add_argument("--out", help="output dir (default: the sweep dir, or the cwd for a storage URL)")
     args = ap.parse_args(argv)
     try:
-        if "://" in args.source:
+        if "://" in args.source or Path(args.source).is_file():
             path = build_optuna_report(args.source, args.study, args.out)
         else:
             if args.study:
                 raise ReportError("--study only applies to a storage URL")
             path = build_report(args.source, args.out)
     except (ReportError, ConfigError) as e:
-        print(f"excolor.report: error: {e}", file=sys.stderr)
+        print(f"excolor: error: {e}", file=sys.stderr)
         return 2
     print(path)
     return 0

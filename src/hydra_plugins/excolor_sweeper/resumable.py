@@ -1,4 +1,16 @@
-"""The resumable Optuna sweeper's plugin class (see `_impl` for what it adds to Hydra's).
+"""The resumable Optuna sweeper's plugin class and its config, ``hydra/sweeper: excolor_optuna``.
+
+The config is Hydra's Optuna sweeper config (`OptunaSweeperConf`: sampler, direction, storage,
+study_name, n_trials, n_jobs, max_failure_rate, custom_search_space, params; samplers are chosen with
+``override hydra/sweeper/sampler: nsgaii``) plus two settings of its own:
+
+- ``heartbeat_interval`` (s): how often a running trial's ``heartbeat`` user attribute is renewed;
+- ``grace_period`` (s): a RUNNING trial whose process is on another host and whose heartbeat is
+  older than this is taken for interrupted (a trial of a dead process on this host is, at once).
+
+``storage`` takes the forms of `excolor.study_storage` (a journal file path, ``sqlite:///…`` or a
+database URL; relative paths are relative to the sweep dir). What the sweep does is described in
+`excolor_sweeper._impl`.
 
 Kept free of heavy imports: Hydra imports every public module under hydra_plugins at each start-up,
 so optuna loads only when this sweeper is actually used (modules named `_…` are not scanned).
@@ -6,16 +18,47 @@ so optuna loads only when this sweeper is actually used (modules named `_…` ar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
+from hydra.core.config_store import ConfigStore
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from hydra.utils import instantiate
+from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
+from omegaconf import DictConfig
+
+TARGET = "hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper"
+# Sampler targets the sweeper may instantiate: Optuna's samplers, and the Hydra Optuna sweeper's
+# sampler factories (its nsgaii / nsgaiii configs).
+SAMPLER_TARGETS = ("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*")
 
 
-class ResumableOptunaSweeper(OptunaSweeper):
-    """`hydra.sweeper._target_: hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper`
-    (takes the same settings as Hydra's Optuna sweeper)."""
+@dataclass
+class ResumableOptunaSweeperConf(OptunaSweeperConf):
+    _target_: str = TARGET
+    heartbeat_interval: float = 30.0
+    grace_period: float = 120.0
 
-    def __init__(self, **settings: Any) -> None:
-        from hydra_plugins.excolor_sweeper._impl import ResumableOptunaSweeperImpl
 
-        self.sweeper = ResumableOptunaSweeperImpl(**settings)
+ConfigStore.instance().store(group="hydra/sweeper", name="excolor_optuna", node=ResumableOptunaSweeperConf,
+                             provider="excolor")
+
+
+class ResumableOptunaSweeper(Sweeper):
+    """`hydra/sweeper: excolor_optuna` (the settings above)."""
+
+    def __init__(self, sampler: Any, direction: Any, storage: Any, study_name: str | None, n_trials: int,
+                 n_jobs: int, max_failure_rate: float, custom_search_space: str | None, params: Any,
+                 heartbeat_interval: float = 30.0, grace_period: float = 120.0) -> None:
+        from hydra_plugins.excolor_sweeper._impl import ResumableOptunaSweep
+
+        self.sweep_impl = ResumableOptunaSweep(
+            instantiate(sampler, _execution_whitelist_=SAMPLER_TARGETS), direction, storage, study_name, n_trials,
+            n_jobs, max_failure_rate, custom_search_space, params, heartbeat_interval, grace_period)
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.sweep_impl.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: list[str]) -> None:
+        return self.sweep_impl.sweep(arguments)
