@@ -66,7 +66,8 @@ def test_a_real_checkpoint_loads_weights_only(trained):
     model = load_model(trained)
     assert not model.training
     assert model.encoder[0].weight.shape == (16, 3)
-    assert torch.equal(model.encoder[0].weight, checkpoint["state_dict"]["model.encoder.0.weight"])
+    stored = next(v for k, v in checkpoint["state_dict"].items() if k.endswith("encoder.0.weight"))
+    assert torch.equal(model.encoder[0].weight, stored.reshape(-1, 16, 3)[0])  # member 0 of a stacked population
 
 
 def test_payload_never_runs_through_load_model(tmp_path, trained):
@@ -139,7 +140,7 @@ def key(overrides: list[str] = (), steps: int = 3001, device: str = "cpu") -> st
 @pytest.mark.parametrize("override", [
     "+trainer.precision=bf16-mixed", "trainer.devices=2", "trainer.accelerator=cpu", "trainer.log_every_n_steps=7",
     "seed=1", "threads=2", "model.hidden=8", "data.batch_size=32", "regularizers.unit.weight=0.5",
-    "regularizers=ex2.2", "schedule=ex2.2", "concept=[0,1,0,0]", "+population.size=4",
+    "regularizers=ex2.2", "schedule=ex2.2", "concept=[0,1,0,0]", "++population.size=4",
 ])
 def test_everything_that_shapes_training_changes_the_key(override):
     assert key([override]) != key()
@@ -176,7 +177,8 @@ def test_a_changed_line_in_the_training_loop_changes_the_key(monkeypatch):
     monkeypatch.setattr(cache_module, "_read_source", lambda path: read(path) + (b"\n# changed\n" if path == module_file else b""))
     assert key() != before
     train_file = cache_module.module_file("excolor.train")
-    monkeypatch.setattr(cache_module, "_read_source", lambda path: read(path).replace(b"torch.manual_seed", b"torch.manual_seed ") if path == train_file else read(path))
+    assert b"trainer.fit(" in read(train_file)  # the line this test changes: train.py's fit call
+    monkeypatch.setattr(cache_module, "_read_source", lambda path: read(path).replace(b"trainer.fit(", b"trainer.fit (") if path == train_file else read(path))
     assert key() != before
 
 
