@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
-from torch.nn import functional as F
 
+from excolor.bench import train_plain
 from excolor.config import CONF_DIR
 from excolor.data import ColorBatches, ContinuousBatches
 from excolor.errors import ConfigError
@@ -189,36 +189,9 @@ def train_population(population: Population, steps: int) -> PopulationAutoencode
     return model
 
 
-def train_plain(seed: int, steps: int, unit_weight: float = 1.0) -> ColorAutoencoder:
-    """The single model trained by a bare loop: F.mse_loss, weight × schedule, its own Adam."""
-    schedule = load_schedule(str(CONF_DIR / "schedule" / "ex-2.3-dopesheet.csv"))
-    torch.manual_seed(seed)
-    model = ColorAutoencoder().train()
-    data = ColorBatches(seed=seed, labels=dict(data_config().labels))
-    regularizers = ex23_regularizers()
-    regularizers["unit"].weight = unit_weight
-    for regularizer in regularizers.values():
-        regularizer.bind_labels(data.label_names)
-    weights = {name: regularizer.scheduled_weights(schedule) for name, regularizer in regularizers.items()}
-    learning_rates = schedule["lr"].tolist()
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
-    for step, (x, labels) in enumerate(ContinuousBatches(data, steps)):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rates[step]
-        y, latents = model.forward_with_latents(x)
-        loss = F.mse_loss(y, x)
-        for name, regularizer in regularizers.items():
-            if weights[name][step] != 0:
-                loss = loss + weights[name][step] * regularizer(latents[regularizer.layer], labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model
-
-
 def test_a_population_of_one_trains_exactly_as_the_single_model():
     trained = train_population(Population(seed=3), 60).member(0)
-    plain = train_plain(3, 60)
+    plain, _ = train_plain(60, seed=3)
     for expected, got in zip(plain.state_dict().values(), trained.state_dict().values()):
         assert torch.equal(expected, got)
 
@@ -227,7 +200,7 @@ def test_each_member_trains_as_its_single_model_up_to_rounding():
     population = Population(size=2, grid={"regularizers.unit.weight": [0.5, 2.0]}, seed=0)
     stacked = train_population(population, 60)
     for member in population.members:
-        plain = train_plain(member.seed, 60, unit_weight=member.values["regularizers.unit.weight"])
+        plain, _ = train_plain(60, member.seed, (f"regularizers.unit.weight={member.values['regularizers.unit.weight']}",))
         for expected, got in zip(plain.state_dict().values(), stacked.member(member.index).state_dict().values()):
             torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
 

@@ -44,6 +44,13 @@ def framework_run(run_dir: Path, steps: int | None, extra: list[str] = ()) -> di
 
 def plain_loop(steps: int | None, seed: int = 0) -> float:
     """The same training as the framework's default run, as a bare PyTorch loop; returns its seconds."""
+    return train_plain(steps, seed)[1]
+
+
+def train_plain(steps: int | None, seed: int = 0, overrides: tuple[str, ...] = ()):
+    """One model of the default composition (plus `overrides`) trained by a bare PyTorch loop — no
+    Lightning, no population axis: F.mse_loss, weight × schedule per term, its own Adam. Returns the
+    model and the loop's seconds. (Also the reference the population tests compare members with.)"""
     import torch
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
@@ -54,7 +61,7 @@ def plain_loop(steps: int | None, seed: int = 0) -> float:
     from excolor.regularizers.build import build_regularizers
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=[f"seed={seed}"])
+        cfg = compose("train", overrides=[f"seed={seed}", *overrides])
     torch.set_num_threads(int(cfg.threads))
     schedule = instantiate(cfg.schedule)
     steps = steps or len(schedule)
@@ -78,7 +85,7 @@ def plain_loop(steps: int | None, seed: int = 0) -> float:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return time.perf_counter() - started
+    return model, time.perf_counter() - started
 
 
 def evaluation_seconds(run_dir: Path) -> float:

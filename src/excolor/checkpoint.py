@@ -66,7 +66,7 @@ def load_population(path: str | Path, map_location: str = "cpu") -> PopulationAu
     except Exception as error:  # wrong shapes or arguments: a checkpoint of another model
         reason = str(error).splitlines()[0] if str(error) else ""
         raise CheckpointError(f"cannot read checkpoint {file}: {type(error).__name__}: {reason}") from None
-    if isinstance(model, ColorAutoencoder):
+    if not isinstance(model, PopulationAutoencoder):
         model = PopulationAutoencoder.from_members([model])
     return model.to(map_location).eval()
 

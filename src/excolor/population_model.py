@@ -4,7 +4,8 @@ Every weight carries the member axis (`[N, out, in]`, bias `[N, out]`) and every
 batched matmul, `y[n] = x[n] · W[n]ᵀ + b[n]`, so member n computes what its own `ColorAutoencoder`
 would (up to the last bit of rounding), with no interaction between members. Inputs are `[N, B, 3]`
 (or `[B, 3]`, broadcast to every member); the `bottleneck` module's output is `[N, B, K]`, so
-interventions, which act on the last axis, hook it unchanged.
+interventions, which act on the last axis, hook it unchanged. A population of one given `[B, 3]`
+answers without the member axis, exactly as its ColorAutoencoder would.
 """
 
 from __future__ import annotations
@@ -56,19 +57,18 @@ class StackedLinear(nn.Module):
         return layer
 
 
-class PopulationAutoencoder(nn.Module):
+class PopulationAutoencoder(ColorAutoencoder):
     """`members` ColorAutoencoders of one architecture (`config`: hidden, bottleneck, normalize,
-    output), stacked. Build it from trained or freshly initialised members with `from_members`; get
-    member i back as a plain `ColorAutoencoder` with `member(i)`. In eval mode outputs are clamped
-    to [0, 1], as the single model's are."""
+    output), stacked: the same network with every nn.Linear replaced by a StackedLinear, so the
+    forward passes are ColorAutoencoder's own. Build it from trained or freshly initialised members
+    with `from_members`; get member i back as a plain `ColorAutoencoder` with `member(i)`."""
 
     def __init__(self, members: int, hidden: int = 16, bottleneck: int = 4, normalize: bool = True, output: str = "linear"):
-        super().__init__()
-        template = ColorAutoencoder(hidden, bottleneck, normalize, output)  # validates the architecture
-        self.config = {**template.config, "members": int(members)}
-        self.encoder = nn.Sequential(StackedLinear(members, 3, hidden), nn.GELU(), StackedLinear(members, hidden, bottleneck))
-        self.bottleneck = template.bottleneck
-        self.decoder = nn.Sequential(StackedLinear(members, bottleneck, hidden), nn.GELU(), StackedLinear(members, hidden, 3), template.decoder[3])
+        super().__init__(hidden, bottleneck, normalize, output)
+        for part, position in LINEAR_LAYERS:
+            layer = getattr(self, part)[position]
+            getattr(self, part)[position] = StackedLinear(members, layer.in_features, layer.out_features)
+        self.config = {**self.config, "members": int(members)}
 
     @classmethod
     def from_members(cls, models: Sequence[ColorAutoencoder]) -> PopulationAutoencoder:
@@ -86,11 +86,6 @@ class PopulationAutoencoder(nn.Module):
         """N, the number of members."""
         return self.config["members"]
 
-    @property
-    def width(self) -> int:
-        """K, the size of the latent."""
-        return self.config["bottleneck"]
-
     def member(self, index: int) -> ColorAutoencoder:
         """Member `index` as a plain ColorAutoencoder (a copy), in this population's train/eval mode."""
         if not 0 <= index < self.size:
@@ -100,16 +95,3 @@ class PopulationAutoencoder(nn.Module):
         for part, position in LINEAR_LAYERS:
             getattr(model, part)[position] = getattr(self, part)[position].member(index)
         return model.to(self.encoder[0].weight.device).train(self.training)
-
-    def forward_with_latents(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """Reconstruction `[N, B, 3]` plus the activations regularizers read: `encoder` (before
-        normalisation) and `bottleneck` (after), each `[N, B, K]`. A population of one given `[B, 3]`
-        answers without the member axis, exactly as its ColorAutoencoder would."""
-        encoded = self.encoder(x)
-        latent = self.bottleneck(encoded)
-        y = self.decoder(latent)
-        return (y if self.training else y.clamp(0, 1)), {"encoder": encoded, "bottleneck": latent}
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = self.decoder(self.bottleneck(self.encoder(x)))
-        return y if self.training else torch.clamp(y, 0, 1)
