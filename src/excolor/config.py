@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -13,9 +14,31 @@ from omegaconf import OmegaConf
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
+
+def _version_base() -> dict:
+    """`version_base="1.3"` for Hydra 1.3 (which warns when it is missing); nothing for Hydra ≥ 1.4
+    (which warns when it is given): pass as `**VERSION_BASE` to hydra.main / initialize_config_dir."""
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("hydra-core").split(".")[:2])
+    return {} if (major, minor) >= (1, 4) else {"version_base": "1.3"}
+
+
+VERSION_BASE = _version_base()
+
+
+def _register_resolver(name: str, resolver) -> None:
+    """OmegaConf ≥ 2.4 names the resolver API `register_resolver` (and warns on the old name); before
+    2.4 `register_resolver` is the legacy string-only API and `register_new_resolver` the right one."""
+    if "annotation_validation" in inspect.signature(OmegaConf.register_resolver).parameters:
+        OmegaConf.register_resolver(name, resolver)
+    else:
+        OmegaConf.register_new_resolver(name, resolver)
+
+
 if not OmegaConf.has_resolver("excolor_conf"):
     # `${excolor_conf:schedule/x.csv}`: a file shipped in conf/, whatever the working directory.
-    OmegaConf.register_new_resolver("excolor_conf", lambda relative: str(CONF_DIR / relative))
+    _register_resolver("excolor_conf", lambda relative: str(CONF_DIR / relative))
 
 
 def write_json(path: Path, payload: dict) -> None:
@@ -125,7 +148,7 @@ def compose_config(config_name: str, overrides: list[str]):
     """Compose conf/<config_name>.yaml with `overrides` (and the hydra node), as Hydra would."""
     from hydra import compose, initialize_config_dir
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         return compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
 
 

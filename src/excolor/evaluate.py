@@ -14,13 +14,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from excolor.config import fail, find_config_error, write_json
+from excolor.config import VERSION_BASE, fail, find_config_error, write_json
 from excolor.errors import CheckpointError
 
 log = logging.getLogger("excolor.evaluate")
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="evaluate")
+@hydra.main(**VERSION_BASE, config_path="../../conf", config_name="evaluate")
 def main(cfg: DictConfig):
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:

@@ -19,14 +19,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from excolor.config import config_key, fail, find_config_error, write_json
+from excolor.config import VERSION_BASE, config_key, fail, find_config_error, write_json
 from excolor.errors import ConfigError, TrainingDiverged
 from excolor.regularizers.build import build_regularizers  # noqa: F401  (also imported from here by older callers)
 
 log = logging.getLogger("excolor.train")
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+@hydra.main(**VERSION_BASE, config_path="../../conf", config_name="train")
 def main(cfg: DictConfig):
     logging.captureWarnings(True)  # configuration warnings belong in the run's log too
     out_dir = Path(HydraConfig.get().runtime.output_dir)
