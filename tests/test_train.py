@@ -84,7 +84,7 @@ with open(out, "w") as handle:
     json.dump(results, handle)
 """
 SEPARATE_PROCESSES = ("bottleneck_1",)
-TIMING = ("train/seconds", "train/first_step_time")  # wall-clock values: differ between identical runs
+TIMING = ("train/seconds", "train/first_step_time", "eval/seconds")  # wall-clock values: differ between identical runs
 
 
 @dataclass
