@@ -86,7 +86,7 @@ def test_reevaluation_reproduces_training_metrics(tmp_path):
                    check=True, env=env, capture_output=True)
     again = json.loads((run / "evaluations" / "again" / "metrics.json").read_text())
     for key, value in trained.items():
-        if key.startswith("eval/") or key == "val/recon":
+        if (key.startswith("eval/") or key == "val/recon") and key != "eval/seconds":  # eval/seconds: wall clock
             assert again[key] == pytest.approx(value, rel=1e-6), key
     # other settings evaluate the same model differently, and only what was asked for
     out = run / "evaluations" / "weak"

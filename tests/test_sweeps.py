@@ -49,9 +49,11 @@ from omegaconf import OmegaConf
 
 import excolor.config  # noqa: F401 - registers the excolor_conf resolver before any compose
 from excolor.config import CONF_DIR
+from excolor.run_record import read_members
 
 STEPS = 30
 TINY = [f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu"]
+SMALL_POPULATION = "population.size=2"  # the shipped sweeps train 16–64 seeds per trial
 TIMEOUT = 300
 SWEEPS_DIR = CONF_DIR.parent / "sweeps"
 SWEEP_NAMES = sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml") if p.stem != "common")
@@ -170,10 +172,10 @@ def sweep_values(key: str, value: str) -> list:
 
 
 def sweep_h2(root: Path) -> dict:
-    """h2 with 2 seeds × 2 models, on the joblib launcher (2 workers): the end-to-end h2 test and the
-    joblib test share this one sweep (the basic launcher runs in the other sweeps)."""
+    """h2 with 2 models, each a population of 3 seeds, on the joblib launcher (2 workers): the
+    end-to-end h2 test and the joblib test share this one sweep (the basic launcher runs in the others)."""
     sweep = root / "h2"
-    done = run_train(root, "sweep=h2", *TINY, "hydra.sweeper.params.seed='range(0,2)'", "hydra/launcher=joblib",
+    done = run_train(root, "sweep=h2", *TINY, "population.size=3", "hydra/launcher=joblib",
                      "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}")
     return {"done": done, "sweep": sweep}
 
@@ -183,7 +185,7 @@ def sweep_h1_resume(root: Path) -> dict:
     the second with a failure.json in its directory, and a rerun of the same command with n_trials=6:
     the first becomes FAIL (interrupted), the second FAIL (kept), 1 new trial runs."""
     sweep = root / "h1"
-    command = ["sweep=h1", *TINY, f"hydra.sweep.dir={sweep}"]
+    command = ["sweep=h1", *TINY, SMALL_POPULATION, f"hydra.sweep.dir={sweep}"]
     first = run_train(root, *command, "hydra.sweeper.n_trials=4", log="first")
     out = {"first": first, "sweep": sweep}
     if first.returncode != 0:
@@ -213,12 +215,12 @@ def sweep_fail_optuna(root: Path) -> dict:
     sweep = root / "fail_optuna"
     # A sweep override on the command line joins the Optuna search space (hydra.sweeper.params has
     # dotted keys, which an override of hydra.sweeper.params.model.hidden could not address).
-    done = run_train(root, "sweep=h1", *TINY, "hydra.sweeper.n_trials=4", "model.hidden=choice(16,0)", f"hydra.sweep.dir={sweep}")
+    done = run_train(root, "sweep=h1", *TINY, SMALL_POPULATION, "hydra.sweeper.n_trials=4", "model.hidden=choice(16,0)", f"hydra.sweep.dir={sweep}")
     return {"done": done, "sweep": sweep}
 
 
 def sweep_cache(root: Path) -> dict:
-    """A plain run trains seed 0; the falloff sweep (seed 0 only) then finds it in the cache. The plain
+    """A plain run trains seed 0; the falloff sweep (a population of seed 0 only) then finds it in the cache. The plain
     run deliberately differs from the sweep in logger, callbacks, evaluation and interventions, none of
     which may change the cache key."""
     run_dir = root / "pretrain"
@@ -227,14 +229,14 @@ def sweep_cache(root: Path) -> dict:
                          "objective=[val/recon]", f"hydra.run.dir={run_dir}", multirun=False, log="pretrain")
     out = {"pretrain": pretrain, "run_dir": run_dir, "sweep": root / "falloff"}
     if pretrain.returncode == 0:
-        out["done"] = run_train(root, "sweep=falloff", *TINY, "hydra.sweeper.n_trials=3", "hydra.sweeper.params.seed='choice(0)'",
+        out["done"] = run_train(root, "sweep=falloff", *TINY, "hydra.sweeper.n_trials=3", "population.size=1",
                                 f"hydra.sweep.dir={out['sweep']}", log="falloff")
     return out
 
 
 def sweep_submitit(root: Path) -> dict:
     sweep = root / "submitit"
-    done = run_train(root, "sweep=h2", *TINY, "hydra.sweeper.params.seed='range(0,1)'", "hydra/launcher=submitit_local",
+    done = run_train(root, "sweep=h2", *TINY, "population.size=1", "hydra/launcher=submitit_local",
                      f"hydra.sweep.dir={sweep}")
     return {"done": done, "sweep": sweep}
 
@@ -242,7 +244,7 @@ def sweep_submitit(root: Path) -> dict:
 def sweep_two_processes(root: Path) -> dict:
     """Two sweep processes started together on one h1 study (n_trials=6, one trial per batch each)."""
     sweep = root / "h1"
-    command = train_command("sweep=h1", "trainer.max_steps=20", "trainer.accelerator=cpu", "evaluation.plots=false",
+    command = train_command("sweep=h1", "trainer.max_steps=20", "trainer.accelerator=cpu", "evaluation.plots=false", SMALL_POPULATION,
                             "cache.enabled=false", "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=1",
                             f"hydra.sweep.dir={sweep}")
     logs = [open(root / f"process{i}.log", "w") for i in (0, 1)]
@@ -259,7 +261,7 @@ def sweep_two_processes(root: Path) -> dict:
 def sweep_submitit_optuna(root: Path) -> dict:
     """h1 (2 trials in one batch) on the submitit_local launcher: the SLURM recipe, run locally."""
     sweep = root / "h1"
-    done = run_train(root, "sweep=h1", *TINY, "hydra.sweeper.n_trials=2", "hydra/launcher=submitit_local",
+    done = run_train(root, "sweep=h1", *TINY, SMALL_POPULATION, "hydra.sweeper.n_trials=2", "hydra/launcher=submitit_local",
                      f"hydra.sweep.dir={sweep}")
     return {"done": done, "sweep": sweep, "study": study_snapshot(sweep, "h1") if (sweep / JOURNAL).is_file() else []}
 
@@ -268,7 +270,7 @@ def sweep_sigkill(root: Path) -> dict:
     """h1 (4 trials, 2 per batch) killed with SIGKILL as soon as trial 0 has written metrics.json (trial 1
     of the same batch is then starting or running), then the same command again to the end."""
     sweep = root / "h1"
-    command = train_command("sweep=h1", "trainer.max_steps=100", "trainer.accelerator=cpu", "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep}")
+    command = train_command("sweep=h1", "trainer.max_steps=100", "trainer.accelerator=cpu", SMALL_POPULATION, "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep}")
     first_metrics = sweep / "0" / "metrics.json"
     out: dict = {"sweep": sweep}
     with open(root / "killed.log", "w") as log:
@@ -381,8 +383,7 @@ def test_h2_composition():
     cfg = compose_train("sweep=h2")
     params = cfg.hydra.sweeper.params
     assert sorted(sweep_values("model", params.model)) == ["linear", "sigmoid"]
-    seeds = sweep_values("seed", params.seed)
-    assert len(set(seeds)) >= 10
+    assert "seed" not in params and cfg.population.size >= 64  # two population runs, same seeds
     assert cfg.report.hypotheses[0].name == "H2"
 
 
@@ -396,7 +397,8 @@ def test_h1_composition():
     assert "log" in weight.tags
     assert weight.start < 1 < weight.end and math.log10(weight.end / weight.start) >= 3, (weight.start, weight.end)
     assert sorted(sweep_values("model.normalize", sweeper.params["model.normalize"])) == [False, True]
-    assert len(sweep_values("seed", sweeper.params.seed)) >= 2
+    assert "seed" not in sweeper.params  # the seed is never searched: every trial is the same population
+    assert cfg.population.size >= 16
     # the study lives inside the sweep dir, wherever that is
     from excolor.study_storage import resolve_storage
 
@@ -415,7 +417,17 @@ def test_falloff_composition():
 def test_h1_history_composition():
     cfg = compose_train("sweep=h1_history")
     assert sorted(sweep_values("experiment", cfg.hydra.sweeper.params.experiment)) == ["ex2.2", "ex2.3"]
-    assert len(sweep_values("seed", cfg.hydra.sweeper.params.seed)) >= 2
+    assert "seed" not in cfg.hydra.sweeper.params and cfg.population.size >= 32
+
+
+def test_h1_dose_composition():
+    cfg = compose_train("sweep=h1_dose")
+    assert sorted(sweep_values("model.normalize", cfg.hydra.sweeper.params["model.normalize"])) == [False, True]
+    weights = list(cfg.population.grid["regularizers.unit.weight"])
+    assert len(weights) >= 12 and 1.0 in weights and weights == sorted(weights)
+    ratios = [b / a for a, b in zip(weights, weights[1:])]
+    assert max(ratios) / min(ratios) < 1.05  # log-spaced
+    assert cfg.population.size >= 32 and cfg.report.dose == "regularizers.unit.weight"
 
 
 def test_slurm_launcher_composes():
@@ -432,27 +444,27 @@ def test_h2_end_to_end(sweeps):
     r = result(sweeps, "h2")
     done, sweep = r["done"], r["sweep"]
     assert done.returncode == 0, tail(done)
-    assert trial_dirs(sweep) == ["0", "1", "2", "3"]
+    assert trial_dirs(sweep) == ["0", "1"]
     arms = set()
     for d in trial_dirs(sweep):
         m = metrics(sweep / d)
-        assert m["train/steps"] == STEPS
+        assert m["train/steps"] == STEPS and m["population/size"] == 3
         assert math.isfinite(m["eval/none/median_mse"])
-        ov = overrides_of(sweep / d)
-        arms.add((ov["model"], ov["seed"]))
-    assert arms == {(model, seed) for model in ("sigmoid", "linear") for seed in ("0", "1")}
+        assert [row["seed"] for row in read_members(sweep / d)] == [0, 1, 2]
+        arms.add(overrides_of(sweep / d)["model"])
+    assert arms == {"sigmoid", "linear"}
     report = (sweep / "report.md").read_text()
-    assert "- Trials: 4 — ok 4, failed 0, incomplete 0" in report
+    assert "- Trials: 2 — ok 2, failed 0, incomplete 0" in report
     assert "## Metrics per arm" in report
-    assert any(line.startswith("| output=sigmoid | 2 |") for line in report.splitlines()), report
-    assert any(line.startswith("| output=linear | 2 |") for line in report.splitlines()), report
+    assert any(line.startswith("| output=sigmoid | 3 |") for line in report.splitlines()), report
+    assert any(line.startswith("| output=linear | 3 |") for line in report.splitlines()), report
     verdict = [line for line in report.splitlines() if line.startswith("- **H2**")]
-    # 2 seeds per arm is below stats.MIN_N = 3: the verdict must be inconclusive, whatever the numbers
-    assert len(verdict) == 1 and verdict[0].startswith("- **H2**") and ": inconclusive —" in verdict[0], report
+    # 3 pairs: the smallest two-sided Wilcoxon p is 2/2³ = 0.25, so the verdict must be inconclusive
+    assert len(verdict) == 1 and ": inconclusive —" in verdict[0] and "n = 3 pairs" in verdict[0], report
     summary = json.loads((sweep / "summary.json").read_text())
-    assert {k: summary["counts"][k] for k in ("ok", "failed", "incomplete", "total")} == {"ok": 4, "failed": 0, "incomplete": 0, "total": 4}
+    assert {k: summary["counts"][k] for k in ("ok", "failed", "incomplete", "total")} == {"ok": 2, "failed": 0, "incomplete": 0, "total": 2}
     assert [h["name"] for h in summary["hypotheses"]] == ["H2"]
-    assert summary["hypotheses"][0]["outcome"] == "inconclusive"  # n = 2 per arm < MIN_N
+    assert summary["hypotheses"][0]["outcome"] == "inconclusive"
     assert is_png(sweep / "metrics.png")
     assert "metrics.png" in report
 
@@ -466,7 +478,7 @@ def test_h1_optuna_study_and_pareto_report(sweeps):
     assert [t["number"] for t in study] == [0, 1, 2, 3]
     assert states(study) == {"COMPLETE": 4}
     for t in study:
-        assert set(t["params"]) == {"regularizers.unit.weight", "model.normalize", "seed"}
+        assert set(t["params"]) == {"regularizers.unit.weight", "model.normalize"}
         assert 0.01 <= t["params"]["regularizers.unit.weight"] <= 100
         # the study's values are the trial's objectives, as written in its metrics.json
         m = metrics(sweep / str(t["number"]))
@@ -633,12 +645,15 @@ def test_cache_key_ignores_logging_evaluation_and_interventions(tmp_path):
     same = [
         ["logger=csv"], ["logger=none"], ["callbacks=none"], ["evaluation.plots=false"],
         ["evaluation.val_grid=4", "evaluation.red_similarity=0.6"], ["intervention=none"],
-        ["intervention.suppression.falloff.power=3.0"], ["objective=[eval/none/median_mse]"], ["threads=2"],
-        ["sweep=falloff"], ["trainer.log_every_n_steps=10"], [f"cache.dir={tmp_path}"],
+        ["intervention.suppression.falloff.power=3.0"], ["objective=[eval/none/median_mse]"],
+        ["sweep=falloff", "population.size=1"], [f"cache.dir={tmp_path}"],
     ]
     for extra in same:
         assert training_key(compose_task(*base, *extra), 30, "cpu") == key, extra
-    different = [["seed=1"], ["model.hidden=32"], ["model=sigmoid"], ["regularizers.unit.weight=0.5"], ["data.batch_size=128"]]
+    # threads and the trainer group stay in the key on the safe side: a parallel reduction may round
+    # differently, and the key covers the whole trainer config rather than a hand-kept list of fields.
+    different = [["seed=1"], ["model.hidden=32"], ["model=sigmoid"], ["regularizers.unit.weight=0.5"], ["data.batch_size=128"],
+                 ["population.size=2"], ["sweep=falloff"], ["threads=2"], ["trainer.log_every_n_steps=10"]]
     for extra in different:
         assert training_key(compose_task(*base, *extra), 30, "cpu") != key, extra
     assert training_key(compose_task(*base), 31, "cpu") != key
@@ -649,7 +664,7 @@ def test_joblib_launcher(sweeps):
     r = result(sweeps, "h2")
     done, sweep = r["done"], r["sweep"]
     assert done.returncode == 0, tail(done)
-    assert trial_dirs(sweep) == ["0", "1", "2", "3"]
+    assert trial_dirs(sweep) == ["0", "1"]
     assert all((sweep / d / "metrics.json").is_file() for d in trial_dirs(sweep))
     assert "Joblib" in done.stdout + done.stderr
     assert (sweep / "report.md").is_file()

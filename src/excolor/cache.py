@@ -37,8 +37,8 @@ PACKAGE = "excolor"
 PACKAGE_DIR = Path(__file__).resolve().parent
 SRC_DIR = PACKAGE_DIR.parent
 TRAINING_ROOT = "excolor.train"
-# Top-level config keys that training never reads: everything else is part of the key.
-NOT_TRAINING = frozenset({"intervention", "evaluation", "objective", "logger", "cache", "tag", "report"})
+# Top-level config keys that never shape the trained weights (callbacks: the progress bar): everything else is part of the key.
+NOT_TRAINING = frozenset({"intervention", "evaluation", "objective", "logger", "callbacks", "cache", "tag", "report"})
 LIBRARIES = ("torch", "lightning", "numpy")
 RUN_FILES = ("model.ckpt", "losses.csv")  # copied between a run dir and an entry
 METRICS_FILE = "train_metrics.json"

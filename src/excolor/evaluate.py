@@ -8,6 +8,7 @@ Writes metrics.json (medians over members), members.csv and the figures into a n
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import hydra
@@ -55,9 +56,11 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
         raise ConfigError(f"run={cfg.run}: its checkpoint holds {model.size} members, its config {len(population)}")
     interventions = build_interventions(cfg.intervention, model.width)
     logger = instantiate(cfg.logger) if cfg.logger else None
+    started = time.perf_counter()
     members = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
+    seconds = time.perf_counter() - started
     write_members(out_dir, member_rows(population, members))
-    metrics = {**summarize_members(members), POPULATION_SIZE: model.size, "run": str(run_dir)}
+    metrics = {**summarize_members(members), POPULATION_SIZE: model.size, "eval/seconds": seconds, "run": str(run_dir)}
     write_json(out_dir / METRICS_FILE, metrics)
     log.info("wrote %s", out_dir / METRICS_FILE)
     return metrics
