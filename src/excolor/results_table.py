@@ -1,0 +1,80 @@
+"""The README's table of results over seeds, built from an h2 sweep dir (two population runs).
+
+    python -m excolor.results_table multirun/h2
+
+Prints a markdown table: for the linear and the sigmoid arm, the median and interquartile range over
+members of each metric in ROWS, the suppression median ÷ unintervened median, and the sigmoid/linear
+ratio of the medians of median MSE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from excolor.config import fail
+from excolor.run_record import read_members
+
+ROWS = (
+    ("median MSE, no intervention", "eval/none/median_mse"),
+    ("max MSE, no intervention", "eval/none/max_mse"),
+    ("suppression max MSE", "eval/suppression/max_mse"),
+    ("repulsion max MSE", "eval/repulsion/max_mse"),
+    ("suppression targeting score", "eval/suppression/score"),
+    ("repulsion targeting score", "eval/repulsion/score"),
+)
+ARMS = ("linear", "sigmoid")
+
+
+def median_iqr(values: np.ndarray) -> str:
+    """`median [25th, 75th percentile]`, 3 significant digits."""
+    median, low, high = np.percentile(values, [50, 25, 75])
+    return f"{median:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def arm_members(sweep_dir: Path) -> dict[str, list[dict]]:
+    """model.output → the members of that arm's run."""
+    arms: dict[str, list[dict]] = {}
+    for run in sorted(p for p in sweep_dir.iterdir() if (p / ".hydra" / "config.yaml").is_file()):
+        output = OmegaConf.load(run / ".hydra" / "config.yaml").model.output
+        arms.setdefault(output, []).extend(read_members(run))
+    return arms
+
+
+def table(sweep_dir: Path) -> str:
+    arms = arm_members(sweep_dir)
+    missing = [arm for arm in ARMS if arm not in arms]
+    if missing:
+        raise ValueError(f"{sweep_dir}: no {', '.join(missing)} run (an h2 sweep dir holds one run per model.output)")
+
+    def column(arm: str, key: str) -> np.ndarray:
+        return np.array([member[key] for member in arms[arm]], dtype=float)
+
+    seeds = sorted({member["seed"] for members in arms.values() for member in members})
+    lines = [f"| {len(seeds)} seeds ({seeds[0]}–{seeds[-1]}): median [IQR] over members | linear | sigmoid |", "|---|---|---|"]
+    for label, key in ROWS:
+        lines.append(f"| {label} | {median_iqr(column('linear', key))} | {median_iqr(column('sigmoid', key))} |")
+    spread = {arm: median_iqr(column(arm, "eval/suppression/median_mse") / column(arm, "eval/none/median_mse")) for arm in ARMS}
+    lines.append(f"| suppression median ÷ unintervened median | {spread['linear']} | {spread['sigmoid']} |")
+    ratio = np.median(column("sigmoid", "eval/none/median_mse")) / np.median(column("linear", "eval/none/median_mse"))
+    lines.append(f"| sigmoid / linear ratio of median MSE medians | | **{ratio:.3g}** |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m excolor.results_table", description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_dir", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        print(table(args.sweep_dir))
+    except (OSError, ValueError, KeyError) as error:
+        fail(f"results_table: {error}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
