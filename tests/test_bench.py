@@ -29,3 +29,27 @@ def test_bench_quick_writes_positive_finite_figures(tmp_path):
     assert "ratio" in done.stdout
     # the benchmark trains with the cache off: nothing is stored
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+POPULATION_KEYS = ("population_fit_seconds", "member_seconds", "single_fit_seconds", "population_ratio",
+                   "population_eval_seconds", "single_eval_seconds", "population_total_ratio")
+
+
+def test_bench_population_writes_its_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
+    done = subprocess.run([sys.executable, "-m", "excolor.bench", "--quick", "--population", "3", "--population-only", "--out", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    results = json.loads(out.read_text())
+    assert results["population_size"] == 3 and results["population_device"] == "cpu"
+    for key in POPULATION_KEYS:
+        assert math.isfinite(results[key]) and results[key] > 0, (key, results[key])
+    assert results["member_seconds"] == results["population_fit_seconds"] / 3
+    assert results["population_ratio"] == results["member_seconds"] / results["single_fit_seconds"]
+    assert "fit_seconds" not in results  # --population-only skips the framework-vs-plain figures
+
+
+def test_bench_refuses_a_bad_population(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "excolor.bench", "--population", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--population=0 must be ≥ 1" in done.stderr
