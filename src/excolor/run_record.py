@@ -47,21 +47,42 @@ def write_members(run_dir: Path, rows: list[dict]) -> Path:
 
 
 def read_members(run_dir: Path) -> list[dict[str, float]]:
-    """members.csv as one dict per member; every cell a float (`member` and `seed` ints), empty → NaN.
-    Raises ValueError on a file that is not such a table."""
+    """members.csv as one dict per member: `member` and `seed` ints, every other cell a float (empty →
+    NaN). Raises ValueError naming the file, line and column of anything that is not such a table."""
     path = Path(run_dir) / MEMBERS_FILE
     with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows or any(column not in rows[0] for column in MEMBER_COLUMNS):
-        raise ValueError(f"{path}: not a members table (needs columns {', '.join(MEMBER_COLUMNS)} and ≥ 1 row)")
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        rows = list(reader)
+    if not header or any(column not in header for column in MEMBER_COLUMNS) or not rows:
+        raise ValueError(f"{path.name}: not a members table (needs a header with {', '.join(MEMBER_COLUMNS)} and at least one row)")
     members = []
-    for row in rows:
-        if None in row or None in row.values():
-            raise ValueError(f"{path}: row {len(members) + 1} has the wrong number of cells")
-        values = {key: float(cell) if cell != "" else math.nan for key, cell in row.items()}
+    for line, row in enumerate(rows, start=2):
+        where = f"{path.name} line {line}"
+        if len(row) != len(header):
+            raise ValueError(f"{where}: {len(row)} cells for {len(header)} columns")
+        values = {column: _number(cell, f"{where}, column {column}") for column, cell in zip(header, row)}
+        if not all(math.isfinite(values[c]) and values[c] == int(values[c]) for c in MEMBER_COLUMNS):
+            raise ValueError(f"{where}: member and seed must be integers")
         values.update({column: int(values[column]) for column in MEMBER_COLUMNS})
         members.append(values)
     return members
+
+
+def grid_keys(member: dict) -> list[str]:
+    """The grid columns of a members.csv row: config paths (no `/`), other than member and seed;
+    metric names always contain a `/`."""
+    return [key for key in member if key not in MEMBER_COLUMNS and "/" not in key]
+
+
+def _number(cell: str, where: str) -> float:
+    """A cell as a float (empty → NaN); anything else is a ValueError naming the cell."""
+    if cell.strip() == "":
+        return math.nan
+    try:
+        return float(cell)
+    except ValueError:
+        raise ValueError(f"{where}: {cell!r} is not a number") from None
 
 
 def summarize_members(member_metrics: list[dict[str, float]]) -> dict[str, float]:

@@ -44,7 +44,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,9 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from excolor import run_record
 from excolor.errors import ConfigError
+from excolor.run_record import MEMBER_COLUMNS, MEMBERS_FILE, POPULATION_SIZE
 
 OK, FAILED, INCOMPLETE = "ok", "failed", "incomplete"
 
@@ -64,9 +65,6 @@ class ReportError(Exception):
 # --------------------------------------------------------------------------- trials
 
 
-MEMBERS_FILE = "members.csv"
-MEMBER_COLUMNS = ("member", "seed")
-POPULATION_SIZE = "population/size"
 
 
 @dataclass
@@ -146,53 +144,30 @@ class Trial:
         return [{}]
 
 
-def _number_cell(cell: str, where: str) -> float:
-    """A members.csv cell as a float (empty -> NaN); anything else is a ValueError naming the cell."""
-    if cell.strip() == "":
-        return math.nan
-    try:
-        return float(cell)
-    except ValueError:
-        raise ValueError(f"{where}: {cell!r} is not a number") from None
-
-
 def read_members(trial: Trial) -> list[Member]:
-    """The members of an ok trial: members.csv's rows, or the trial itself as a population of one.
+    """The members of an ok trial: members.csv's rows (`excolor.run_record`), or the trial itself as
+    a population of one.
 
     Raises ValueError (with the file and row) on a members.csv that is not a members table.
     """
-    path = trial.path / MEMBERS_FILE
-    if not path.is_file():
+    if not (trial.path / MEMBERS_FILE).is_file():
         seed = trial.number("seed")
         if seed is None:
             config_seed = trial.value("seed")
             seed = config_seed if isinstance(config_seed, int) and not isinstance(config_seed, bool) else None
         metrics = {k: v for k in trial.metrics if (v := trial.number(k)) is not None}
         return [Member(trial, 0, None if seed is None else int(seed), {}, metrics)]
-    with open(path, newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        rows = list(reader)
-    if not header or any(c not in header for c in MEMBER_COLUMNS) or not rows:
-        raise ValueError(f"{path.name}: not a members table (needs a header with "
-                         f"{', '.join(MEMBER_COLUMNS)} and at least one row)")
-    grid_keys = [c for c in header if c not in MEMBER_COLUMNS and "/" not in c]
+    rows = run_record.read_members(trial.path)
     seconds, size = trial.number("train/seconds"), trial.number(POPULATION_SIZE)
     if size is not None and size != len(rows):
-        raise ValueError(f"{path.name}: {len(rows)} rows but metrics.json says {POPULATION_SIZE} = {size:g}")
+        raise ValueError(f"{MEMBERS_FILE}: {len(rows)} rows but metrics.json says {POPULATION_SIZE} = {size:g}")
     members = []
-    for line, row in enumerate(rows, start=2):
-        where = f"{path.name} line {line}"
-        if len(row) != len(header):
-            raise ValueError(f"{where}: {len(row)} cells for {len(header)} columns")
-        values = {c: _number_cell(cell, f"{where}, column {c}") for c, cell in zip(header, row)}
-        if not all(math.isfinite(values[c]) and values[c] == int(values[c]) for c in MEMBER_COLUMNS):
-            raise ValueError(f"{where}: member and seed must be integers")
-        metrics = {c: v for c, v in values.items() if c not in MEMBER_COLUMNS and c not in grid_keys}
+    for row in rows:
+        grid = {key: row[key] for key in run_record.grid_keys(row)}
+        metrics = {key: value for key, value in row.items() if key not in MEMBER_COLUMNS and key not in grid}
         if seconds is not None and "train/seconds" not in metrics:
             metrics["train/seconds"] = seconds / len(rows)  # the member's share of the fit
-        members.append(Member(trial, int(values["member"]), int(values["seed"]),
-                              {c: values[c] for c in grid_keys}, metrics))
+        members.append(Member(trial, row["member"], row["seed"], grid, metrics))
     return members
 
 
