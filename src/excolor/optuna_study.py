@@ -96,12 +96,20 @@ def _param_cell(v: Any) -> str:
     return fmt_num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else fmt_value(v)
 
 
+def _shown_path(location: str) -> str:
+    """A file under the working directory relative to it (reports get committed: no machine's paths)."""
+    try:
+        return str(Path(location).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return location
+
+
 def optuna_markdown(info: dict, png: Path | None) -> list[str]:
     """The report section for a study summary from `load_optuna` (``png``: its plot, if any)."""
     lines = [f"## Optuna study `{info['study']}`", ""]
     where = f"`{info['storage']}`"
     if info["storage"] != info["storage_resolved"]:
-        where += f" (found at `{info['storage_resolved']}`)"
+        where += f" (found at `{_shown_path(info['storage_resolved'])}`)"
     lines.append(f"Storage {where}; objectives: "
                  + ", ".join(f"{o} ({d})" for o, d in zip(info["objectives"], info["directions"])) + ".")
     lines.append("Trials by state: " + ", ".join(f"{k} {v}" for k, v in info["counts"].items()) + ".")
