@@ -88,7 +88,7 @@ def test_bad_population_configs_name_the_key(size, grid, text):
 def test_grid_keys_must_name_a_configured_regularizer():
     population = Population(grid={"regularizers.nope.weight": [1.0]})
     with pytest.raises(ConfigError, match="no regularizer 'nope'"):
-        population.check_regularizers(["unit", "anchor"])
+        population.bind_regularizers({"unit": Unitarity(column="reg-unit"), "anchor": Anchor(point=[1, 0, 0, 0], column="reg-anchor")})
 
 
 # ----------------------------------------------------------------------------- stacked model
@@ -180,9 +180,9 @@ def train_population(population: Population, steps: int) -> PopulationAutoencode
     model = population.build_model(MODEL)
     data = population.build_data(data_config())
     regularizers = ex23_regularizers()
-    for name, regularizer in regularizers.items():
+    for regularizer in regularizers.values():
         regularizer.bind_labels(data.label_names)
-        regularizer.set_member_weights(population.values(f"regularizers.{name}.weight") or [regularizer.weight] * len(population))
+    population.bind_regularizers(regularizers)
     module = AutoencoderModule(model, regularizers, schedule, steps)
     trainer = L.Trainer(max_steps=steps, accelerator="cpu", logger=False, enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
     trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))

@@ -20,8 +20,6 @@ intervention) it reports, as flat metrics:
 from __future__ import annotations
 
 import logging
-import math
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +27,9 @@ import torch
 from omegaconf import DictConfig, ListConfig
 from torch import nn
 
-from excolor.colors import hsv_cube, hsv_similarity, hue_steps, rgb_cube, rgb_to_hsv
+from excolor.colors import hsv_similarity, rgb_cube, rgb_to_hsv
 from excolor.config import config_key
-from excolor.cubes import display_cube, loss_cube  # noqa: F401  (the grids live in cubes: no import circle with figures)
+from excolor.cubes import loss_cube  # the grids live in cubes: no import circle with figures
 from excolor.errors import ConfigError
 from excolor.interventions import intervene
 from excolor.interventions.concept import check_dim

@@ -30,8 +30,6 @@ def write_losses_csv(path: Path, history: np.ndarray, columns: list[str], schedu
 
 def median_over_members(history: np.ndarray) -> np.ndarray:
     """[steps, columns, members] → [steps, columns]; NaN where every member skipped the term."""
-    if history.shape[-1] == 1:
-        return history[..., 0]
     with warnings.catch_warnings():  # an all-NaN (skipped) column is expected, not a problem
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmedian(history, axis=-1)

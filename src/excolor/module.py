@@ -15,7 +15,6 @@ import time
 import lightning as L
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from excolor.checkpoint import MODEL_CONFIG_KEY
 from excolor.errors import TrainingDiverged

@@ -71,12 +71,15 @@ class Population:
         """Each member's value of a grid key, or None when `key` is not on the grid."""
         return [member.values[key] for member in self.members] if key in self.grid else None
 
-    def check_regularizers(self, names: Sequence[str]) -> None:
-        """Every grid key must name a configured regularizer."""
+    def bind_regularizers(self, regularizers: Mapping) -> None:
+        """Give every regularizer its per-member weights: the grid's values for `regularizers.<name>.weight`,
+        else its configured `weight` for every member. Every grid key must name a configured regularizer."""
         for key in self.grid:
             name = GRID_KEY.match(key)["name"]
-            if name not in names:
-                raise ConfigError(f"population.grid.{key}: no regularizer {name!r} (configured: {', '.join(names) or 'none'})")
+            if name not in regularizers:
+                raise ConfigError(f"population.grid.{key}: no regularizer {name!r} (configured: {', '.join(regularizers) or 'none'})")
+        for name, regularizer in regularizers.items():
+            regularizer.set_member_weights(self.values(f"regularizers.{name}.weight") or [regularizer.weight] * len(self))
 
     def build_model(self, model_config):
         """The stacked model: member m initialised exactly as `instantiate(model_config)` is after
@@ -98,5 +101,7 @@ class Population:
 
         from excolor.data import PopulationBatches
 
-        streams = [instantiate(data_config, seed=seed) for seed in self.unique_seeds]
-        return PopulationBatches(streams, [self.unique_seeds.index(seed) for seed in self.seeds])
+        seeds = self.unique_seeds
+        streams = [instantiate(data_config, seed=seed) for seed in seeds]
+        stream_of = {seed: position for position, seed in enumerate(seeds)}
+        return PopulationBatches(streams, [stream_of[seed] for seed in self.seeds])

@@ -1,7 +1,7 @@
 """What a run directory holds for its population, written and read in one place.
 
 - `members.csv`: one row per member: `member`, `seed`, each grid key (its config path), then every
-  per-member metric (the same names as in metrics.json). Run-wide values (`RUN_WIDE`: the fit's and the
+  per-member metric (the same names as in metrics.json). Run-wide values (the fit's and the
   evaluation's wall time, device, cache hit, population size) are not per member and stay in metrics.json only.
 - `metrics.json`: the run's flat metrics: each per-member metric's **median over members**, the
   run-wide values, `population/size` and `seed` (the population's first seed).
@@ -21,7 +21,6 @@ import numpy as np
 MEMBERS_FILE = "members.csv"
 METRICS_FILE = "metrics.json"
 POPULATION_SIZE = "population/size"
-RUN_WIDE = ("train/seconds", "train/first_step_time", "train/device", "train/cached", "eval/seconds", POPULATION_SIZE)
 MEMBER_COLUMNS = ("member", "seed")
 
 

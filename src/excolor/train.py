@@ -72,16 +72,11 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
 
     from excolor.validation import check_run_config
 
-    check_run_config(cfg)  # every value the run reads, before torch is imported (excolor.validation)
-    with config_key("schedule"):  # numpy only: schedule errors answer before torch is imported
-        schedule = instantiate(cfg.schedule)
+    # Every value the run reads, before torch is imported; it loads the schedule and its length too.
+    checked = check_run_config(cfg)
+    schedule, steps = checked["schedule"], checked["steps"]
     with config_key("population"):
         population = instantiate(cfg.population)
-    steps = run_length(len(schedule), cfg.trainer.max_steps)
-    check_learning_rate(schedule["lr"][:steps])
-    shown = cfg.evaluation.get("member", 0)
-    if not (isinstance(shown, int) and 0 <= shown < len(population)):
-        raise ConfigError(f"evaluation.member={shown} must be a member index, 0 … {len(population) - 1}")
 
     import torch
 
@@ -97,9 +92,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         data = population.build_data(cfg.data)
     regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
     with config_key("population"):
-        population.check_regularizers(list(regularizers))
-    for name, regularizer in regularizers.items():
-        regularizer.set_member_weights(population.values(f"regularizers.{name}.weight") or [regularizer.weight] * len(population))
+        population.bind_regularizers(regularizers)
     interventions = build_interventions(cfg.intervention, model.width)
 
     device = resolve_device(cfg.trainer.accelerator)
@@ -122,36 +115,20 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     member_eval = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
     run_wide["eval/seconds"] = time.perf_counter() - started
     members = [{**train_metrics, **eval_metrics} for train_metrics, eval_metrics in zip(member_train, member_eval)]
-    write_members(out_dir, member_rows(population, members))
+    rows = member_rows(population, members)
+    write_members(out_dir, rows)
     metrics = {**summarize_members(members), **run_wide, POPULATION_SIZE: len(population), "seed": int(cfg.seed)}
     metrics["train/diverged"] = sum(member["train/diverged"] for member in members)  # a count, not a median
     if cfg.evaluation.plots and len(population) > 1:
         from excolor.plots import plot_population
 
-        plot_population(member_rows(population, members), list(population.grid), out_dir / "population.png")
+        plot_population(rows, list(population.grid), out_dir / "population.png")
     if logger is not None:
         logger.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
     write_json(out_dir / METRICS_FILE, metrics)
     summary = f" (medians over {len(population)} members)" if len(population) > 1 else ""
     log.info("train/recon %.4g · val/recon %.4g%s · wrote %s", metrics["train/recon"], metrics["val/recon"], summary, out_dir / METRICS_FILE)
-    if "wandb" in sys.modules:  # one process may run many sweep trials: close this run's W&B run
-        sys.modules["wandb"].finish()
     return metrics
-
-
-def run_length(schedule_steps: int, max_steps) -> int:
-    """The schedule's length, or trainer.max_steps when that is shorter."""
-    if max_steps is None or max_steps == -1:
-        return schedule_steps
-    if not 1 <= int(max_steps) <= schedule_steps:
-        raise ConfigError(f"trainer.max_steps={max_steps} must be between 1 and the schedule's {schedule_steps} steps")
-    return int(max_steps)
-
-
-def check_learning_rate(learning_rates) -> None:
-    bad = (learning_rates <= 0).nonzero()[0]
-    if len(bad):
-        raise ConfigError(f"schedule lr={learning_rates[bad[0]]:g} at step {bad[0]} must be > 0")
 
 
 def resolve_device(accelerator: str) -> str:
