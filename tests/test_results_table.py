@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from excolor.results_table import ROWS, median_iqr, table
-from excolor.run_record import write_members
+from excolor.run_record import run_metrics, write_members, write_metrics
 
 
 def make_run(path, output: str, scale: float):
@@ -18,6 +18,7 @@ def make_run(path, output: str, scale: float):
         metrics["eval/suppression/median_mse"] = 2 * metrics["eval/none/median_mse"]
         rows.append({"member": seed, "seed": seed, **metrics})
     write_members(path, rows)
+    write_metrics(path, run_metrics([{k: v for k, v in row.items() if "/" in k} for row in rows], {}, seed=0))
 
 
 def test_median_iqr_by_hand():
@@ -39,3 +40,11 @@ def test_a_missing_arm_is_one_line(tmp_path):
     make_run(tmp_path / "0", "linear", 1.0)
     done = subprocess.run([sys.executable, "-m", "excolor.results_table", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no sigmoid run" in done.stderr
+
+
+def test_an_unfinished_run_is_one_line(tmp_path):
+    make_run(tmp_path / "0", "linear", 1.0)
+    make_run(tmp_path / "1", "sigmoid", 1.0)
+    (tmp_path / "1" / "metrics.json").unlink()  # killed before it wrote its metrics: incomplete
+    done = subprocess.run([sys.executable, "-m", "excolor.results_table", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "is incomplete" in done.stderr

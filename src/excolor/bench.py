@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from excolor.run_record import EVAL_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_SECONDS, read_run
+
 
 def framework_run(run_dir: Path, steps: int | None, extra: list[str] = ()) -> dict:
     """One `python -m excolor.train` process; returns its metrics plus the launch time."""
@@ -37,8 +39,8 @@ def framework_run(run_dir: Path, steps: int | None, extra: list[str] = ()) -> di
         overrides.append(f"trainer.max_steps={steps}")
     launched = time.time()
     subprocess.run([sys.executable, "-m", "excolor.train", *overrides], check=True, capture_output=True, env={**os.environ, "WANDB_SILENT": "true"})
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    metrics["startup_seconds"] = metrics["train/first_step_time"] - launched
+    metrics = dict(read_run(run_dir).metrics)
+    metrics["startup_seconds"] = metrics[FIRST_STEP_TIME] - launched
     return metrics
 
 
@@ -113,18 +115,18 @@ def population_figures(size: int, device: str, steps: int | None, tmp: Path) -> 
     quiet = ["logger=none", "callbacks=none", *trainer]
     single = framework_run(tmp / "single", steps, quiet)
     population = framework_run(tmp / "population", steps, [*quiet, f"population.size={size}"])
-    member_seconds = population["train/seconds"] / size
-    single_total = single["train/seconds"] + single["eval/seconds"]
+    member_seconds = population[TRAIN_SECONDS] / size
+    single_total = single[TRAIN_SECONDS] + single[EVAL_SECONDS]
     return {
         "population_size": size,
-        "population_device": population["train/device"],
-        "single_fit_seconds": single["train/seconds"],
-        "single_eval_seconds": single["eval/seconds"],
-        "population_fit_seconds": population["train/seconds"],
-        "population_eval_seconds": population["eval/seconds"],
+        "population_device": population[TRAIN_DEVICE],
+        "single_fit_seconds": single[TRAIN_SECONDS],
+        "single_eval_seconds": single[EVAL_SECONDS],
+        "population_fit_seconds": population[TRAIN_SECONDS],
+        "population_eval_seconds": population[EVAL_SECONDS],
         "member_seconds": member_seconds,
-        "population_ratio": member_seconds / single["train/seconds"],
-        "population_total_ratio": (population["train/seconds"] + population["eval/seconds"]) / size / single_total,
+        "population_ratio": member_seconds / single[TRAIN_SECONDS],
+        "population_total_ratio": (population[TRAIN_SECONDS] + population[EVAL_SECONDS]) / size / single_total,
     }
 
 
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(repeats):
             run_dir = Path(tmp) / f"run{i}"
             metrics = framework_run(run_dir, steps)
-            fits.append(metrics["train/seconds"])
+            fits.append(metrics[TRAIN_SECONDS])
             startups.append(metrics["startup_seconds"])
             plains.append(plain_loop(steps))
             evals.append(evaluation_seconds(run_dir))

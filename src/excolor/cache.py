@@ -31,6 +31,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from excolor.run_record import CHECKPOINT_FILE, TRAINING_FILES, write_json
+
 log = logging.getLogger("excolor.cache")
 
 PACKAGE = "excolor"
@@ -40,8 +42,7 @@ TRAINING_ROOT = "excolor.train"
 # Top-level config keys that never shape the trained weights (callbacks: the progress bar): everything else is part of the key.
 NOT_TRAINING = frozenset({"intervention", "evaluation", "objective", "logger", "callbacks", "cache", "tag", "report"})
 LIBRARIES = ("torch", "lightning", "numpy")
-RUN_FILES = ("model.ckpt", "losses.csv")  # copied between a run dir and an entry
-METRICS_FILE = "train_metrics.json"
+ENTRY_METRICS_FILE = "train_metrics.json"
 
 
 def _read_source(path: Path) -> bytes:
@@ -181,17 +182,17 @@ class CheckpointCache:
         from excolor.checkpoint import read_checkpoint
         from excolor.errors import CheckpointError
 
-        for name in (*RUN_FILES, METRICS_FILE):
+        for name in (*TRAINING_FILES, ENTRY_METRICS_FILE):
             if not (entry / name).is_file():
                 return f"no {name}"
         try:
-            metrics = json.loads((entry / METRICS_FILE).read_text())
+            metrics = json.loads((entry / ENTRY_METRICS_FILE).read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            return f"{METRICS_FILE}: {error}"
+            return f"{ENTRY_METRICS_FILE}: {error}"
         if not isinstance(metrics, dict):
-            return f"{METRICS_FILE} is not a JSON object"
+            return f"{ENTRY_METRICS_FILE} is not a JSON object"
         try:
-            read_checkpoint(entry / RUN_FILES[0])
+            read_checkpoint(entry / CHECKPOINT_FILE)
         except CheckpointError as error:
             return str(error)
         return None
@@ -210,9 +211,9 @@ class CheckpointCache:
         """Copy a run's training outputs into the cache (atomically)."""
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=self.root))
-        for name in RUN_FILES:
+        for name in TRAINING_FILES:
             shutil.copy2(run_dir / name, staging / name)
-        (staging / METRICS_FILE).write_text(json.dumps(train_metrics, indent=2, sort_keys=True))
+        write_json(staging / ENTRY_METRICS_FILE, train_metrics)
         try:
             os.rename(staging, self.root / key)
         except OSError:  # another process stored the same key first: theirs is as good as ours
@@ -221,6 +222,6 @@ class CheckpointCache:
 
     def restore(self, entry: Path, run_dir: Path) -> dict:
         """Copy a cached entry into a run dir; returns its training metrics."""
-        for name in RUN_FILES:
+        for name in TRAINING_FILES:
             shutil.copy2(entry / name, run_dir / name)
-        return json.loads((entry / METRICS_FILE).read_text())
+        return json.loads((entry / ENTRY_METRICS_FILE).read_text())

@@ -17,15 +17,15 @@ import torch
 from excolor.errors import CheckpointError
 from excolor.model import ColorAutoencoder
 from excolor.population_model import PopulationAutoencoder
+from excolor.run_record import CHECKPOINT_FILE
 
-CHECKPOINT_NAME = "model.ckpt"
 MODEL_CONFIG_KEY = "excolor_model"
 
 
 def checkpoint_file(path: str | Path) -> Path:
     """`path` itself, or `path/model.ckpt` for a run directory; CheckpointError if there is none."""
     path = Path(path)
-    file = path / CHECKPOINT_NAME if path.is_dir() else path
+    file = path / CHECKPOINT_FILE if path.is_dir() else path
     if not file.is_file():
         raise CheckpointError(f"no checkpoint at {file}")
     return file

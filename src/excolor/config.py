@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import re
 import sys
@@ -39,13 +38,6 @@ def _register_resolver(name: str, resolver) -> None:
 if not OmegaConf.has_resolver("excolor_conf"):
     # `${excolor_conf:schedule/x.csv}`: a file shipped in conf/, whatever the working directory.
     _register_resolver("excolor_conf", lambda relative: str(CONF_DIR / relative))
-
-
-def write_json(path: Path, payload: dict) -> None:
-    """Write JSON atomically (temp file + rename): a killed process never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
 
 
 def find_config_error(error: BaseException | None) -> str | None:

@@ -15,7 +15,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from excolor.config import VERSION_BASE, fail, find_config_error, write_json
+from excolor.config import VERSION_BASE, fail, find_config_error
 from excolor.errors import CheckpointError
 
 log = logging.getLogger("excolor.evaluate")
@@ -40,12 +40,12 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     from excolor.errors import ConfigError
     from excolor.evaluation import build_interventions, evaluate_run
     from excolor.population import Population
-    from excolor.run_record import METRICS_FILE, POPULATION_SIZE, member_rows, summarize_members, write_members
+    from excolor.run_record import CONFIG_FILE, EVAL_SECONDS, member_rows, run_metrics, write_members, write_metrics
 
     run_dir = Path(cfg.run)
-    run_config = run_dir / ".hydra" / "config.yaml"
+    run_config = run_dir / CONFIG_FILE
     if not run_config.is_file():
-        raise ConfigError(f"run={cfg.run}: not a run directory (no .hydra/config.yaml)")
+        raise ConfigError(f"run={cfg.run}: not a run directory (no {CONFIG_FILE})")
     if cfg.concept is None:
         with open_dict(cfg):
             cfg.concept = OmegaConf.load(run_config).concept
@@ -60,9 +60,8 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     members = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
     seconds = time.perf_counter() - started
     write_members(out_dir, member_rows(population, members))
-    metrics = {**summarize_members(members), POPULATION_SIZE: model.size, "eval/seconds": seconds, "run": str(run_dir)}
-    write_json(out_dir / METRICS_FILE, metrics)
-    log.info("wrote %s", out_dir / METRICS_FILE)
+    metrics = {**run_metrics(members, {EVAL_SECONDS: seconds}, population.seed), "run": str(run_dir)}
+    log.info("wrote %s", write_metrics(out_dir, metrics))
     return metrics
 
 

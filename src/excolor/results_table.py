@@ -14,10 +14,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
-
 from excolor.config import fail
-from excolor.run_record import read_members
+from excolor.run_record import CONFIG_FILE, MemberRecord, Status, read_run
 
 ROWS = (
     ("median MSE, no intervention", "eval/none/median_mse"),
@@ -36,12 +34,14 @@ def median_iqr(values: np.ndarray) -> str:
     return f"{median:.3g} [{low:.3g}, {high:.3g}]"
 
 
-def arm_members(sweep_dir: Path) -> dict[str, list[dict]]:
-    """model.output → the members of that arm's run."""
-    arms: dict[str, list[dict]] = {}
-    for run in sorted(p for p in sweep_dir.iterdir() if (p / ".hydra" / "config.yaml").is_file()):
-        output = OmegaConf.load(run / ".hydra" / "config.yaml").model.output
-        arms.setdefault(output, []).extend(read_members(run))
+def arm_members(sweep_dir: Path) -> dict[str, list[MemberRecord]]:
+    """model.output → the members of that arm's ok runs (read through `excolor.run_record`)."""
+    arms: dict[str, list[MemberRecord]] = {}
+    for run in sorted(p for p in sweep_dir.iterdir() if (p / CONFIG_FILE).is_file()):
+        record = read_run(run)
+        if record.status != Status.OK or record.config is None:
+            raise ValueError(f"{run}: the run is {record.status.value}" + (f" ({record.error})" if record.error else ""))
+        arms.setdefault(record.config.model.output, []).extend(record.members)
     return arms
 
 
@@ -52,9 +52,9 @@ def table(sweep_dir: Path) -> str:
         raise ValueError(f"{sweep_dir}: no {', '.join(missing)} run (an h2 sweep dir holds one run per model.output)")
 
     def column(arm: str, key: str) -> np.ndarray:
-        return np.array([member[key] for member in arms[arm]], dtype=float)
+        return np.array([member.metrics[key] for member in arms[arm]], dtype=float)
 
-    seeds = sorted({member["seed"] for members in arms.values() for member in members})
+    seeds = sorted({member.seed for members in arms.values() for member in members})
     lines = [f"| {len(seeds)} seeds ({seeds[0]}–{seeds[-1]}): median [IQR] over members | linear | sigmoid |", "|---|---|---|"]
     for label, key in ROWS:
         lines.append(f"| {label} | {median_iqr(column('linear', key))} | {median_iqr(column('sigmoid', key))} |")

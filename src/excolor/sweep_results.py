@@ -41,21 +41,18 @@ reported as compute); no ``dose``; no hypotheses.
 
 from __future__ import annotations
 
-import csv
 import itertools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from excolor import run_record
 from excolor.errors import ConfigError
-from excolor.run_record import MEMBER_COLUMNS, MEMBERS_FILE, POPULATION_SIZE
+from excolor.run_record import BOOKKEEPING, Status
 
-OK, FAILED, INCOMPLETE = "ok", "failed", "incomplete"
+OK, FAILED, INCOMPLETE = Status.OK.value, Status.FAILED.value, Status.INCOMPLETE.value
 
 
 class ReportError(Exception):
@@ -144,30 +141,16 @@ class Trial:
         return [{}]
 
 
-def read_members(trial: Trial) -> list[Member]:
-    """The members of an ok trial: members.csv's rows (`excolor.run_record`), or the trial itself as
-    a population of one.
-
-    Raises ValueError (with the file and row) on a members.csv that is not a members table.
-    """
-    if not (trial.path / MEMBERS_FILE).is_file():
-        seed = trial.number("seed")
-        if seed is None:
-            config_seed = trial.value("seed")
-            seed = config_seed if isinstance(config_seed, int) and not isinstance(config_seed, bool) else None
-        metrics = {k: v for k in trial.metrics if (v := trial.number(k)) is not None}
-        return [Member(trial, 0, None if seed is None else int(seed), {}, metrics)]
-    rows = run_record.read_members(trial.path)
-    seconds, size = trial.number("train/seconds"), trial.number(POPULATION_SIZE)
-    if size is not None and size != len(rows):
-        raise ValueError(f"{MEMBERS_FILE}: {len(rows)} rows but metrics.json says {POPULATION_SIZE} = {size:g}")
+def trial_members(trial: Trial, records: list[run_record.MemberRecord]) -> list[Member]:
+    """The trial's members as report samples; the run-wide ``train/seconds`` is shared among them
+    (a member's share of the fit)."""
+    seconds = trial.number(run_record.TRAIN_SECONDS)
     members = []
-    for row in rows:
-        grid = {key: row[key] for key in run_record.grid_keys(row)}
-        metrics = {key: value for key, value in row.items() if key not in MEMBER_COLUMNS and key not in grid}
-        if seconds is not None and "train/seconds" not in metrics:
-            metrics["train/seconds"] = seconds / len(rows)  # the member's share of the fit
-        members.append(Member(trial, row["member"], row["seed"], grid, metrics))
+    for record in records:
+        metrics = dict(record.metrics)
+        if seconds is not None and run_record.TRAIN_SECONDS not in metrics:
+            metrics[run_record.TRAIN_SECONDS] = seconds / len(records)
+        members.append(Member(trial, record.index, record.seed, dict(record.grid), metrics))
     return members
 
 
@@ -176,44 +159,12 @@ def _sort_key(p: Path):
 
 
 def load_trial(path: Path) -> Trial:
-    """Read one trial dir; unreadable files make the trial failed (metrics) or are skipped (config)."""
-    t = Trial(name=path.name, path=path, status=INCOMPLETE)
-    hydra_dir = path / ".hydra"
-    cfg_file = hydra_dir / "config.yaml"
-    if cfg_file.is_file():
-        try:
-            cfg = OmegaConf.load(cfg_file)
-            t.config = cfg if isinstance(cfg, DictConfig) else None
-        except Exception:  # noqa: BLE001 - a half-written config is not fatal to the report
-            t.config = None
-    ov_file = hydra_dir / "overrides.yaml"
-    if ov_file.is_file():
-        try:
-            t.overrides = [str(o) for o in (yaml.safe_load(ov_file.read_text()) or [])]
-        except yaml.YAMLError:
-            t.overrides = []
-    m_file, f_file = path / "metrics.json", path / "failure.json"
-    if m_file.is_file():
-        try:
-            m = json.loads(m_file.read_text())
-            if not isinstance(m, dict):
-                raise ValueError("not a JSON object")
-            t.metrics, t.status = m, OK
-        except ValueError as e:
-            t.status, t.error, t.error_type = FAILED, f"unreadable metrics.json: {e}", "BadMetrics"
-        if t.status == OK:
-            try:
-                t.members = read_members(t)
-            except (OSError, ValueError, csv.Error) as e:
-                t.status, t.error, t.error_type = FAILED, f"unreadable {MEMBERS_FILE}: {e}", "BadMembers"
-    elif f_file.is_file():
-        t.status = FAILED
-        try:
-            f = json.loads(f_file.read_text())
-            t.error, t.error_type = str(f.get("error", "")), str(f.get("type", ""))
-        except (ValueError, AttributeError) as e:
-            t.error, t.error_type = f"unreadable failure.json: {e}", "BadFailure"
-    return t
+    """One trial dir, read through the run-record contract (`excolor.run_record.read_run`)."""
+    record = run_record.read_run(path)
+    trial = Trial(name=path.name, path=path, status=record.status.value, config=record.config,
+                  overrides=record.overrides, metrics=record.metrics, error=record.error, error_type=record.error_type)
+    trial.members = trial_members(trial, record.members)
+    return trial
 
 
 def load_sweep(sweep_dir: Path) -> tuple[DictConfig, list[Trial]]:
@@ -311,8 +262,7 @@ def default_arms(trials: list[Trial]) -> list[str]:
 
 
 # bookkeeping, shown as compute (or not at all)
-_NOT_METRICS = ("seed", "train/seconds", "train/steps", "train/cached", "train/first_step_time",
-                "train/device", POPULATION_SIZE)
+_NOT_METRICS = BOOKKEEPING
 
 
 def parse_spec(cfg: DictConfig, trials: list[Trial]) -> Spec:

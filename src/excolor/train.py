@@ -9,7 +9,6 @@ Torch and Lightning are imported inside the task, so `--help` and composition er
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 from pathlib import Path
@@ -19,9 +18,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from excolor.config import VERSION_BASE, config_key, fail, find_config_error, write_json
-from excolor.errors import ConfigError, TrainingDiverged
-from excolor.regularizers.build import build_regularizers  # noqa: F401  (also imported from here by older callers)
+from excolor.config import VERSION_BASE, config_key, fail, find_config_error
+from excolor.errors import TrainingDiverged
+from excolor.regularizers.build import build_regularizers
+from excolor.run_record import objective_values, write_failure
 
 log = logging.getLogger("excolor.train")
 
@@ -36,7 +36,7 @@ def main(cfg: DictConfig):
         return objective_values(metrics, cfg.objective)
     except Exception as error:
         if multirun:  # the sweeper records the trial as failed; the report lists failure.json
-            write_json(out_dir / "failure.json", {"type": type(error).__name__, "error": str(error)})
+            write_failure(out_dir, error)
             log.error("trial failed: %s: %s", type(error).__name__, error)
             raise
         config_error = find_config_error(error)
@@ -49,20 +49,6 @@ def main(cfg: DictConfig):
     finally:  # close this run's W&B run whether it finished or failed: one process may run many trials
         if "wandb" in sys.modules:
             sys.modules["wandb"].finish()
-
-
-def objective_values(metrics: dict, names) -> float | tuple[float, ...]:
-    """The configured metric(s), for a sweeper. Never NaN: a missing or NaN value is an error."""
-    names = [names] if isinstance(names, str) else list(names)
-    values = []
-    for name in names:
-        if name not in metrics:
-            raise ConfigError(f"objective={name!r} is not a metric of this run (known: {', '.join(sorted(metrics))})")
-        value = float(metrics[name])
-        if math.isnan(value):
-            raise ConfigError(f"objective {name} is NaN")
-        values.append(value)
-    return values[0] if len(values) == 1 else tuple(values)
 
 
 def train(cfg: DictConfig, out_dir: Path) -> dict:
@@ -83,7 +69,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     from excolor.cache import CheckpointCache, training_key
     from excolor.checkpoint import load_population
     from excolor.evaluation import build_interventions, evaluate_run
-    from excolor.run_record import METRICS_FILE, POPULATION_SIZE, member_rows, summarize_members, write_members
+    from excolor.run_record import EVAL_SECONDS, TRAIN_CACHED, member_rows, run_metrics, write_members, write_metrics
 
     torch.set_num_threads(int(cfg.threads))
     with config_key("model"):
@@ -103,31 +89,30 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     if entry is not None:
         log.info("reusing the cached model %s (cache.enabled=false retrains)", entry)
         cached = cache.restore(entry, out_dir)
-        member_train, run_wide = cached["members"], {**cached["run"], "train/cached": 1}
+        member_train, run_wide = cached["members"], {**cached["run"], TRAIN_CACHED: 1}
     else:
         member_train, run_wide = fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger)
         if cache:
             cache.store(key, out_dir, {"members": member_train, "run": run_wide})
-        run_wide["train/cached"] = 0
+        run_wide[TRAIN_CACHED] = 0
 
     model = load_population(out_dir, map_location=device)
     started = time.perf_counter()
     member_eval = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
-    run_wide["eval/seconds"] = time.perf_counter() - started
+    run_wide[EVAL_SECONDS] = time.perf_counter() - started
     members = [{**train_metrics, **eval_metrics} for train_metrics, eval_metrics in zip(member_train, member_eval)]
     rows = member_rows(population, members)
     write_members(out_dir, rows)
-    metrics = {**summarize_members(members), **run_wide, POPULATION_SIZE: len(population), "seed": int(cfg.seed)}
-    metrics["train/diverged"] = sum(member["train/diverged"] for member in members)  # a count, not a median
+    metrics = run_metrics(members, run_wide, cfg.seed)
     if cfg.evaluation.plots and len(population) > 1:
         from excolor.plots import plot_population
 
         plot_population(rows, list(population.grid), out_dir / "population.png")
     if logger is not None:
         logger.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
-    write_json(out_dir / METRICS_FILE, metrics)
+    written = write_metrics(out_dir, metrics)
     summary = f" (medians over {len(population)} members)" if len(population) > 1 else ""
-    log.info("train/recon %.4g · val/recon %.4g%s · wrote %s", metrics["train/recon"], metrics["val/recon"], summary, out_dir / METRICS_FILE)
+    log.info("train/recon %.4g · val/recon %.4g%s · wrote %s", metrics["train/recon"], metrics["val/recon"], summary, written)
     return metrics
 
 
@@ -148,6 +133,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     from excolor.data import ContinuousBatches
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
+    from excolor.run_record import CHECKPOINT_FILE, DIVERGED, FIRST_STEP_TIME, LOSSES_FILE, TRAIN_DEVICE, TRAIN_SECONDS
 
     module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=cfg.trainer.log_every_n_steps)
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
@@ -163,14 +149,14 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     started = time.perf_counter()
     trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
     seconds = time.perf_counter() - started
-    trainer.save_checkpoint(out_dir / "model.ckpt", weights_only=True)
+    trainer.save_checkpoint(out_dir / CHECKPOINT_FILE, weights_only=True)
     history = module.history.numpy()
     columns = module.history_columns
-    write_losses_csv(out_dir / "losses.csv", history, columns, schedule)
-    run_wide = {"train/seconds": seconds, "train/first_step_time": module.first_step_time, "train/device": str(trainer.strategy.root_device)}
+    write_losses_csv(out_dir / LOSSES_FILE, history, columns, schedule)
+    run_wide = {TRAIN_SECONDS: seconds, FIRST_STEP_TIME: module.first_step_time, TRAIN_DEVICE: str(trainer.strategy.root_device)}
     members = summarize_losses(history, columns, schedule)
     for summary, diverged in zip(members, module.diverged.tolist()):
-        summary["train/diverged"] = int(diverged)
+        summary[DIVERGED] = int(diverged)
     return members, run_wide
 
 

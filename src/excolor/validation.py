@@ -34,6 +34,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from excolor.errors import ConfigError
+from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
 
 TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
 BASELINE = "none"
@@ -364,13 +365,13 @@ def check_evaluate_config(cfg) -> None:
     run_dir = Path(run)
     if not run_dir.is_dir():
         raise ConfigError(f"run={run}: no such directory")
-    if not (run_dir / ".hydra" / "config.yaml").is_file():
-        raise ConfigError(f"run={run}: not a run directory (no .hydra/config.yaml)")
-    if not (run_dir / "model.ckpt").is_file():
-        raise ConfigError(f"no checkpoint at {run_dir / 'model.ckpt'} (run={run} did not finish training)")
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise ConfigError(f"run={run}: not a run directory (no {CONFIG_FILE})")
+    if not (run_dir / CHECKPOINT_FILE).is_file():
+        raise ConfigError(f"no checkpoint at {run_dir / CHECKPOINT_FILE} (run={run} did not finish training)")
     for group in ("intervention", "evaluation"):
         check_finite_numbers(group, plain.get(group))
-    run_config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    run_config = OmegaConf.load(run_dir / CONFIG_FILE)
     width = OmegaConf.select(run_config, "model.bottleneck")
     concept = plain.get("concept")
     check_concept(run_config.get("concept") if concept is None else concept, width)

@@ -3,12 +3,12 @@
 The sweeper tells Optuna a batch's results only when the whole batch has returned, so a killed
 process may leave trials RUNNING whose jobs had finished:
 
-- ``metrics.json`` there: the trial finished; it is recorded COMPLETE with the objectives read from
-  it (the names from the trial's own ``.hydra/config.yaml``, key ``objective``);
-- ``failure.json`` there: the trial really failed; it is recorded FAIL (user attribute ``failure``:
-  the error type) and, like any failed trial, never runs again;
-- neither: it was interrupted; it is recorded FAIL with user attribute ``interrupted`` and its slot
-  runs again.
+- *ok* (`excolor.run_record`): the trial finished; it is recorded COMPLETE with its objectives
+  (`RunRecord.objectives`: the trial config's ``objective`` read from its metrics);
+- *failed*: the trial really failed; it is recorded FAIL (user attribute ``failure``: the error
+  type) and, like any failed trial, never runs again;
+- *incomplete*: it was interrupted; it is recorded FAIL with user attribute ``interrupted`` and its
+  slot runs again.
 
 Only public Optuna API is used: ``study.tell`` with the trial number, and the storage's
 ``set_trial_user_attr`` on a storage object the sweeper opened itself.
@@ -16,14 +16,14 @@ Only public Optuna API is used: ``study.tell`` with the trial number, and the st
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import optuna
-from omegaconf import OmegaConf
 from optuna.trial import TrialState
+
+from excolor.run_record import Status, read_run
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +36,24 @@ def finished(trial: optuna.trial.FrozenTrial) -> bool:
 
 
 def settle(study: optuna.Study, storage: Any, trial: optuna.trial.FrozenTrial, trial_dir: Path) -> str:
-    """Record a stale RUNNING trial as its directory says; returns ``complete``, ``failed`` or
-    ``interrupted`` (or ``gone`` if another process settled it first)."""
-    metrics_file, failure_file = trial_dir / "metrics.json", trial_dir / "failure.json"
+    """Record a stale RUNNING trial as its directory says (read through `excolor.run_record`); returns
+    ``complete``, ``failed`` or ``interrupted`` (or ``gone`` if another process settled it first)."""
+    record = read_run(trial_dir)
+    values = None
+    if record.status == Status.OK:
+        try:
+            values = record.objectives()
+        except ValueError as error:  # metrics without the objective (or NaN): the trial failed
+            record.status, record.error, record.error_type = Status.FAILED, str(error), type(error).__name__
     try:
-        if metrics_file.is_file():
-            values = _objectives(trial_dir, json.loads(metrics_file.read_text()))
+        if values is not None:
             study.tell(trial.number, values)
-            log.info("trial %d finished before its sweep was killed: recorded from %s", trial.number, metrics_file)
+            log.info("trial %d finished before its sweep was killed: recorded from %s", trial.number, trial_dir)
             return "complete"
-        if failure_file.is_file():
-            _set_user_attr(study, storage, trial.number, FAILURE, _failure_type(failure_file))
+        if record.status == Status.FAILED:
+            _set_user_attr(study, storage, trial.number, FAILURE, record.error_type or "error")
             study.tell(trial.number, state=TrialState.FAIL)
-            log.info("trial %d failed before its sweep was killed (%s): kept as FAIL", trial.number, failure_file)
+            log.info("trial %d failed before its sweep was killed (%s: %s): kept as FAIL", trial.number, trial_dir, record.error)
             return "failed"
         _set_user_attr(study, storage, trial.number, INTERRUPTED, True)
         study.tell(trial.number, state=TrialState.FAIL)
@@ -58,19 +63,6 @@ def settle(study: optuna.Study, storage: Any, trial: optuna.trial.FrozenTrial, t
         raise error
     log.warning("trial %d was interrupted; its slot runs again", trial.number)
     return "interrupted"
-
-
-def _objectives(trial_dir: Path, metrics: dict) -> list[float]:
-    names = OmegaConf.load(trial_dir / ".hydra" / "config.yaml").objective
-    names = [names] if isinstance(names, str) else list(names)
-    return [float(metrics[name]) for name in names]
-
-
-def _failure_type(failure_file: Path) -> str:
-    try:
-        return str(json.loads(failure_file.read_text()).get("type", "error"))
-    except (ValueError, AttributeError):
-        return "error"
 
 
 def _set_user_attr(study: optuna.Study, storage: Any, number: int, key: str, value: Any) -> None:
