@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 import excolor.config  # registers the excolor_conf resolver
 
 CONF = excolor.config.CONF_DIR
+VERSION_BASE = excolor.config.VERSION_BASE
 # Every group dir of conf/, except `sweep` (a symlink to sweeps/, work in progress: not checked here)
 # and hydra/ (hydra's own groups, e.g. the SLURM launcher, which needs its plugin).
 EXPECTED_GROUPS = ["data", "model", "regularizers", "schedule", "trainer", "logger", "callbacks", "intervention", "experiment"]
@@ -29,7 +30,7 @@ def test_every_group_has_options():
 
 def compose_resolved(overrides, tmp_path) -> dict:
     """Compose train.yaml as the entry point would and resolve everything, `${hydra:...}` included."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF), **VERSION_BASE):
         cfg = compose(
             "train",
             overrides=[*overrides, f"hydra.runtime.output_dir={tmp_path}", "hydra.job.num=0"],

@@ -17,7 +17,7 @@ from hydra import compose, initialize_config_dir
 from excolor import cache as cache_module
 from excolor.cache import CheckpointCache, code_version, training_key, training_modules
 from excolor.checkpoint import MODEL_CONFIG_KEY, load_model, read_checkpoint
-from excolor.config import CONF_DIR
+from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.errors import CheckpointError
 
 FAST = ["logger=none", "callbacks=none", "trainer.max_steps=20", "trainer.accelerator=cpu",
@@ -35,7 +35,7 @@ class Payload:
 
 
 def compose_train(overrides: list[str] = ()):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         return compose(config_name="train", overrides=list(overrides))
 
 

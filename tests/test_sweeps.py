@@ -48,7 +48,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 import excolor.config  # noqa: F401 - registers the excolor_conf resolver before any compose
-from excolor.config import CONF_DIR
+from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.run_record import read_members
 
 STEPS = 30
@@ -147,7 +147,7 @@ def is_png(path: Path) -> bool:
 
 
 def compose_train(*overrides: str, hydra_config: bool = True):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         return compose("train", overrides=list(overrides), return_hydra_config=hydra_config)
 
 

@@ -306,12 +306,12 @@ def test_undriven_regularizer_and_unused_column_are_warned_about(caplog):
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
-    from excolor.config import CONF_DIR
+    from excolor.config import CONF_DIR, VERSION_BASE
     from excolor.module import AutoencoderModule
     from excolor.population import Population
     from excolor.train import build_regularizers
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         cfg = compose("train", overrides=["experiment=ex2.2", "regularizers.planar.weight=0.5"])
     schedule = instantiate(cfg.schedule)
     with caplog.at_level("WARNING", logger="excolor.train"):

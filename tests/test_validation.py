@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from excolor.config import CONF_DIR, checked_main, composition_error, compose_config
+from excolor.config import CONF_DIR, VERSION_BASE, checked_main, composition_error, compose_config
 from excolor.errors import ConfigError
 from excolor.validation import (
     check_evaluate_config, check_run_config, check_storage_url, check_train_entry, check_writable_dir, expected_metrics,
@@ -26,7 +26,7 @@ from excolor.validation import (
 
 
 def composed(overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         return compose(config_name="train", overrides=list(overrides))
 
 
@@ -75,7 +75,7 @@ BAD_RUN = {
     "member_neg": (["++evaluation.member=-1"], ["evaluation.member=-1"]),
     "member_str": (["++evaluation.member=first"], ["evaluation.member='first'"]),
     "member_too_big": (["++evaluation.member=4", "++population.size=4"], ["evaluation.member=4", "4 members"]),
-    "intervention_none_name": (["+intervention.none={_target_: x}"], ["intervention.none", "reserved"]),
+    "intervention_none_name": (["+intervention.none={_target_: excolor.interventions.Suppression}"], ["intervention.none", "reserved"]),
     "intervention_not_config": (["intervention.suppression=3"], ["intervention.suppression", "_target_"]),
     "intervention_empty_list": (["+intervention.extra=[]"], ["intervention.extra", "empty"]),
     "intervention_list_item": (["+intervention.extra=[3]"], ["intervention.extra", "_target_"]),
@@ -93,6 +93,12 @@ BAD_RUN = {
     "cache_dir_file": (["cache.dir=/etc/passwd/cache"], ["cache.dir=/etc/passwd/cache", "not a directory"]),
     "interpolation": (["regularizers.unit.weight=${nope}"], ["regularizers.unit.weight", "nope"]),
     "schedule_missing": (["schedule.path=/nonexistent.csv"], ["schedule.path=/nonexistent.csv", "not found"]),
+    # config-chosen code: only the whitelisted packages may be built (Hydra's instantiate gets the same list)
+    "target_os_system": (["logger._target_=os.system"], ["logger._target_='os.system'", "not a trusted target", "excolor.*"]),
+    "target_subprocess": (["+callbacks.shell._target_=subprocess.call"], ["callbacks.shell._target_='subprocess.call'"]),
+    "target_builtins_exec": (["population._target_=builtins.exec"], ["population._target_='builtins.exec'"]),
+    "target_nested": (["+intervention.suppression.extra._target_=os.remove"], ["intervention.suppression.extra._target_='os.remove'"]),
+    "target_lookalike": (["model._target_=excolorx.model.ColorAutoencoder"], ["model._target_='excolorx.model.ColorAutoencoder'"]),
 }
 
 
@@ -214,7 +220,7 @@ def test_checked_main_stops_before_hydra(capsys):
 # --- excolor.evaluate -----------------------------------------------------------------------------------
 
 def composed_evaluate(overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         return compose(config_name="evaluate", overrides=list(overrides))
 
 

@@ -58,19 +58,21 @@ def train_plain(steps: int | None, seed: int = 0, overrides: tuple[str, ...] = (
     from hydra.utils import instantiate
     from torch.nn import functional as F
 
-    from excolor.config import CONF_DIR
+    from excolor.config import CONF_DIR, VERSION_BASE
+    from excolor.console import trusted_targets
     from excolor.data import ContinuousBatches
     from excolor.regularizers.build import build_regularizers
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         cfg = compose("train", overrides=[f"seed={seed}", *overrides])
     torch.set_num_threads(int(cfg.threads))
-    schedule = instantiate(cfg.schedule)
-    steps = steps or len(schedule)
-    torch.manual_seed(seed)
-    model = instantiate(cfg.model).train()
-    data = instantiate(cfg.data)
-    regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
+    with trusted_targets():
+        schedule = instantiate(cfg.schedule)
+        steps = steps or len(schedule)
+        torch.manual_seed(seed)
+        model = instantiate(cfg.model).train()
+        data = instantiate(cfg.data)
+        regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
     weights = {name: regularizer.scheduled_weights(schedule) for name, regularizer in regularizers.items()}
     learning_rates = schedule["lr"].tolist()
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
@@ -95,15 +97,18 @@ def evaluation_seconds(run_dir: Path) -> float:
     from hydra import compose, initialize_config_dir
 
     from excolor.checkpoint import load_model
-    from excolor.config import CONF_DIR
+    from excolor.config import CONF_DIR, VERSION_BASE
+    from excolor.console import trusted_targets
     from excolor.evaluation import Evaluator, build_interventions
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         cfg = compose("train")
     model = load_model(run_dir)
     started = time.perf_counter()
     evaluator = Evaluator(model, cfg.evaluation.layer, cfg.evaluation.val_grid, cfg.evaluation.red_similarity)
-    for name, interventions in build_interventions(cfg.intervention, model.width).items():
+    with trusted_targets():
+        interventions_by_name = build_interventions(cfg.intervention, model.width)
+    for name, interventions in interventions_by_name.items():
         evaluator.metrics(name, interventions)
     return time.perf_counter() - started
 

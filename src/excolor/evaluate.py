@@ -16,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from excolor.config import VERSION_BASE, fail, find_config_error
+from excolor.console import quiet_libraries, trusted_targets
 from excolor.errors import CheckpointError
 
 log = logging.getLogger("excolor.evaluate")
@@ -25,7 +26,8 @@ log = logging.getLogger("excolor.evaluate")
 def main(cfg: DictConfig):
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        return evaluate(cfg, out_dir)
+        with trusted_targets():
+            return evaluate(cfg, out_dir)
     except Exception as error:
         message = str(error) if isinstance(error, CheckpointError) else find_config_error(error)
         if message is not None:
@@ -36,6 +38,7 @@ def main(cfg: DictConfig):
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     from hydra.utils import instantiate
 
+    quiet_libraries()
     from excolor.checkpoint import load_population
     from excolor.errors import ConfigError
     from excolor.evaluation import build_interventions, evaluate_run

@@ -84,6 +84,15 @@ class Schedule:
         """All quantity names (``lr`` included), in column order, suffixes stripped."""
         return list(self.values)
 
+    def unreached(self, steps: int) -> dict:
+        """What a run of only `steps` steps never gets to: `keyframes`, the row steps at or after
+        `steps`; `phases`, the phases starting there; `peaks`, for each scheduled weight (not `lr`)
+        whose largest value comes later, (its largest value in the run, its largest in the schedule)."""
+        peaks = {name: (float(values[:steps].max()), float(values.max())) for name, values in self.values.items()
+                 if name != "lr" and values.max() > values[:steps].max() * (1 + 1e-9)}
+        return {"keyframes": [step for step in self.steps if step >= steps],
+                "phases": [name for start, name in self.phases if start >= steps], "peaks": peaks}
+
     def at(self, step: int) -> dict[str, float]:
         """Every quantity's value at ``step`` (``0 <= step < len(self)``)."""
         if not 0 <= step < len(self):

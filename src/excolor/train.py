@@ -19,6 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from excolor.config import VERSION_BASE, config_key, fail, find_config_error
+from excolor.console import quiet_libraries, trusted_targets
 from excolor.errors import TrainingDiverged
 from excolor.regularizers.build import build_regularizers
 from excolor.run_record import objective_values, write_failure
@@ -32,7 +33,8 @@ def main(cfg: DictConfig):
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
-        metrics = train(cfg, out_dir)
+        with trusted_targets():
+            metrics = train(cfg, out_dir)
         return objective_values(metrics, cfg.objective)
     except Exception as error:
         if multirun:  # the sweeper records the trial as failed; the report lists failure.json
@@ -61,11 +63,14 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     # Every value the run reads, before torch is imported; it loads the schedule and its length too.
     checked = check_run_config(cfg)
     schedule, steps = checked["schedule"], checked["steps"]
+    if steps < len(schedule):
+        warn_cut_short(schedule, steps)
     with config_key("population"):
         population = instantiate(cfg.population)
 
     import torch
 
+    quiet_libraries()
     from excolor.cache import CheckpointCache, training_key
     from excolor.checkpoint import load_population
     from excolor.evaluation import build_interventions, evaluate_run
@@ -114,6 +119,20 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     summary = f" (medians over {len(population)} members)" if len(population) > 1 else ""
     log.info("train/recon %.4g · val/recon %.4g%s · wrote %s", metrics["train/recon"], metrics["val/recon"], summary, written)
     return metrics
+
+
+def warn_cut_short(schedule, steps: int) -> None:
+    """A warning when trainer.max_steps ends the run before its schedule does, naming what never runs."""
+    missed = schedule.unreached(steps)
+    parts = []
+    if missed["keyframes"]:
+        parts.append("keyframes at step(s) " + ", ".join(f"{step:,}" for step in missed["keyframes"]) + " never reached")
+    if missed["phases"]:
+        parts.append("phase(s) " + ", ".join(missed["phases"]) + " never run")
+    if missed["peaks"]:
+        parts.append(", ".join(f"{name} peaks at {ran:.3g} of its {scheduled:.3g}" for name, (ran, scheduled) in missed["peaks"].items()))
+    log.warning("trainer.max_steps=%s stops the %s-step schedule %s early: %s", f"{steps:,}", f"{len(schedule):,}",
+                Path(schedule.path).name, "; ".join(parts))
 
 
 def resolve_device(accelerator: str) -> str:

@@ -307,6 +307,33 @@ def check_storage_url(key: str, url: Any) -> None:
             raise ConfigError(f"{key}={url!r}: {database} is not readable and writable")
 
 
+def is_trusted(target: str) -> bool:
+    """`target` is under one of `excolor.console.TRUSTED_TARGETS` (`pkg.*` or an exact name)."""
+    from excolor.console import TRUSTED_TARGETS
+
+    return any(target.startswith(pattern[:-1]) if pattern.endswith(".*") else target == pattern for pattern in TRUSTED_TARGETS)
+
+
+def check_targets(cfg) -> None:
+    """Every `_target_` outside `hydra` names a trusted class or function (the same whitelist the
+    entry points hand to Hydra's instantiate, which would refuse it only when it gets there)."""
+    from excolor.console import TRUSTED_TARGETS
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, Mapping):
+            target = node.get("_target_")
+            if target is not None and not (isinstance(target, str) and is_trusted(target)):
+                raise ConfigError(f"{where}._target_={target!r} is not a trusted target (allowed: {', '.join(TRUSTED_TARGETS)})".lstrip("."))
+            for key, value in node.items():
+                walk(value, f"{where}.{key}" if where else str(key))
+        elif isinstance(node, (list, tuple)):
+            for index, value in enumerate(node):
+                walk(value, f"{where}[{index}]")
+
+    raw = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else dict(cfg)
+    walk({key: value for key, value in raw.items() if key != "hydra"}, "")
+
+
 # --- whole configs -------------------------------------------------------------------------------------
 
 def _plain(cfg) -> dict:
@@ -329,6 +356,7 @@ def _plain(cfg) -> dict:
 def check_run_config(cfg) -> dict:
     """All checks for a training run (excolor.train), in the order a reader meets the keys. Returns
     {"schedule": the loaded schedule, "steps": the run length, "objective": the objective names}."""
+    check_targets(cfg)
     plain = _plain(cfg)
     check_seed(plain.get("seed"))
     check_threads(plain.get("threads"))
@@ -358,6 +386,7 @@ def check_evaluate_config(cfg) -> None:
     """All checks for excolor.evaluate: the run dir holds a run, and the evaluation settings."""
     if OmegaConf.is_config(cfg) and OmegaConf.is_missing(cfg, "run"):
         raise ConfigError("run: missing; name a run directory, e.g. run=outputs/2026-11-28/10-00-00")
+    check_targets(cfg)
     plain = _plain(cfg)
     run = plain.get("run")
     if not isinstance(run, str) or not run:

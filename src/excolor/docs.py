@@ -1,0 +1,155 @@
+"""Rebuild every number in README.md and docs/ from the code at hand: one command.
+
+    python -m excolor.docs               # seed-0 runs, README tables, figures, example reports
+    python -m excolor.docs --sweeps      # first rerun every example sweep (hours on a laptop CPU)
+
+1. **Seed 0** (`seed_table`): `python -m excolor.train model=<output> seed=0` for the linear and the
+   sigmoid model (run dirs under `outputs/docs/`; the checkpoint cache makes a rerun on unchanged code
+   cheap), tabulated beside the seed notebook's printout, which is read from `docs/ex-2.3-math.md`.
+   The linear run's figures become `docs/figures/`.
+2. **Over seeds**: the h2 sweep's table (`excolor.results_table`), from `multirun/h2`.
+3. **Example reports**: `python -m excolor.report multirun/<sweep> --out docs/examples/<sweep>` for
+   every sweep in `EXAMPLE_SWEEPS` whose sweep dir exists (all of them with `--sweeps`).
+
+README.md holds each generated block between `<!-- excolor.docs:NAME -->` and
+`<!-- /excolor.docs:NAME -->`; only those blocks are rewritten. A test reruns the seed-0 linear run
+and checks it against the README's block (`tests/test_docs.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from excolor.config import CONF_DIR, fail
+from excolor.run_record import Status, read_run
+
+ROOT = CONF_DIR.parent
+MATH = ROOT / "docs" / "ex-2.3-math.md"
+FIGURES = ("colors-none.png", "colors-suppression.png", "error-suppression.png", "latents-repulsion.png")
+EXAMPLE_SWEEPS = ("h2", "h1", "h1_history", "h1_dose", "falloff", "population_check")
+SEED_OUTPUTS = ("linear", "sigmoid")
+# README rows: (label, model.output, evaluation setting, whether the row shows the train recon)
+SEED_ROWS = (
+    ("sigmoid, no intervention", "sigmoid", "none", True),
+    ("linear, no intervention", "linear", "none", True),
+    ("linear, suppression", "linear", "suppression", False),
+    ("linear, repulsion", "linear", "repulsion", False),
+)
+SEED_HEADER = ("| variant | final train recon (excolor: mean of last 50 steps) | max MSE | median MSE "
+               "| seed: train recon | seed: max MSE | seed: median MSE |")
+
+
+def fmt(value: float) -> str:
+    """3 significant digits, trailing zeros kept; below 0.001 in scientific notation with an unpadded
+    exponent: 3.70e-5, 2.17e-4, 0.00136, 0.216."""
+    text = f"{value:.2e}" if value != 0 and abs(value) < 1e-3 else f"{value:#.3g}"
+    mantissa, _, exponent = text.partition("e")
+    return mantissa.rstrip(".") + (f"e{int(exponent)}" if exponent else "")
+
+
+def seed_run_dir(root: Path, output: str) -> Path:
+    return root / "outputs" / "docs" / f"seed0-{output}"
+
+
+def run_seed(root: Path, output: str, extra: list[str] = ()) -> Path:
+    """`python -m excolor.train model=<output> seed=0` into its docs run dir (replaced if present)."""
+    run_dir = seed_run_dir(root, output)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    command = [sys.executable, "-m", "excolor.train", f"model={output}", "seed=0", "logger=none", f"hydra.run.dir={run_dir}", *extra]
+    subprocess.run(command, check=True, cwd=root)
+    return run_dir
+
+
+def seed_printout(math_doc: Path = MATH) -> dict[str, list[str]]:
+    """The seed notebook's numbers, from the table under "What the seed measured" in the math doc:
+    variant label → [train recon, max MSE, median MSE] as printed (a cell that is prose → "(…)")."""
+    text = math_doc.read_text()
+    section = text.split("## What the seed measured", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("variant", "---"):
+            label = cells[0].replace(" output", "")
+            rows[label] = [cell if not cell.startswith("(") else "(not recomputed in the seed)" for cell in cells[1:]]
+    return rows
+
+
+def seed_table(metrics: dict[str, dict], printout: dict[str, list[str]]) -> str:
+    """The README's seed-0 table: excolor's numbers (`metrics`: model.output → metrics.json) beside
+    the seed's."""
+    lines = [SEED_HEADER, "|---|---|---|---|---|---|---|"]
+    for label, output, setting, with_recon in SEED_ROWS:
+        run = metrics[output]
+        ours = [fmt(run["train/recon"]) if with_recon else "", fmt(run[f"eval/{setting}/max_mse"]), fmt(run[f"eval/{setting}/median_mse"])]
+        lines.append("| " + " | ".join([label, *ours, *printout.get(label, ["", "", ""])]) + " |")
+    return "\n".join(lines)
+
+
+def replace_block(text: str, name: str, content: str) -> str:
+    """`text` with the block between `<!-- excolor.docs:name -->` and its end marker replaced."""
+    pattern = re.compile(rf"(<!-- excolor\.docs:{re.escape(name)} -->\n).*?(\n<!-- /excolor\.docs:{re.escape(name)} -->)", re.S)
+    if not pattern.search(text):
+        raise ValueError(f"README has no block <!-- excolor.docs:{name} -->")
+    return pattern.sub(lambda match: match.group(1) + content + match.group(2), text)
+
+
+def read_block(text: str, name: str) -> str:
+    match = re.search(rf"<!-- excolor\.docs:{re.escape(name)} -->\n(.*?)\n<!-- /excolor\.docs:{re.escape(name)} -->", text, re.S)
+    if match is None:
+        raise ValueError(f"README has no block <!-- excolor.docs:{name} -->")
+    return match.group(1)
+
+
+def ok_metrics(run_dir: Path) -> dict:
+    record = read_run(run_dir)
+    if record.status != Status.OK:
+        raise ValueError(f"{run_dir}: the run is {record.status.value}")
+    return record.metrics
+
+
+def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
+    """Everything in the module docstring, run from the project root `root`; returns the files written."""
+    os.chdir(root)
+    from excolor.report import build_report
+    from excolor.results_table import table
+
+    written = []
+    metrics = {output: ok_metrics(run_seed(root, output)) for output in SEED_OUTPUTS}
+    readme = (root / "README.md").read_text()
+    readme = replace_block(readme, "seed0", seed_table(metrics, seed_printout()))
+    for figure in FIGURES:
+        shutil.copy2(seed_run_dir(root, "linear") / figure, root / "docs" / "figures" / figure)
+        written.append(root / "docs" / "figures" / figure)
+    for sweep in EXAMPLE_SWEEPS:
+        sweep_dir = Path("multirun") / sweep  # relative: the report prints it (and no machine's paths)
+        if sweeps:
+            subprocess.run([sys.executable, "-m", "excolor.train", "-m", f"sweep={sweep}", f"hydra.sweep.dir={sweep_dir}"], check=True, cwd=root)
+        if sweep_dir.is_dir():
+            written.append(build_report(sweep_dir, Path("docs") / "examples" / sweep))
+    if Path("multirun", "h2").is_dir():
+        readme = replace_block(readme, "h2", table(Path("multirun", "h2")))
+    (root / "README.md").write_text(readme)
+    written.append(root / "README.md")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m excolor.docs", description=__doc__.splitlines()[0])
+    parser.add_argument("--sweeps", action="store_true", help="rerun every example sweep first (hours)")
+    args = parser.parse_args(argv)
+    try:
+        for path in rebuild(sweeps=args.sweeps):
+            print(path)
+    except (OSError, ValueError, subprocess.CalledProcessError) as error:
+        fail(f"docs: {error}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
