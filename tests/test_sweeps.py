@@ -56,7 +56,7 @@ TINY = [f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu"]
 SMALL_POPULATION = "population.size=2"  # the shipped sweeps train 16–64 seeds per trial
 TIMEOUT = 300
 SWEEPS_DIR = CONF_DIR.parent / "sweeps"
-SWEEP_NAMES = sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml") if p.stem != "common")
+SWEEP_NAMES = sorted(p.stem for p in SWEEPS_DIR.glob("*.yaml"))
 OUR_SWEEPER = "hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper"
 JOURNAL = "optuna.journal"  # the Optuna sweeps' storage: a journal file in the sweep dir
 # A sweep process that claims trials and exits, as a killed sweep leaves them: RUNNING, owner gone.
@@ -207,7 +207,7 @@ def sweep_h1_resume(root: Path) -> dict:
 
 def sweep_fail_basic(root: Path) -> dict:
     sweep = root / "fail_basic"
-    done = run_train(root, "sweep=common", *TINY, "model.hidden=16,0", f"hydra.sweep.dir={sweep}")
+    done = run_train(root, "+hydra/sweep_common=default", *TINY, "model.hidden=16,0", f"hydra.sweep.dir={sweep}")
     return {"done": done, "sweep": sweep}
 
 
@@ -351,7 +351,7 @@ def result(sweeps: dict[str, Future], name: str) -> dict:
 def test_every_sweep_composes(name):
     cfg = compose_train(f"sweep={name}")
     assert cfg.hydra.sweep.dir == f"multirun/{name}"
-    # common.yaml: light logging, no per-trial figures, the report at the end
+    # hydra/sweep_common: light logging, no per-trial figures, the report at the end
     assert cfg.logger._target_.endswith("CSVLogger")
     assert not cfg.callbacks
     assert cfg.evaluation.plots is False

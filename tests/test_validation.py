@@ -56,6 +56,7 @@ BAD_RUN = {
     "power_inf": (["regularizers.separate.power=inf"], ["regularizers.separate.power=inf", "finite"]),
     "regularizer_not_config": (["regularizers.unit=3"], ["regularizers.unit", "_target_"]),
     "model_hidden_nan": (["model.hidden=nan"], ["model.hidden=nan"]),
+    "model_hidden_0": (["model.hidden=0"], ["model.hidden=0", "≥ 1"]),
     "bottleneck_1": (["model.bottleneck=1"], ["model.bottleneck=1"]),
     "bottleneck_str": (["model.bottleneck=four"], ["model.bottleneck='four'"]),
     "data_nan": (["data.labels.red.exponent=nan"], ["data.labels.red.exponent=nan"]),
@@ -190,7 +191,7 @@ def test_writable_dir_creates_nothing(tmp_path):
 @pytest.mark.parametrize("overrides, part", [
     (["model=nope"], "model: no option 'nope' (valid options: linear, sigmoid)"),
     (["trainer=gpux"], "trainer: no option 'gpux' (valid options: auto, cpu, gpu)"),
-    (["sweep=nope"], "sweep: no option 'nope' (valid options: falloff, h1, "),  # sweep/common is internal: not listed
+    (["sweep=nope"], "sweep: no option 'nope' (valid options: falloff, h1, "),  # the shared sweep settings live in hydra/sweep_common
     (["foo=1"], "foo: no such key"),
     (["model.nope=1"], "model.nope: no such key"),
     (["seed=[1,"], "seed: bad override syntax"),
@@ -294,6 +295,8 @@ ENTRY_CASES = {
     "cache_dir": ("excolor.train", ["cache.dir=/etc/passwd/c"], "cache.dir=/etc/passwd/c"),
     "storage": ("excolor.train", ["-m", "sweep=h1", "hydra.sweeper.storage=nodb://x"], "hydra.sweeper.storage="),
     "sweep_objective": ("excolor.train", ["-m", "seed=0,1", "objective=bogus"], "objective='bogus'"),
+    "untrusted_target": ("excolor.train", ["+callbacks.shell._target_=subprocess.call"], "callbacks.shell._target_='subprocess.call' is not a trusted target"),
+    "modes_together": ("excolor.train", ["-m", "--cfg=job", "seed=0,1"], "--multirun and --cfg cannot be used together"),
     "evaluate_no_run": ("excolor.evaluate", [], "run: missing"),
     "evaluate_missing_dir": ("excolor.evaluate", ["run=MISSING"], "no such directory"),
 }

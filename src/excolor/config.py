@@ -121,7 +121,7 @@ def composition_error(error: BaseException, overrides: list[str]) -> str | None:
         return _bad_override(overrides) or f"bad override syntax: {message.splitlines()[0]}"
     if match := _MISSING_OPTION.search(message):
         group, option = match["group"], match["option"]
-        options = [o for o in _options(message) if o != "common"]  # sweep/common is internal
+        options = _options(message)
         valid = f" (valid options: {', '.join(options)})" if options else ""
         return f"{group.replace('/', '.')}: no option {option!r}{valid}"
     if match := _UNKNOWN_KEY.search(message):
@@ -163,6 +163,10 @@ def checked_main(hydra_main, config_name: str, check, argv: list[str] | None = N
     passthrough = (args.help, args.hydra_help, args.cfg, args.info, args.shell_completion, args.config_path,
                    args.config_name, args.config_dir, getattr(args, "experimental_rerun", None), unknown)
     if any(passthrough):
+        modes = [flag for flag, given in (("--multirun", args.multirun), ("--cfg", args.cfg), ("--info", args.info),
+                                          ("--shell-completion", args.shell_completion)) if given]
+        if len(modes) > 1:  # Hydra's own answer is a traceback
+            fail(f"{' and '.join(modes)} cannot be used together")
         return hydra_main()
     overrides = list(args.overrides)
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"

@@ -8,7 +8,9 @@
    cheap), tabulated beside the seed notebook's printout, which is read from `docs/ex-2.3-math.md`.
    The linear run's figures become `docs/figures/`.
 2. **Over seeds**: the h2 sweep's table (`excolor.results_table`), from `multirun/h2`.
-3. **Example reports**: `python -m excolor.report multirun/<sweep> --out docs/examples/<sweep>` for
+3. **Speed**: the benchmark tables, rendered from `bench.json` and `docs/bench-population-cpu.json`
+   (`python -m excolor.bench … --out` writes them; a benchmark is not rerun here).
+4. **Example reports**: `python -m excolor.report multirun/<sweep> --out docs/examples/<sweep>` for
    every sweep in `EXAMPLE_SWEEPS` whose sweep dir exists (all of them with `--sweeps`).
 
 README.md holds each generated block between `<!-- excolor.docs:NAME -->` and
@@ -19,6 +21,7 @@ and checks it against the README's block (`tests/test_docs.py`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -91,6 +94,33 @@ def seed_table(metrics: dict[str, dict], printout: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
+def bench_table(bench: dict) -> str:
+    """The README's speed table, from the `python -m excolor.bench --out bench.json` output."""
+    return "\n".join([
+        "| fit (framework) | plain loop | ratio | evaluation | start-up to first step |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {bench['fit_seconds']:.2f} s | {bench['plain_seconds']:.2f} s | **{bench['ratio']:.2f}** "
+        f"| {bench['eval_seconds']:.2f} s | {bench['startup_seconds']:.1f} s |",
+        "",
+        f"Machine: {bench['machine']}; medians of {bench['repeats']} repeats.",
+    ])
+
+
+def population_bench_table(bench: dict) -> str:
+    """The README's population-speed table, from `python -m excolor.bench --population N --out FILE`."""
+    device = {"cpu": "CPU (1 thread)", "cuda": "CUDA"}.get(bench["population_device"].split(":")[0], bench["population_device"])
+    return "\n".join([
+        "| device | N | population fit | per member | single fit | `population_ratio` | population eval "
+        "| single eval | `population_total_ratio` |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {device} | {bench['population_size']} | {bench['population_fit_seconds']:.1f} s | {bench['member_seconds']:.3f} s "
+        f"| {bench['single_fit_seconds']:.1f} s | **{bench['population_ratio']:.3f}** | {bench['population_eval_seconds']:.1f} s "
+        f"| {bench['single_eval_seconds']:.2f} s | **{bench['population_total_ratio']:.3f}** |",
+        "",
+        f"Machine: {bench['machine']}.",
+    ])
+
+
 def replace_block(text: str, name: str, content: str) -> str:
     """`text` with the block between `<!-- excolor.docs:name -->` and its end marker replaced."""
     pattern = re.compile(rf"(<!-- excolor\.docs:{re.escape(name)} -->\n).*?(\n<!-- /excolor\.docs:{re.escape(name)} -->)", re.S)
@@ -132,6 +162,10 @@ def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
             subprocess.run([sys.executable, "-m", "excolor.train", "-m", f"sweep={sweep}", f"hydra.sweep.dir={sweep_dir}"], check=True, cwd=root)
         if sweep_dir.is_dir():
             written.append(build_report(sweep_dir, Path("docs") / "examples" / sweep))
+    for block, file, render in (("bench", Path("bench.json"), bench_table),
+                                ("bench-population", Path("docs", "bench-population-cpu.json"), population_bench_table)):
+        if file.is_file():
+            readme = replace_block(readme, block, render(json.loads(file.read_text())))
     if Path("multirun", "h2").is_dir():
         readme = replace_block(readme, "h2", table(Path("multirun", "h2")))
     (root / "README.md").write_text(readme)

@@ -159,6 +159,8 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     trainer = instantiate(
         cfg.trainer,
         max_steps=steps,
+        # Lightning warns when a run is shorter than its logging interval; the module logs the last step anyway.
+        log_every_n_steps=min(int(cfg.trainer.log_every_n_steps), steps),
         logger=logger if logger is not None else False,
         callbacks=callbacks,
         enable_progress_bar=any(isinstance(c, L.pytorch.callbacks.ProgressBar) for c in callbacks),
