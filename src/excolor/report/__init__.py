@@ -15,7 +15,8 @@ defaults in `excolor.report.spec`.
 
 The data flow is one line, a module each:
 
-- `sweep`: the sweep dir → `Trial`\\ s and their `Member`\\ s (the samples), via `excolor.run_record.read_run`;
+- `sweep`: the sweep dir → trials (`Trial`) and their members (`Member`, the samples), via
+  `excolor.run_record.read_run`;
 - `spec`: the ``report:`` node → `Spec` (arms, metrics, `Hypothesis` list, dose key);
 - `analysis`: trials + spec → the typed `result.SweepResult`: trial and member counts, training
   compute in total and per arm, metric summaries per arm over members, per hypothesis a verdict per
