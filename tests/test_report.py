@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import yaml
 
-from excolor import report
+from excolor import report, run_record
+from excolor.report.analysis import analyse
+from excolor.report.format import fmt_num
+from excolor.report.result import (ArmResult, Band, DoseEffect, DoseRow, HypothesisResult, MetricSummary,
+                                   MetricVerdict, SweepResult)
+from excolor.report.spec import parse_spec
+from excolor.report.stats import Verdict
+from excolor.report.sweep import load_sweep
 
 # hand-chosen per-arm values (5 seeds each)
 LINEAR_MSE = [1e-4, 2e-4, 3e-4, 4e-4, 5e-4]
@@ -129,13 +136,13 @@ def test_report_numbers_and_verdicts(tmp_path):
 
 
 def test_fmt_num():
-    assert report.fmt_num(2.1e-05) == "2.1e-05"
-    assert report.fmt_num(0.31234) == "0.312"
-    assert report.fmt_num(float("nan")) == "—"
+    assert fmt_num(2.1e-05) == "2.1e-05"
+    assert fmt_num(0.31234) == "0.312"
+    assert fmt_num(float("nan")) == "—"
 
 
 def test_fmt_estimate_keeps_the_story():
-    from excolor.report_format import fmt_estimate
+    from excolor.report.format import fmt_estimate
 
     assert fmt_estimate(1.047, 1.02, 1.44) == ("1.05", "1.02", "1.44")  # was "1 [1, 1.4]" at 2 digits
     # 3 digits would print the lower bound as the point: add digits until it differs
@@ -148,7 +155,7 @@ def test_fmt_estimate_keeps_the_story():
 
 
 def test_is_log_spaced():
-    from excolor.dose import is_log_spaced
+    from excolor.report.dose import is_log_spaced
 
     assert is_log_spaced([0.01, 0.1, 1, 10, 100])
     assert is_log_spaced(list(np.logspace(-1, 1, 12)))  # 100x span, equal log steps
@@ -475,11 +482,101 @@ def test_unreadable_members_csv_fails_the_trial(tmp_path, text, reason):
 
 
 def test_where_sentence_groups_neighbouring_doses():
-    from excolor.dose import where_sentence
+    from excolor.report.markdown import where_sentence
 
     directions = ["better"] * 4 + ["no significant difference", "better", "worse", "worse"]
-    effect = {"treatment": {"model.normalize": True}, "control": {"model.normalize": False},
-              "metric": "m", "better": "lower",
-              "rows": [{"x": x, "direction": d} for x, d in zip([1, 2, 3, 4, 5, 6, 7, 8], directions)]}
+    verdict, band = Verdict(1.0, 1.0, 1.0, 1.0, 1.0, 3, 3, "inconclusive"), Band(3, 1.0, 1.0, 1.0)
+    effect = DoseEffect(hypothesis="H", metric="m", better="lower", treatment={"model.normalize": True},
+                        control={"model.normalize": False},
+                        rows=[DoseRow(dose, verdict, 0, band, band, direction)
+                              for dose, direction in zip([1, 2, 3, 4, 5, 6, 7, 8], directions)])
     assert where_sentence(effect) == ("normalize=true vs normalize=false on m (lower is better): better at 1–4 "
                                       "(4 values), 6; worse at 7, 8; no significant difference at the other 1 of 8 values.")
+
+
+# --------------------------------------------------------------------------- the typed result and the contract
+
+def test_analyse_returns_a_typed_result(tmp_path):
+    sweep = _h2_population_sweep(tmp_path / "sweep", H2_NODE)
+    config, trials = load_sweep(sweep)
+    result = analyse(trials, parse_spec(config, trials))
+    assert isinstance(result, SweepResult)
+    assert (result.counts.ok, result.counts.failed, result.counts.members) == (2, 0, 16)
+    linear = result.arms[0]
+    assert isinstance(linear, ArmResult) and linear.label == "output=linear" and linear.n_members == 8
+    mse = linear.metrics["eval/none/median_mse"]
+    assert isinstance(mse, MetricSummary) and mse.n == 8 and mse.median == pytest.approx(4.5e-5)
+    assert mse.values == pytest.approx([(1 + seed) * 1e-5 for seed in SEEDS8])  # per member, for the figure
+    assert linear.compute.seconds_per_member == pytest.approx(1.0)
+    hypothesis = result.hypotheses[0]
+    assert isinstance(hypothesis, HypothesisResult) and hypothesis.paired and hypothesis.outcome == "supported"
+    first = hypothesis.metrics[0]
+    assert isinstance(first, MetricVerdict) and first.metric == "eval/none/median_mse"
+    assert isinstance(first.verdict, Verdict) and first.verdict.p == pytest.approx(2 / 256)
+    assert result.dose is None and result.failed == [] and result.incomplete == []
+
+
+def test_summary_json_is_the_typed_result(tmp_path):
+    """summary.json: the result's fields under their summary keys, verdicts flat, no per-member values."""
+    sweep = _h2_population_sweep(tmp_path / "sweep", H2_NODE)
+    report.build_report(sweep)
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert list(summary) == ["sweep_dir", "counts", "arm_keys", "arm_keys_declared", "metric_names", "compute",
+                             "has_steps", "arms", "hypotheses", "dose", "failed", "incomplete"]
+    arm = summary["arms"][0]
+    assert arm["arm"] == "output=linear" and "label" not in arm
+    assert list(arm["metrics"]["eval/none/median_mse"]) == ["n", "n_nonfinite", "mean", "sd", "median", "q25", "q75"]
+    verdict = summary["hypotheses"][0]["metrics"][0]
+    assert list(verdict)[:3] == ["metric", "effect", "lo"] and "verdict" not in verdict
+
+
+def _contract_run(run: Path, output: str, member_metrics: list[dict], rows: int | None = None) -> None:
+    """A run dir written as training writes it, through `excolor.run_record`; ``rows``: how many
+    members members.csv holds (default all of them)."""
+    (run / run_record.CONFIG_FILE).parent.mkdir(parents=True)
+    (run / run_record.CONFIG_FILE).write_text(yaml.safe_dump(_config(output, size=len(member_metrics))))
+    (run / run_record.OVERRIDES_FILE).write_text(yaml.safe_dump([f"model={output}"]))
+    member_rows = [{"member": index, "seed": index, **metrics} for index, metrics in enumerate(member_metrics)]
+    run_record.write_members(run, member_rows[:rows])
+    run_record.write_metrics(run, run_record.run_metrics(member_metrics, {run_record.TRAIN_SECONDS: 8.0}, seed=0))
+
+
+def test_the_report_reads_runs_through_run_record(tmp_path):
+    sweep = tmp_path / "sweep"
+    _multirun(sweep, {"arms": ["model.output"], "metrics": ["eval/none/median_mse"]})
+    linear = [{"eval/none/median_mse": (1 + seed) * 1e-5} for seed in range(4)]
+    sigmoid = [{"eval/none/median_mse": (1 + seed) * 3e-5} for seed in range(4)]
+    _contract_run(sweep / "0", "linear", linear)
+    _contract_run(sweep / "1", "sigmoid", sigmoid)
+    _contract_run(sweep / "2", "sigmoid", sigmoid, rows=3)  # members.csv disagrees with population/size
+    md = report.build_report(sweep).read_text()
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert summary["counts"] == {"ok": 2, "failed": 1, "incomplete": 0, "total": 3, "members": 8}
+    linear_arm = _arm(summary, "output=linear")
+    # members (1..4)e-5: median 2.5e-5; the run's 8 s shared by its 4 members
+    assert linear_arm["metrics"]["eval/none/median_mse"]["median"] == pytest.approx(2.5e-5)
+    assert linear_arm["compute"]["seconds_per_member"] == pytest.approx(2.0)
+    assert _arm(summary, "output=sigmoid")["n_members"] == 4 and _arm(summary, "output=sigmoid")["n_failed"] == 1
+    failure = summary["failed"][0]
+    assert (failure["trial"], failure["type"]) == ("2", "BadMembers")
+    assert "3 rows but metrics.json says population/size = 4" in failure["error"]
+    assert "`2/` `model=sigmoid`: BadMembers: unreadable members.csv: " in md and "population/size = 4" in md
+
+
+def test_the_report_spells_no_run_dir_file_name():
+    """The run dir's files are the contract's (`excolor.run_record`): no string in the report's code
+    (docstrings aside) names one."""
+    import ast
+
+    names = (run_record.METRICS_FILE, run_record.MEMBERS_FILE, run_record.FAILURE_FILE, run_record.CONFIG_FILE,
+             run_record.OVERRIDES_FILE, run_record.CHECKPOINT_FILE, run_record.LOSSES_FILE, ".hydra")
+    sources = sorted(Path(report.__file__).parent.glob("*.py"))
+    assert len(sources) > 10
+    for source in sources:
+        tree = ast.parse(source.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+                      and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                assert not any(name in node.value for name in names), f"{source.name}:{node.lineno}: {node.value!r}"

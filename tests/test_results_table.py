@@ -1,11 +1,11 @@
-"""excolor.results_table: the README's over-seeds table from an h2 sweep dir, checked by hand."""
+"""excolor.report.results_table: the README's over-seeds table from an h2 sweep dir, checked by hand."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from excolor.results_table import ROWS, median_iqr, table
+from excolor.report.results_table import ROWS, median_iqr, table
 from excolor.run_record import run_metrics, write_members, write_metrics
 
 
@@ -38,7 +38,7 @@ def test_table_from_two_runs(tmp_path):
 
 def test_a_missing_arm_is_one_line(tmp_path):
     make_run(tmp_path / "0", "linear", 1.0)
-    done = subprocess.run([sys.executable, "-m", "excolor.results_table", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "excolor.report.results_table", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no sigmoid run" in done.stderr
 
 
@@ -46,5 +46,5 @@ def test_an_unfinished_run_is_one_line(tmp_path):
     make_run(tmp_path / "0", "linear", 1.0)
     make_run(tmp_path / "1", "sigmoid", 1.0)
     (tmp_path / "1" / "metrics.json").unlink()  # killed before it wrote its metrics: incomplete
-    done = subprocess.run([sys.executable, "-m", "excolor.results_table", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "excolor.report.results_table", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "is incomplete" in done.stderr

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from excolor import stats
+from excolor.report import stats
 
 
 def test_summarize_by_hand():

@@ -1,4 +1,5 @@
-"""Small, dependency-light statistics for comparing sweep arms (numpy + scipy only).
+"""Small, dependency-light statistics for comparing sweep arms (numpy + scipy only): summaries,
+effects with bootstrap CIs, rank tests, Holm's adjustment and the verdict rule.
 
 Everything here works on plain sequences of numbers, one value per sample; a sample is one
 population member (one seed at one grid point). Non-finite values (NaN, ±inf, e.g. from a
@@ -52,13 +53,16 @@ verdict (the rule; `VERDICT_RULE` is the same text, printed in reports):
     The Holm family is the metrics of one hypothesis (`verdicts`); a single metric's adjusted
     p is its p. Several metrics are combined by `combine_outcomes`: supported only if every
     metric is supported, not supported if any is not supported, inconclusive otherwise.
+
+In the code, t, c, d, p and m are the symbols of these formulas (treatment, control, differences,
+p-values, their count).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -134,7 +138,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
     for rank, index in enumerate(order):
         running_max = max(running_max, min(1.0, (m - rank) * p[index]))
         adjusted[index] = running_max
-    return [float(x) for x in adjusted]
+    return [float(value) for value in adjusted]
 
 
 # --------------------------------------------------------------------------- tests
@@ -204,7 +208,7 @@ def bca_interval(samples: tuple[np.ndarray, ...], statistic: Callable, n_boot: i
     "degenerate"); BCa undefined (NaN) → the percentile interval of the same resamples
     ("percentile"); any non-finite resampled statistic → (NaN, NaN, "undefined").
     """
-    if all(_is_constant(s) for s in samples):
+    if all(_is_constant(sample) for sample in samples):
         point = float(statistic(*samples))
         return point, point, "degenerate"
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -302,9 +306,6 @@ class Verdict:
     test: str = MANN_WHITNEY
     ci_method: str = "BCa"
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def decide(lo: float, hi: float, p_adjusted: float, null: float, better: str, enough: bool,
            alpha: float = 0.05) -> str:
@@ -353,10 +354,12 @@ def verdict(treatment: Sequence[float], control: Sequence[float], better: str = 
 def verdicts(comparisons: Sequence[tuple[Sequence[float], Sequence[float], str]], paired: bool = False,
              alpha: float = 0.05, n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0) -> list[Verdict]:
     """One verdict per (treatment, control, better) with the p-values Holm-adjusted across them."""
-    found = [verdict(t, c, better, paired, alpha, n_boot, ci, seed) for t, c, better in comparisons]
-    for v, p_adjusted in zip(found, holm([v.p for v in found])):
-        v.p_holm = p_adjusted
-        v.outcome = decide(v.lo, v.hi, p_adjusted, v.null, v.better, v.n_t >= MIN_N and v.n_c >= MIN_N, alpha)
+    found = [verdict(treatment, control, better, paired, alpha, n_boot, ci, seed)
+             for treatment, control, better in comparisons]
+    for comparison, p_adjusted in zip(found, holm([comparison.p for comparison in found])):
+        comparison.p_holm = p_adjusted
+        comparison.outcome = decide(comparison.lo, comparison.hi, p_adjusted, comparison.null, comparison.better,
+                                    comparison.n_t >= MIN_N and comparison.n_c >= MIN_N, alpha)
     return found
 
 
@@ -365,8 +368,8 @@ def combine_outcomes(outcomes: Iterable[str]) -> str:
     outcomes = list(outcomes)
     if not outcomes:
         return INCONCLUSIVE
-    if any(o == NOT_SUPPORTED for o in outcomes):
+    if any(outcome == NOT_SUPPORTED for outcome in outcomes):
         return NOT_SUPPORTED
-    if all(o == SUPPORTED for o in outcomes):
+    if all(outcome == SUPPORTED for outcome in outcomes):
         return SUPPORTED
     return INCONCLUSIVE

@@ -1,6 +1,6 @@
 """The README's table of results over seeds, built from an h2 sweep dir (two population runs).
 
-    python -m excolor.results_table multirun/h2
+    python -m excolor.report.results_table multirun/h2
 
 Prints a markdown table: for the linear and the sigmoid arm, the median and interquartile range over
 members of each metric in ROWS, the suppression median ÷ unintervened median, and the sigmoid/linear
@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from excolor.config import fail
-from excolor.run_record import CONFIG_FILE, MemberRecord, Status, read_run
+from excolor.report.sweep import trial_dirs
+from excolor.run_record import MemberRecord, Status, read_run
 
 ROWS = (
     ("median MSE, no intervention", "eval/none/median_mse"),
@@ -37,7 +39,7 @@ def median_iqr(values: np.ndarray) -> str:
 def arm_members(sweep_dir: Path) -> dict[str, list[MemberRecord]]:
     """model.output → the members of that arm's ok runs (read through `excolor.run_record`)."""
     arms: dict[str, list[MemberRecord]] = {}
-    for run in sorted(p for p in sweep_dir.iterdir() if (p / CONFIG_FILE).is_file()):
+    for run in trial_dirs(sweep_dir):
         record = read_run(run)
         if record.status != Status.OK or record.config is None:
             raise ValueError(f"{run}: the run is {record.status.value}" + (f" ({record.error})" if record.error else ""))
@@ -46,6 +48,7 @@ def arm_members(sweep_dir: Path) -> dict[str, list[MemberRecord]]:
 
 
 def table(sweep_dir: Path) -> str:
+    """The markdown table (module docstring) of the sweep dir's linear and sigmoid runs."""
     arms = arm_members(sweep_dir)
     missing = [arm for arm in ARMS if arm not in arms]
     if missing:
@@ -66,7 +69,7 @@ def table(sweep_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.results_table", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m excolor.report.results_table", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
     try:
