@@ -7,7 +7,7 @@
    sigmoid model (run dirs under `outputs/docs/`; the checkpoint cache makes a rerun on unchanged code
    cheap), tabulated beside the seed notebook's printout, which is read from `docs/ex-2.3-math.md`.
    The linear run's figures become `docs/figures/`.
-2. **Over seeds**: the h2 sweep's table (`excolor.results_table`), from `multirun/h2`.
+2. **Over seeds**: the h2 sweep's table (`excolor.report.results_table`), from `multirun/h2`.
 3. **Speed**: the benchmark tables, rendered from `bench.json` and `docs/bench-population-cpu.json`
    (`python -m excolor.bench … --out` writes them; a benchmark is not rerun here).
 4. **Example reports**: `python -m excolor.report multirun/<sweep> --out docs/examples/<sweep>` for
@@ -147,7 +147,7 @@ def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
     """Everything in the module docstring, run from the project root `root`; returns the files written."""
     os.chdir(root)
     from excolor.report import build_report
-    from excolor.results_table import table
+    from excolor.report.results_table import table
 
     written = []
     metrics = {output: ok_metrics(run_seed(root, output)) for output in SEED_OUTPUTS}

@@ -275,7 +275,8 @@ def _read_result(record: RunRecord) -> None:
     try:
         record.members = _members(record)
     except (OSError, ValueError, csv.Error) as error:
-        record.status, record.error, record.error_type = Status.FAILED, f"unreadable {MEMBERS_FILE}: {error}", "BadMembers"
+        reason = str(error).removeprefix(MEMBERS_FILE).lstrip(": ")  # the file is named once, here
+        record.status, record.error, record.error_type = Status.FAILED, f"unreadable {MEMBERS_FILE}: {reason}", "BadMembers"
         return
     record.status = Status.OK
 
