@@ -97,3 +97,15 @@ def test_default_run_terminal_is_quiet(default_run):
 
 def record_median(default_run) -> float:
     return default_run[0].metrics["eval/none/median_mse"]
+
+
+def test_verdict_lines_are_the_reports_own():
+    report_md = "# Sweep report\n\n## Hypotheses\n\n- **H2** (claim): supported — x\n- **H3**: inconclusive — y\n\nRule: …\n\n## Failed trials\n\n- **not a verdict**\n"
+    assert docs.verdict_lines(report_md) == ["- **H2** (claim): supported — x", "- **H3**: inconclusive — y"]
+    assert docs.verdict_lines("# Sweep report\n\n## Metrics per arm\n") == []
+
+
+def test_readme_verdicts_match_the_committed_reports():
+    """The README's verdict block is what excolor.docs writes from docs/examples (regenerate, don't type)."""
+    block = docs.read_block((ROOT / "README.md").read_text(), "verdicts")
+    assert block == docs.verdicts_block(ROOT / "docs" / "examples") and block.count("- `docs/examples/") >= 3

@@ -406,9 +406,14 @@ def test_grid_key_arm(tmp_path):
     assert arm["compute"]["train_seconds"] == pytest.approx(20.0)
     assert arm["values"] == {"regularizers.unit.weight": 0.1}
     hyp = {h["name"]: h for h in s["hypotheses"]}
-    # pooled over normalize: each seed twice per side -> unpaired, 20 vs 20
-    assert not hyp["pooled"]["paired"] and hyp["pooled"]["why_unpaired"] == "a seed occurs twice on one side"
-    assert (hyp["pooled"]["metrics"][0]["n_t"], hyp["pooled"]["metrics"][0]["n_c"]) == (20, 20)
+    # pooled over normalize: each seed twice per side -> each side's two members of a seed summarised by
+    # their median (the mean of two), then paired by seed: n = 10 seeds, not 20 + 20 members.
+    # treatment (w=0.1): b·2·0.5 and b·2 → 1.5 b; control (w=1): b·(1.01 or 0.99) and b → b·1.005 or b·0.995
+    pooled = hyp["pooled"]
+    assert pooled["paired"] and pooled["metrics"][0]["n_pairs"] == 10 and pooled["members_per_seed"] == [2, 2]
+    assert pooled["n_unmatched"] == 0
+    assert pooled["metrics"][0]["effect"] == pytest.approx((1.5 / 1.005 + 1.5 / 0.995) / 2)
+    assert "n = 10 seeds, paired; each side's members of one seed summarised by their median, up to 2 and 2 per seed" in md
     # normalize=true only: paired by seed across the two weights; ratio 0.5 * (1 + 1) / (1.01 or 0.99)
     normalized = hyp["normalized"]["metrics"][0]
     assert hyp["normalized"]["paired"] and normalized["n_pairs"] == 10

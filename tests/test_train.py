@@ -63,26 +63,7 @@ BAD = {
 # case then costs a config composition rather than a fresh interpreter (~4 s of imports).
 # `bottleneck_1` and `unknown_option` also run as their own `python -m excolor.train` processes to
 # check the real exit status and stderr of a process.
-DRIVER = r"""
-import contextlib, io, json, runpy, sys, traceback
-cases, out = json.loads(sys.argv[1]), sys.argv[2]
-results = {}
-for name, argv in cases.items():
-    err = io.StringIO()
-    code = 0
-    sys.argv = ["excolor.train", *argv]
-    with contextlib.redirect_stderr(err):
-        try:
-            runpy.run_module("excolor.train", run_name="__main__", alter_sys=True)  # as `python -m` does
-        except SystemExit as exit:
-            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-    results[name] = {"returncode": code, "stderr": err.getvalue()}
-with open(out, "w") as handle:
-    json.dump(results, handle)
-"""
+DRIVER = Path(__file__).with_name("entry_driver.py")
 SEPARATE_PROCESSES = ("bottleneck_1",)
 TIMING = ("train/seconds", "train/first_step_time", "eval/seconds")  # wall-clock values: differ between identical runs
 
@@ -129,7 +110,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
         args = {name: argv(f"{name}_inproc", overrides, text) for name, (overrides, text) in cases.items()}
         out = root / "driver.json"
         done = subprocess.run(
-            [sys.executable, "-c", DRIVER, json.dumps({n: a for n, (a, _) in args.items()}), str(out)],
+            [sys.executable, str(DRIVER), json.dumps({n: ["excolor.train", a] for n, (a, _) in args.items()}), str(out)],
             cwd=root, env=env, capture_output=True, text=True, timeout=300,
         )
         assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]

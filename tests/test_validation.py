@@ -259,26 +259,7 @@ def test_evaluate_needs_a_checkpoint(tmp_path):
 
 # --- the real entry points --------------------------------------------------------------------------------
 
-DRIVER = r"""
-import contextlib, io, json, runpy, sys, traceback
-cases, out = json.loads(sys.argv[1]), sys.argv[2]
-results = {}
-for name, (module, argv) in cases.items():
-    err = io.StringIO()
-    code = 0
-    sys.argv = [module, *argv]
-    with contextlib.redirect_stderr(err):
-        try:
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
-        except SystemExit as exit:
-            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-    results[name] = {"returncode": code, "stderr": err.getvalue()}
-with open(out, "w") as handle:
-    json.dump(results, handle)
-"""
+DRIVER = Path(__file__).with_name("entry_driver.py")
 
 FAST = ["logger=none", "callbacks=none", "trainer.max_steps=20", "evaluation.plots=false", "threads=1"]
 ENTRY_CASES = {
@@ -315,7 +296,7 @@ def entry_runs(tmp_path_factory):
         cases[name] = (module, argv)
     out = root / "driver.json"
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    done = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(cases), str(out)], cwd=root, env=env,
+    done = subprocess.run([sys.executable, str(DRIVER), json.dumps(cases), str(out)], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
     return root, json.loads(out.read_text())

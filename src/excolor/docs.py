@@ -11,7 +11,8 @@
 3. **Speed**: the benchmark tables, rendered from `bench.json` and `docs/bench-population-cpu.json`
    (`python -m excolor.bench … --out` writes them; a benchmark is not rerun here).
 4. **Example reports**: `python -m excolor.report multirun/<sweep> --out docs/examples/<sweep>` for
-   every sweep in `EXAMPLE_SWEEPS` whose sweep dir exists (all of them with `--sweeps`).
+   every sweep in `EXAMPLE_SWEEPS` whose sweep dir exists (all of them with `--sweeps`), and their
+   verdict lines, as the reports wrote them, in the README.
 
 README.md holds each generated block between `<!-- excolor.docs:NAME -->` and
 `<!-- /excolor.docs:NAME -->`; only those blocks are rewritten. A test reruns the seed-0 linear run
@@ -121,19 +122,42 @@ def population_bench_table(bench: dict) -> str:
     ])
 
 
+def verdict_lines(report_md: str) -> list[str]:
+    """The hypothesis bullets of a report.md ("## Hypotheses"), as the report wrote them."""
+    if "\n## Hypotheses\n" not in report_md:
+        return []
+    section = report_md.split("\n## Hypotheses\n", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("- **")]
+
+
+def verdicts_block(examples: Path) -> str:
+    """Every example report's verdict lines, each led by its report's directory."""
+    lines = []
+    for sweep in EXAMPLE_SWEEPS:
+        report = examples / sweep / "report.md"
+        if report.is_file():
+            lines += [f"- `docs/examples/{sweep}/` — {line[2:]}" for line in verdict_lines(report.read_text())]
+    return "\n".join(lines)
+
+
+def _block_pattern(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- excolor\.docs:{re.escape(name)} -->\n)(.*?)(<!-- /excolor\.docs:{re.escape(name)} -->)", re.S)
+
+
 def replace_block(text: str, name: str, content: str) -> str:
     """`text` with the block between `<!-- excolor.docs:name -->` and its end marker replaced."""
-    pattern = re.compile(rf"(<!-- excolor\.docs:{re.escape(name)} -->\n).*?(\n<!-- /excolor\.docs:{re.escape(name)} -->)", re.S)
+    pattern = _block_pattern(name)
     if not pattern.search(text):
         raise ValueError(f"README has no block <!-- excolor.docs:{name} -->")
-    return pattern.sub(lambda match: match.group(1) + content + match.group(2), text)
+    body = content + "\n" if content else ""
+    return pattern.sub(lambda match: match.group(1) + body + match.group(3), text)
 
 
 def read_block(text: str, name: str) -> str:
-    match = re.search(rf"<!-- excolor\.docs:{re.escape(name)} -->\n(.*?)\n<!-- /excolor\.docs:{re.escape(name)} -->", text, re.S)
+    match = _block_pattern(name).search(text)
     if match is None:
         raise ValueError(f"README has no block <!-- excolor.docs:{name} -->")
-    return match.group(1)
+    return match.group(2).removesuffix("\n")
 
 
 def ok_metrics(run_dir: Path) -> dict:
@@ -162,6 +186,7 @@ def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
             subprocess.run([sys.executable, "-m", "excolor.train", "-m", f"sweep={sweep}", f"hydra.sweep.dir={sweep_dir}"], check=True, cwd=root)
         if sweep_dir.is_dir():
             written.append(build_report(sweep_dir, Path("docs") / "examples" / sweep))
+    readme = replace_block(readme, "verdicts", verdicts_block(Path("docs", "examples")))
     for block, file, render in (("bench", Path("bench.json"), bench_table),
                                 ("bench-population", Path("docs", "bench-population-cpu.json"), population_bench_table)):
         if file.is_file():

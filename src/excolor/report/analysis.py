@@ -110,6 +110,7 @@ def _hypothesis(hypothesis: Hypothesis, members: list[Member]) -> HypothesisResu
         control_trials=list(dict.fromkeys(member.trial.name for member in control)),
         n_treatment=len(treatment), n_control=len(control),
         paired=groups.paired, n_unmatched=groups.n_unmatched, why_unpaired=groups.why_unpaired,
+        members_per_seed=list(groups.per_unit),
         outcome=stats.combine_outcomes(metric_verdict.verdict.outcome for metric_verdict in verdicts),
         metrics=verdicts)
 

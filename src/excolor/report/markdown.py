@@ -21,14 +21,20 @@ _EFFECT_NAMES = {(True, "ratio"): "median of per-seed ratios", (True, "differenc
 
 
 # -------------------------------------------------------------------------------------- hypotheses
-def _sample_size(metric: MetricVerdict, n_unmatched: int, why_unpaired: str = "") -> str:
-    """n = 64 pairs (and members left out for want of a partner), or n = 10 vs 12 (unpaired: why)."""
+def _sample_size(metric: MetricVerdict, n_unmatched: int, why_unpaired: str = "", members_per_seed=(1, 1)) -> str:
+    """n = 64 pairs (and members left out for want of a partner), or n = 10 vs 12 (unpaired: why);
+    seeds instead of members where a side's members of one seed were summarised by their median."""
     verdict = metric.verdict
+    summarised = ""
+    if tuple(members_per_seed) != (1, 1):
+        summarised = (f"; each side's members of one seed summarised by their median, up to "
+                      f"{members_per_seed[0]} and {members_per_seed[1]} per seed")
     if not verdict.paired:
         why = f"; unpaired: {why_unpaired}" if why_unpaired else ""
-        return f"n = {verdict.n_t} vs {verdict.n_c}{why}"
+        unit = " seeds" if summarised else ""
+        return f"n = {verdict.n_t} vs {verdict.n_c}{unit}{why}{summarised}"
     unmatched = f"; {n_unmatched} members without a partner left out" if n_unmatched else ""
-    return f"n = {verdict.n_pairs} pairs{unmatched}"
+    return f"n = {verdict.n_pairs} {'seeds, paired' if summarised else 'pairs'}{summarised}{unmatched}"
 
 
 def _ratio_sign(measure: str) -> str:
@@ -50,7 +56,7 @@ def verdict_line(hypothesis: HypothesisResult) -> str:
                 f"{point} [95% {ci_name} {lo}, {hi}], {verdict.test} p = {fmt_p(verdict.p)}")
         if several:
             part += f", Holm p = {fmt_p(verdict.p_holm)}"
-        part += f" ({_sample_size(metric, hypothesis.n_unmatched, hypothesis.why_unpaired)})"
+        part += f" ({_sample_size(metric, hypothesis.n_unmatched, hypothesis.why_unpaired, hypothesis.members_per_seed)})"
         if several:
             part += f" → {verdict.better} is better: {verdict.outcome}"
         parts.append(part)

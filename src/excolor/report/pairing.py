@@ -7,11 +7,12 @@ True, ``0.1`` vs 0.1).
 Pairing rule: a member's **pair key** is its seed plus its grid point without the keys the
 hypothesis selects on (so treatment ``weight=0.1`` pairs with control ``weight=1`` of the
 same seed, and in a dose sweep ``normalize=true`` pairs with ``normalize=false`` at the same
-seed and weight). The comparison is **paired** when every member has a seed, no pair key
-occurs twice within either group (two arms pooled into one side, or a seed searched by
-Optuna, make it unpaired) and at least `excolor.report.stats.MIN_N` keys are shared; members whose
-key the other side lacks are left out of the paired test and counted (``n_unmatched``).
-Otherwise the groups are compared unpaired.
+seed and weight). The **unit of analysis is the pair key**: when a side holds several members with
+one key (two arms pooled into one side, or the trials of an Optuna search that all train seeds
+0–15), they are summarised by their median first, so a seed counts once per side and n is the number
+of seeds, not of members. The comparison is **paired** when every member has a seed and at least
+`excolor.report.stats.MIN_N` keys are shared; keys the other side lacks are left out of the paired
+test and their members counted (``n_unmatched``). Otherwise the units are compared unpaired.
 """
 
 from __future__ import annotations
@@ -44,36 +45,48 @@ def pair_key(member: Member, ignore: Iterable[str]) -> tuple:
 
 @dataclass
 class Groups:
-    """Treatment and control members, aligned pair by pair when ``paired``."""
+    """Treatment and control as units (the members summarised into one sample: one member, unless a
+    side repeats a pair key), aligned pair by pair when ``paired``."""
 
-    treatment: list[Member]
-    control: list[Member]
+    treatment: list[list[Member]]
+    control: list[list[Member]]
     paired: bool = False
     n_unmatched: int = 0
     why_unpaired: str = ""
+    per_unit: tuple[int, int] = (1, 1)  # the most members summarised into one unit, per side
 
     def values(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
-        """The metric's values of each side (missing -> NaN, so pairs stay aligned)."""
-        def column(members: list[Member]) -> np.ndarray:
-            return np.array([np.nan if (value := member.number(metric)) is None else value for member in members],
-                            dtype=float)
+        """Each unit's median of the metric over its members (NaN where none has it, so pairs stay aligned)."""
+        def column(units: list[list[Member]]) -> np.ndarray:
+            medians = []
+            for unit in units:
+                values = [value for member in unit if (value := member.number(metric)) is not None and not np.isnan(value)]
+                medians.append(float(np.median(values)) if values else np.nan)
+            return np.array(medians, dtype=float)
         return column(self.treatment), column(self.control)
 
 
+def units_by_key(members: list[Member], ignore: list[str]) -> dict[tuple, list[Member]]:
+    """Members grouped by `pair_key`, in order of first appearance."""
+    units: dict[tuple, list[Member]] = {}
+    for member in members:
+        units.setdefault(pair_key(member, ignore), []).append(member)
+    return units
+
+
 def pair_members(treatment: list[Member], control: list[Member], ignore: Iterable[str]) -> Groups:
-    """The two groups, paired by `pair_key` when the rule in the module docstring allows."""
+    """The two sides as units, paired by `pair_key` when the rule in the module docstring allows."""
     ignore = list(ignore)
     if any(member.seed is None for member in treatment + control):
-        return Groups(treatment, control, why_unpaired="a member without a seed")
-    treatment_by_key = {pair_key(member, ignore): member for member in treatment}
-    control_by_key = {pair_key(member, ignore): member for member in control}
-    if len(treatment_by_key) < len(treatment) or len(control_by_key) < len(control):
-        return Groups(treatment, control, why_unpaired="a seed occurs twice on one side")
-    shared = [key for key in treatment_by_key if key in control_by_key]
+        return Groups([[member] for member in treatment], [[member] for member in control], why_unpaired="a member without a seed")
+    treatment_units, control_units = units_by_key(treatment, ignore), units_by_key(control, ignore)
+    per_unit = (max(map(len, treatment_units.values()), default=1), max(map(len, control_units.values()), default=1))
+    shared = [key for key in treatment_units if key in control_units]
     if len(shared) < stats.MIN_N:
-        return Groups(treatment, control, why_unpaired="no shared seeds")
-    unmatched = len(treatment) + len(control) - 2 * len(shared)
-    return Groups([treatment_by_key[key] for key in shared], [control_by_key[key] for key in shared], True, unmatched)
+        return Groups(list(treatment_units.values()), list(control_units.values()), why_unpaired="no shared seeds", per_unit=per_unit)
+    paired_members = sum(len(treatment_units[key]) + len(control_units[key]) for key in shared)
+    return Groups([treatment_units[key] for key in shared], [control_units[key] for key in shared], True,
+                  len(treatment) + len(control) - paired_members, per_unit=per_unit)
 
 
 def select_sides(hypothesis: Hypothesis, members: list[Member]) -> tuple[list[Member], list[Member]]:

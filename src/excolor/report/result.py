@@ -112,6 +112,7 @@ class HypothesisResult(Comparison):
     paired: bool
     n_unmatched: int  # members left out for want of a partner (paired only)
     why_unpaired: str
+    members_per_seed: list[int]  # per side, the most members of one seed summarised by their median (1: none)
     outcome: str  # the metrics' outcomes combined (`excolor.report.stats.combine_outcomes`)
     metrics: list[MetricVerdict]
 

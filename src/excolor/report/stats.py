@@ -77,7 +77,9 @@ WILCOXON = "Wilcoxon signed-rank"
 MANN_WHITNEY = "Mann–Whitney"
 
 VERDICT_RULE = (
-    "Samples are population members (one seed at one grid point). Where treatment and control "
+    "Samples are population members (one seed at one grid point); a side's members of one seed and "
+    "grid point (pooled arms, searched trials that reuse seeds) are first summarised by their median, "
+    "so a seed counts once. Where treatment and control "
     "share seeds (and grid points) the comparison is paired: effect = median of the per-seed "
     "ratios treatment/control, p = two-sided Wilcoxon signed-rank on the log ratios; otherwise "
     "effect = ratio of medians, p = two-sided Mann–Whitney U. A difference (null 0) replaces the "
