@@ -4,6 +4,7 @@ models, the run outputs (members.csv, metrics.json medians, load_model(member=i)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -288,3 +289,31 @@ def test_bad_population_input_is_one_line_and_no_output(tmp_path, override, text
     assert len(errors) == 1 and text in errors[0], done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert not (run_dir / "model.ckpt").exists() and not (run_dir / "metrics.json").exists()
+
+
+def test_history_is_compacted_at_logged_steps_and_loses_nothing(caplog):
+    """The per-step rows are stacked into one chunk at every logged step (few long-lived tensors: no
+    heap growth); the history is still every step, in order, and a diverged member is found at its step."""
+    torch.set_num_threads(1)
+    population = Population(size=2, seed=0)
+    schedule = load_schedule(str(CONF_DIR / "schedule" / "ex-2.3-dopesheet.csv"))
+    model = population.build_model(MODEL)
+    data = population.build_data(data_config())
+    regularizers = ex23_regularizers()
+    for regularizer in regularizers.values():
+        regularizer.bind_labels(data.label_names)
+    population.bind_regularizers(regularizers)
+    module = AutoencoderModule(model, regularizers, schedule, 25, log_every_n_steps=10)
+    trainer = L.Trainer(max_steps=25, accelerator="cpu", logger=False, enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
+    trainer.fit(module, train_dataloaders=ContinuousBatches(data, 25))
+    # logged steps 0, 10, 20 and the last, 24: chunks of 1, 10, 10 and 4 rows
+    assert [len(chunk) for chunk in module._chunks] == [1, 10, 10, 4] and module._rows == []
+    history = module.history
+    assert history.shape == (25, len(module.history_columns), 2) and torch.isfinite(history[:, :2]).all()
+    # a member whose loss turns NaN at step 31 (rows not yet compacted) is reported at that step
+    module._rows = [(torch.tensor([1.0, float("nan") if step == 31 else 1.0]),) for step in range(25, 35)]
+    module._chunked_steps = 25
+    with caplog.at_level(logging.WARNING, logger="excolor.module"):
+        module._check_finite()
+    assert module.diverged.tolist() == [False, True]
+    assert "the loss of member 1 is nan at step 31; the other members go on" in caplog.text
