@@ -176,6 +176,11 @@ def test_terms_reduce_per_member_never_across(name):
 
 
 def train_population(population: Population, steps: int) -> PopulationAutoencoder:
+    return fit_population(population, steps).model
+
+
+def fit_population(population: Population, steps: int, log_every_n_steps: int = 50) -> AutoencoderModule:
+    """The module after a plain Lightning fit of `population` on Ex 2.3 (no logger, no callbacks)."""
     torch.set_num_threads(1)
     schedule = load_schedule(str(CONF_DIR / "schedule" / "ex-2.3-dopesheet.csv"))
     model = population.build_model(MODEL)
@@ -184,10 +189,10 @@ def train_population(population: Population, steps: int) -> PopulationAutoencode
     for regularizer in regularizers.values():
         regularizer.bind_labels(data.label_names)
     population.bind_regularizers(regularizers)
-    module = AutoencoderModule(model, regularizers, schedule, steps)
+    module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=log_every_n_steps)
     trainer = L.Trainer(max_steps=steps, accelerator="cpu", logger=False, enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
     trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
-    return model
+    return module
 
 
 def test_a_population_of_one_trains_exactly_as_the_single_model():
@@ -294,18 +299,7 @@ def test_bad_population_input_is_one_line_and_no_output(tmp_path, override, text
 def test_history_is_compacted_at_logged_steps_and_loses_nothing(caplog):
     """The per-step rows are stacked into one chunk at every logged step (few long-lived tensors: no
     heap growth); the history is still every step, in order, and a diverged member is found at its step."""
-    torch.set_num_threads(1)
-    population = Population(size=2, seed=0)
-    schedule = load_schedule(str(CONF_DIR / "schedule" / "ex-2.3-dopesheet.csv"))
-    model = population.build_model(MODEL)
-    data = population.build_data(data_config())
-    regularizers = ex23_regularizers()
-    for regularizer in regularizers.values():
-        regularizer.bind_labels(data.label_names)
-    population.bind_regularizers(regularizers)
-    module = AutoencoderModule(model, regularizers, schedule, 25, log_every_n_steps=10)
-    trainer = L.Trainer(max_steps=25, accelerator="cpu", logger=False, enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
-    trainer.fit(module, train_dataloaders=ContinuousBatches(data, 25))
+    module = fit_population(Population(size=2, seed=0), 25, log_every_n_steps=10)
     # logged steps 0, 10, 20 and the last, 24: chunks of 1, 10, 10 and 4 rows
     assert [len(chunk) for chunk in module._chunks] == [1, 10, 10, 4] and module._rows == []
     history = module.history

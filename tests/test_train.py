@@ -290,7 +290,7 @@ def test_undriven_regularizer_and_unused_column_are_warned_about(caplog):
     from excolor.config import CONF_DIR, VERSION_BASE
     from excolor.module import AutoencoderModule
     from excolor.population import Population
-    from excolor.train import build_regularizers
+    from excolor.regularizers.build import build_regularizers
 
     with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         cfg = compose("train", overrides=["experiment=ex2.2", "regularizers.planar.weight=0.5"])

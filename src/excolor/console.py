@@ -14,7 +14,6 @@ only from our own packages.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import warnings
 
@@ -30,9 +29,8 @@ class _DropAdverts(logging.Filter):
 
 
 def quiet_libraries() -> None:
-    """Call after importing Lightning (idempotent): see the module docstring."""
-    importlib.import_module("lightning")  # its import adds the console handler removed below
-
+    """Call right after something imported Lightning, whose import adds the console handler removed
+    here (idempotent): see the module docstring."""
     lightning_logger = logging.getLogger("lightning")
     for handler in list(lightning_logger.handlers):
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
@@ -43,6 +41,11 @@ def quiet_libraries() -> None:
     if not any(isinstance(f, _DropAdverts) for f in rank_zero.filters):
         rank_zero.addFilter(_DropAdverts())
     warnings.filterwarnings("ignore", message=LEAFSPEC_DEPRECATION)
+
+
+def is_trusted(target: str) -> bool:
+    """`target` is under one of `TRUSTED_TARGETS` (`pkg.*`: anything in the package; else exactly)."""
+    return any(target.startswith(pattern[:-1]) if pattern.endswith(".*") else target == pattern for pattern in TRUSTED_TARGETS)
 
 
 def trusted_targets():

@@ -38,7 +38,6 @@ def main(cfg: DictConfig):
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     from hydra.utils import instantiate
 
-    quiet_libraries()
     from excolor.checkpoint import load_population
     from excolor.errors import ConfigError
     from excolor.evaluation import build_interventions, evaluate_run
@@ -59,6 +58,8 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
         raise ConfigError(f"run={cfg.run}: its checkpoint holds {model.size} members, its config {len(population)}")
     interventions = build_interventions(cfg.intervention, model.width)
     logger = instantiate(cfg.logger) if cfg.logger else None
+    if logger is not None:
+        quiet_libraries()  # the logger's import brought Lightning in
     started = time.perf_counter()
     members = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
     seconds = time.perf_counter() - started

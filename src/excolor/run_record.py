@@ -32,8 +32,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable
 
-import numpy as np
-
 # ---------------------------------------------------------------------------------- the run's files
 METRICS_FILE = "metrics.json"
 FAILURE_FILE = "failure.json"
@@ -113,6 +111,8 @@ def write_members(run_dir: Path, rows: list[dict]) -> Path:
 
 def summarize_members(member_metrics: list[dict[str, float]]) -> dict[str, float]:
     """Each metric's median over the members that have it (NaN members ignored unless all are NaN)."""
+    import numpy as np  # here, not at the top: the pre-torch checks import this module for its names
+
     keys = list(dict.fromkeys(key for metrics in member_metrics for key in metrics))
     summary = {}
     for key in keys:

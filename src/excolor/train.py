@@ -21,7 +21,6 @@ from omegaconf import DictConfig, OmegaConf
 from excolor.config import VERSION_BASE, config_key, fail, find_config_error
 from excolor.console import quiet_libraries, trusted_targets
 from excolor.errors import TrainingDiverged
-from excolor.regularizers.build import build_regularizers
 from excolor.run_record import objective_values, write_failure
 
 log = logging.getLogger("excolor.train")
@@ -70,10 +69,10 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
 
     import torch
 
-    quiet_libraries()
     from excolor.cache import CheckpointCache, training_key
     from excolor.checkpoint import load_population
     from excolor.evaluation import build_interventions, evaluate_run
+    from excolor.regularizers.build import build_regularizers
     from excolor.run_record import EVAL_SECONDS, TRAIN_CACHED, member_rows, run_metrics, write_members, write_metrics
 
     torch.set_num_threads(int(cfg.threads))
@@ -91,6 +90,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     key = training_key(cfg, steps, device) if cache else None
     entry = cache.lookup(key) if cache else None
     logger = instantiate(cfg.logger) if cfg.logger else None
+    if logger is not None:
+        quiet_libraries()  # the logger's import brought Lightning in
     if entry is not None:
         log.info("reusing the cached model %s (cache.enabled=false retrains)", entry)
         cached = cache.restore(entry, out_dir)
@@ -148,6 +149,8 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     the run-wide ones (fit seconds, device)."""
     import lightning as L
     from hydra.utils import instantiate
+
+    quiet_libraries()
 
     from excolor.data import ContinuousBatches
     from excolor.losses import summarize_losses, write_losses_csv

@@ -307,17 +307,10 @@ def check_storage_url(key: str, url: Any) -> None:
             raise ConfigError(f"{key}={url!r}: {database} is not readable and writable")
 
 
-def is_trusted(target: str) -> bool:
-    """`target` is under one of `excolor.console.TRUSTED_TARGETS` (`pkg.*` or an exact name)."""
-    from excolor.console import TRUSTED_TARGETS
-
-    return any(target.startswith(pattern[:-1]) if pattern.endswith(".*") else target == pattern for pattern in TRUSTED_TARGETS)
-
-
 def check_targets(cfg) -> None:
     """Every `_target_` outside `hydra` names a trusted class or function (the same whitelist the
     entry points hand to Hydra's instantiate, which would refuse it only when it gets there)."""
-    from excolor.console import TRUSTED_TARGETS
+    from excolor.console import TRUSTED_TARGETS, is_trusted
 
     def walk(node: Any, where: str) -> None:
         if isinstance(node, Mapping):
