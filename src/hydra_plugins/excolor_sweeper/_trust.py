@@ -66,6 +66,16 @@ def check_sampler(sampler: Any) -> None:
     walk(OmegaConf.to_container(sampler, resolve=False) if OmegaConf.is_config(sampler) else sampler, SAMPLER_KEY)
 
 
+def check_sweeper(sweeper: Any) -> None:
+    """`check_custom_search_space` and `check_sampler` on a ``hydra.sweeper`` node (any sweeper that has
+    those keys), for an entry point's checks before Hydra starts."""
+    if sweeper is None:
+        return
+    check_custom_search_space(sweeper.get("custom_search_space"))
+    if sweeper.get("sampler") is not None:
+        check_sampler(sweeper.get("sampler"))
+
+
 def build_sampler(sampler: Any) -> Any:
     """The checked sampler config instantiated (an Optuna sampler, or a partial one for the grid)."""
     from hydra.utils import instantiate
