@@ -62,9 +62,9 @@ def test_range_bounds_by_hand(expression, expected):
 def test_a_grid_past_2_to_the_53_is_no_float_grid():
     """(0 + (2^53 + 1))·1 > 2^53: Optuna's float grid could not hit 2^53 + 1, so no FloatDistribution, and
     2^53 + 2 values are too many for a categorical: refused before a single value is listed."""
-    with patch.object(RangeSweep, "__iter__", side_effect=AssertionError("enumerated")):
-        with pytest.raises(ValueError, match=rf"9007199254740994 values are too many .*\(at most {MAX_CHOICES}\)"):
-            parse(f"range(0.0,{2**53 + 2},1.0)")
+    with patch.object(RangeSweep, "__iter__", side_effect=AssertionError("enumerated")), \
+            pytest.raises(ValueError, match=rf"9007199254740994 values are too many .*\(at most {MAX_CHOICES}\)"):
+        parse(f"range(0.0,{2**53 + 2},1.0)")
 
 
 def test_range_0_1_with_a_zero_float_step_is_a_value_error():
@@ -203,8 +203,8 @@ def test_a_custom_parameter_that_is_also_fixed_stops_the_sweep(hydra_sweep_runne
     calls = []
     monkeypatch.setattr(_impl, "build_custom_search_space",
                         lambda target: (lambda cfg, trial: trial.suggest_int("bar", 0, 1)) if target else None)
-    with pytest.raises(ValueError, match="fixed parameters: bar"):
-        with run_sweep(hydra_sweep_runner, tmp_path, calls.append, "hydra.sweeper.n_trials=2", "bar=7",
-                       "hydra.sweeper.custom_search_space=excolor.console.quiet_libraries"):
-            pass
+    with pytest.raises(ValueError, match="fixed parameters: bar"), \
+            run_sweep(hydra_sweep_runner, tmp_path, calls.append, "hydra.sweeper.n_trials=2", "bar=7",
+                      "hydra.sweeper.custom_search_space=excolor.console.quiet_libraries"):
+        pass
     assert calls == []

@@ -568,9 +568,8 @@ def test_custom_search_space_is_resolved_through_instantiate() -> None:
 
 
 def test_custom_search_space_is_refused_under_an_empty_whitelist() -> None:
-    with execution_whitelist([]):
-        with raises(InstantiationException, match="not a trusted target"):
-            create_sweeper(CALLBACK)
+    with execution_whitelist([]), raises(InstantiationException, match="not a trusted target"):
+        create_sweeper(CALLBACK)
 
 
 @mark.xfail(strict=True, reason=DIFFERENCES["trusted-search-space"])
@@ -598,7 +597,7 @@ def test_failure_rate(max_failure_rate: float, tmpdir: Path) -> None:
         f"hydra.sweeper.max_failure_rate={max_failure_rate}",
         "error=true",
     ]
-    out, err = run_process(cmd, print_error=False, raise_exception=False)
+    _, err = run_process(cmd, print_error=False, raise_exception=False)
     error_string = "RuntimeError: cfg.error is True"
     if max_failure_rate < 1.0:
         assert error_string in err
@@ -717,6 +716,6 @@ def test_example_with_removed_motpe(
         "hydra.sweeper.n_jobs=1",
     ]
 
-    out, err = run_process(cmd, print_error=False, raise_exception=False)
+    _, err = run_process(cmd, print_error=False, raise_exception=False)
     assert "motpe" in err
     assert "sampler was removed in Optuna 4.0" in err
