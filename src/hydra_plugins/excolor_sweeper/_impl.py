@@ -24,7 +24,7 @@ job that raised (a rejected return value alone never ends it, as upstream). With
 surplus: it is recorded FAIL with user attributes ``interrupted`` and ``surplus`` and not run.
 
 Before each batch it logs "trials done i of n" and the best trials so far. It parses the search
-space before it writes anything, saves ``multirun.yaml`` in the sweep dir, names the study's objectives
+space before it writes anything (a bad one: one line ``excolor: error: …``, exit 2), saves ``multirun.yaml`` in the sweep dir, names the study's objectives
 after the task config's ``objective`` (`_results`), and when it ends, also after an error, writes
 ``optimization_results.yaml`` (`_results`) and the sweep's report. The grid sampler runs as in Hydra's
 Optuna sweeper (`_grid`).
@@ -39,10 +39,12 @@ from typing import Any
 import optuna
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobStatus
+from hydra.errors import OverrideParseException
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
+from excolor.config import fail
 from excolor.study_storage import open_storage, resolve_storage, storage_file
 from hydra_plugins.excolor_sweeper._grid import grid_sampler, is_grid
 from hydra_plugins.excolor_sweeper._lock import study_lock
@@ -109,10 +111,13 @@ class ResumableOptunaSweep:
             config=config, hydra_context=hydra_context, task_function=task_function)
 
     def sweep(self, arguments: list[str]) -> None:
-        space = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
-        if is_grid(self.sampler):
-            self.sampler, self.n_trials = grid_sampler(self.sampler, space, self.n_trials)
-            log.info("the grid sampler runs %d trials", self.n_trials)
+        try:
+            space = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
+            if is_grid(self.sampler):
+                self.sampler, self.n_trials = grid_sampler(self.sampler, space, self.n_trials)
+                log.info("the grid sampler runs %d trials", self.n_trials)
+        except (ValueError, OverrideParseException) as error:  # one line, before anything is written
+            fail(str(error).splitlines()[0])
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
