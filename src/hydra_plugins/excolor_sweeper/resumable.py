@@ -9,9 +9,9 @@ study_name, n_trials, n_jobs, max_failure_rate, custom_search_space, params; sam
   older than this is taken for interrupted (a trial of a dead process on this host is, at once).
 
 ``custom_search_space`` and the sampler's ``_target_``s pass excolor's trusted-target check
-(`excolor_sweeper._trust`) before anything is built. ``storage`` takes the forms of `excolor.study_storage` (a journal file path, ``sqlite:///…`` or a
-database URL; relative paths are relative to the sweep dir). What the sweep does is described in
-`excolor_sweeper._impl`.
+(`excolor_sweeper._trust`) before anything is built. ``storage`` takes the forms of
+`excolor.study_storage` (a journal file path, ``sqlite:///…`` or a database URL; relative paths are
+relative to the sweep dir). What the sweep does is described in `excolor_sweeper._impl`.
 
 Kept free of heavy imports: Hydra imports every public module under hydra_plugins at each start-up,
 so optuna loads only when this sweeper is actually used (modules named `_…` are not scanned).
