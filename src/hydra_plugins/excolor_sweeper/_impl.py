@@ -24,10 +24,11 @@ job that raised (a rejected return value alone never ends it, as upstream). With
 surplus: it is recorded FAIL with user attributes ``interrupted`` and ``surplus`` and not run.
 
 Before each batch it logs "trials done i of n" and the best trials so far. It parses the search
-space before it writes anything (a bad one: one line ``excolor: error: …``, exit 2), saves ``multirun.yaml`` in the sweep dir, names the study's objectives
-after the task config's ``objective`` (`_results`), and when it ends, also after an error, writes
-``optimization_results.yaml`` (`_results`) and the sweep's report. The grid sampler runs as in Hydra's
-Optuna sweeper (`_grid`).
+space before it writes anything (a bad one: one line ``excolor: error: …``, exit 2), saves
+``multirun.yaml`` in the sweep dir, names the study's objectives after the task config's
+``objective`` (`_results`), and when it ends, also after an error, writes
+``optimization_results.yaml`` (`_results`) and the sweep's report. The grid sampler runs as in
+Hydra's Optuna sweeper (`_grid`).
 """
 
 from __future__ import annotations
@@ -81,12 +82,8 @@ def tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = 
     try:
         study.tell(trial, values, state=state)
     except RuntimeError as error:
-        if not (is_grid_sampler(study.sampler) and "Study.stop" in str(error)):
+        if not (isinstance(study.sampler, optuna.samplers.GridSampler) and "Study.stop" in str(error)):
             raise
-
-
-def is_grid_sampler(sampler: Any) -> bool:
-    return isinstance(sampler, optuna.samplers.GridSampler)
 
 
 class ResumableOptunaSweep:
