@@ -39,6 +39,7 @@ def _size(distribution: optuna.distributions.BaseDistribution) -> int:
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return len(distribution.choices)
     step = getattr(distribution, "step", None)
-    if step is None:
+    if not isinstance(distribution, (optuna.distributions.IntDistribution, optuna.distributions.FloatDistribution)) \
+            or step is None:
         raise ValueError(f"the grid sampler needs discrete distributions (choice or range), got {distribution}")
     return round((distribution.high - distribution.low) / step) + 1

@@ -27,11 +27,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from math import ceil
-from typing import Any
+from typing import Any, cast
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, Override, RangeSweep, Transformer
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalChoiceType,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
 # The most values a range may give when it becomes a categorical (each is a choice a sampler weighs).
 MAX_CHOICES = 100_000
@@ -100,8 +106,8 @@ def range_distribution(override: Override) -> BaseDistribution:
         return _categorical(override, count)
     values = sweep.range()
     if isinstance(values, range):
-        low, high = sorted((values[0], values[-1]))
-        return IntDistribution(low, high, step=abs(values.step))
+        int_low, int_high = sorted((values[0], values[-1]))
+        return IntDistribution(int_low, int_high, step=abs(values.step))
     assert isinstance(values.start, Decimal) and isinstance(values.step, Decimal)
     # Hydra's k-th value is float(start + step·k) in Decimal arithmetic: the same expression here.
     first, last = values.start, values.start + values.step * (count - 1)
@@ -127,4 +133,5 @@ def _categorical(override: Override, count: int | None = None) -> CategoricalDis
     if count is not None and count > MAX_CHOICES:
         raise ValueError(f"{override.input_line}: {count} values are too many for a categorical distribution "
                          f"(at most {MAX_CHOICES}); use interval(…), or a step of a binary fraction (0.5, 0.25, …)")
-    return CategoricalDistribution(list(override.sweep_iterator(transformer=Transformer.encode)))
+    return CategoricalDistribution([cast(CategoricalChoiceType, value)
+                                    for value in override.sweep_iterator(transformer=Transformer.encode)])
