@@ -420,10 +420,11 @@ def test_grid_key_arm(tmp_path):
     expected = np.median([(3 + s / 1000) / 2 / (1.005 if s % 2 else 0.995) for s in SEEDS10])
     assert pooled["metrics"][0]["effect"] == pytest.approx(expected)
     assert "n = 10 seeds, paired; each side's members of one seed summarised by their median, up to 2 and 2 per seed" in md
-    # normalize=true only: paired by seed across the two weights; ratio 0.5 * (1 + 1) / (1.01 or 0.99)
+    # normalize=true only: paired by seed across the two weights; ratio 0.5 (1 + s/1000) · 2 / (1.01 or 0.99)
     normalized = hyp["normalized"]["metrics"][0]
     assert hyp["normalized"]["paired"] and normalized["n_pairs"] == 10
-    assert normalized["effect"] == pytest.approx((1 / 1.01 + 1 / 0.99) / 2)
+    expected = np.median([(1 + s / 1000) / (1.01 if s % 2 else 0.99) for s in SEEDS10])
+    assert normalized["effect"] == pytest.approx(expected)
     assert "| weight=0.1 | 20 |" in md
 
 
