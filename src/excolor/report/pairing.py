@@ -45,13 +45,13 @@ def matches(member: Member, selector: dict[str, Any]) -> bool:
 def seed_median(values: Iterable[float], better: str) -> float:
     """A seed's value: the median of its members' values, a non-finite one counting as the worst;
     NaN (diverged) when the median is the worst. [1, 2, nan] → 2; [1, nan] → NaN (lower is better)."""
-    array = np.asarray(list(values), dtype=float)
-    if array.size == 0:
+    sign = 1.0 if better == "lower" else -1.0
+    oriented = sorted(sign * value if math.isfinite(value) else math.inf for value in values)
+    if not oriented:
         return math.nan
-    oriented = array if better == "lower" else -array
-    oriented[~np.isfinite(oriented)] = math.inf
-    middle = float(np.median(oriented))
-    return (middle if better == "lower" else -middle) if math.isfinite(middle) else math.nan
+    half = len(oriented) // 2
+    middle = oriented[half] if len(oriented) % 2 else (oriented[half - 1] + oriented[half]) / 2
+    return sign * middle if math.isfinite(middle) else math.nan
 
 
 @dataclass

@@ -32,16 +32,15 @@ Effects (null value 1 for a ratio, 0 for a difference):
     infinite), and ``ci_method`` says so. Every sample constant: the CI is the point ("degenerate");
     a CI whose bounds are equal (a point) is never taken as evidence (`decide`).
 
-Tests (two-sided; exact while small, `EXACT_MAX_N`):
-    unpaired:  Mann–Whitney U, `scipy.stats.mannwhitneyu(t, c, method="exact")` when
-               n_t + n_c ≤ EXACT_MAX_N: the exact permutation distribution of U, ties included
-               ([5, 5, 5] vs [1, 1, 1, 1]: 1 of the C(7, 3) = 35 splits is as extreme on each side,
-               p = 2/35 = 0.057); above, the normal approximation with tie correction. Fully separated
-               groups of 5 and 5: p = 2 / C(10, 5) = 2/252.
+Tests (two-sided; exact while small, `EXACT_MAX_N`; `excolor.report.exact` counts the permutation
+distributions with the data's mid-ranks, so ties, such as diverged units, are handled exactly):
+    unpaired:  Mann–Whitney U when n_t + n_c ≤ EXACT_MAX_N: the exact permutation distribution of the
+               rank sum ([5, 5, 5] vs [1, 1, 1, 1]: 1 of the C(7, 3) = 35 splits is as extreme on each
+               side, p = 2/35 = 0.057); above, the normal approximation with tie correction
+               (`scipy.stats.mannwhitneyu`). Fully separated groups of 5 and 5: p = 2 / C(10, 5) = 2/252.
     paired:    Wilcoxon signed-rank on d_i = log(t_i / c_i) for a ratio (±inf for a pair with one
-               diverged side) or d_i = t_i − c_i, `scipy.stats.wilcoxon(d, method="exact")` when
-               n ≤ EXACT_MAX_N (zeros dropped, ties by mid-ranks, exact over the 2^n sign patterns);
-               above, the normal approximation. With ranks R_i of |d_i|, W = min(Σ_{d>0} R_i, Σ_{d<0} R_i),
+               diverged side) or d_i = t_i − c_i, zeros dropped: exact over the 2^n sign patterns when
+               n ≤ EXACT_MAX_N; above, the normal approximation (`scipy.stats.wilcoxon`). With ranks R_i of |d_i|, W = min(Σ_{d>0} R_i, Σ_{d<0} R_i),
                p = 2·#{sign patterns with W' ≤ W}/2^n (capped at 1). All 5 differences of one sign:
                p = 2/32 = 0.0625. p = 1 when every difference is 0.
 
@@ -82,6 +81,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import stats as _sps
+
+from excolor.report import exact
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
@@ -208,37 +209,40 @@ def _no_nan(values: Iterable[float]) -> np.ndarray:
 def mann_whitney(treatment: Sequence[float], control: Sequence[float], alternative: str = "two-sided") -> float:
     """Mann–Whitney U p-value (NaN if a group is empty); ±inf are ranked, NaN dropped.
 
-    ``scipy.stats.mannwhitneyu(t, c, method="exact")`` (the exact permutation distribution of U, ties
-    included) when n_t + n_c ≤ `EXACT_MAX_N`, else the normal approximation with tie correction.
-    Fully separated groups of 5 and 5: p = 2/C(10,5) = 2/252; [5, 5, 5] vs [1, 1, 1, 1]: 2/35.
+    Exact when n_t + n_c ≤ `EXACT_MAX_N`: the permutation distribution of the rank sum, ties included
+    (`excolor.report.exact.rank_sum_p`; without ties the same as ``scipy.stats.mannwhitneyu(t, c,
+    method="exact")``); above, the normal approximation with tie correction. Fully separated groups of
+    5 and 5: p = 2/C(10,5) = 2/252; [5, 5, 5] vs [1, 1, 1, 1]: 2/35.
     """
     t, c = _no_nan(treatment), _no_nan(control)
     if t.size == 0 or c.size == 0:
         return math.nan
-    method = "exact" if t.size + c.size <= EXACT_MAX_N else "asymptotic"
+    if t.size + c.size <= EXACT_MAX_N:
+        return exact.rank_sum_p(t, c, alternative)
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        p = float(_sps.mannwhitneyu(t, c, alternative=alternative, method=method).pvalue)
+        p = float(_sps.mannwhitneyu(t, c, alternative=alternative, method="asymptotic").pvalue)
     return 1.0 if math.isnan(p) else p
 
 
 def wilcoxon_signed_rank(differences: Sequence[float], alternative: str = "two-sided") -> float:
     """Wilcoxon signed-rank p-value of paired differences d_i (NaN if there are none); ±inf ranked.
 
-    ``scipy.stats.wilcoxon(d, method="exact")`` for n ≤ `EXACT_MAX_N` (zeros dropped, ties by
-    mid-ranks, exact over the sign patterns), else the normal approximation. With ranks R_i of |d_i|,
-    W = min(Σ_{d>0} R_i, Σ_{d<0} R_i) and p = 2·P(W' ≤ W) over the 2^n equally likely sign patterns.
-    p = 1 when every difference is 0.
+    Zeros dropped; exact for n ≤ `EXACT_MAX_N`: the sign-flip distribution of the mid-rank sum, ties
+    included (`excolor.report.exact.signed_rank_p`); above, the normal approximation
+    (``scipy.stats.wilcoxon``). Without ties, with ranks R_i of |d_i|, W = min(Σ_{d>0} R_i, Σ_{d<0} R_i)
+    and p = 2·P(W' ≤ W) over the 2^n equally likely sign patterns. p = 1 when every difference is 0.
     """
     d = _no_nan(differences)
     if d.size == 0:
         return math.nan
     if np.all(d == 0):
         return 1.0
-    method = "exact" if d.size <= EXACT_MAX_N else "asymptotic"
+    if np.count_nonzero(d) <= EXACT_MAX_N:
+        return exact.signed_rank_p(d, alternative)
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        p = float(_sps.wilcoxon(d, alternative=alternative, method=method).pvalue)
+        p = float(_sps.wilcoxon(d, alternative=alternative, method="asymptotic").pvalue)
     return 1.0 if math.isnan(p) else p
 
 
