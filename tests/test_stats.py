@@ -226,6 +226,7 @@ def test_mann_whitney_exact_with_ties():
 def _signed_rank_brute_force(d):
     """Two-sided exact p over all 2^n sign patterns of the mid-ranks of |d| (zeros dropped)."""
     import itertools
+
     from scipy.stats import rankdata
     d = np.asarray([x for x in d if x != 0], dtype=float)
     ranks = rankdata(np.abs(d))

@@ -18,8 +18,8 @@ count a diverged member as its side's worst value.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from scipy import stats as _sps
 

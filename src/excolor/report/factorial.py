@@ -62,11 +62,13 @@ def contrasts(codes: np.ndarray, y: np.ndarray) -> dict[tuple[int, ...], np.ndar
     found: dict[tuple[int, ...], np.ndarray] = {}
     for f in range(k):
         found[(f,)] = side_mean(codes[:, f] == 1) - side_mean(codes[:, f] == -1)
+    def simple(f: int, g: int, g_code: int) -> np.ndarray:
+        """f's effect among the cells where g is at ``g_code``."""
+        return (side_mean((codes[:, f] == 1) & (codes[:, g] == g_code))
+                - side_mean((codes[:, f] == -1) & (codes[:, g] == g_code)))
+
     for f, g in itertools.combinations(range(k), 2):
-        def simple(g_code: int) -> np.ndarray:
-            return (side_mean((codes[:, f] == 1) & (codes[:, g] == g_code))
-                    - side_mean((codes[:, f] == -1) & (codes[:, g] == g_code)))
-        found[(f, g)] = simple(1) - simple(-1)
+        found[(f, g)] = simple(f, g, 1) - simple(f, g, -1)
     return found
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from excolor.report import stats
+from excolor.report.divergence import Divergence
 from excolor.report.dose import BETTER, WORSE
 from excolor.report.format import (MISSING, fmt_estimate, fmt_num, fmt_p, fmt_seconds, fmt_steps, fmt_value, md_row,
                                    md_rule, selector_label, short_key)
-from excolor.report.divergence import Divergence
 from excolor.report.result import (ArmResult, Band, DoseEffect, DoseResult, FactorialResult, FailedTrial,
                                    HypothesisResult, IncompleteTrial, MetricVerdict, NoDose, NoFactorial, StudyResult,
                                    SweepResult)
@@ -289,9 +289,9 @@ def dose_markdown(dose: DoseResult | NoDose, png_name: str | None) -> list[str]:
         lines += _band_tables(dose, dose_name)
     if png_name:
         lines += [f"![dose response]({png_name})", ""]
-    lines += ["Effects per dose: as in the hypotheses (paired by seed where the arms share seeds; a diverged "
-              "member counts as its side's worst value). The p-values are Holm-adjusted in the hypothesis' "
-              "family: its pooled verdicts and every dose of every metric, the size given in the column head.", ""]
+    lines += [("Effects per dose: as in the hypotheses (paired by seed where the arms share seeds; a diverged "
+               "member counts as its side's worst value). The p-values are Holm-adjusted in the hypothesis' "
+               "family: its pooled verdicts and every dose of every metric, the size given in the column head."), ""]
     return lines
 
 
@@ -302,14 +302,14 @@ def factorial_markdown(factorial: FactorialResult | NoFactorial) -> list[str]:
     if isinstance(factorial, NoFactorial):
         return lines + [f"No factorial table: {factorial.reason}.", ""]
     levels = "; ".join(f"`{key}`: {fmt_value(low)} → {fmt_value(high)}" for key, (low, high) in factorial.factors.items())
-    lines += [f"Factors (low → high): {levels}. {factorial.n_seeds} seeds have a member in every one of the "
-              f"{factorial.n_cells} cells" + (f" ({factorial.missing_seeds} more seeds lack a cell and are left out)"
-                                              if factorial.missing_seeds else "") + ".", "",
-              "Per seed, a main effect is the mean over the cells at the factor's high level minus the mean at "
-              "its low level; an interaction f × g is f's effect at g high minus f's effect at g low (both "
-              "averaged over the other factors). Estimate: the mean over seeds, 95% BCa CI resampling seeds, "
-              "Wilcoxon signed-rank p on the per-seed contrasts, Holm over every term of every metric "
-              "(family size in the column head). On a log scale an effect is a log ratio: × = exp(effect).", ""]
+    missing = f" ({factorial.missing_seeds} more seeds lack a cell and are left out)" if factorial.missing_seeds else ""
+    lines += [(f"Factors (low → high): {levels}. {factorial.n_seeds} seeds have a member in every one of the "
+               f"{factorial.n_cells} cells{missing}."), "",
+              ("Per seed, a main effect is the mean over the cells at the factor's high level minus the mean at "
+               "its low level; an interaction f × g is f's effect at g high minus f's effect at g low (both "
+               "averaged over the other factors). Estimate: the mean over seeds, 95% BCa CI resampling seeds, "
+               "Wilcoxon signed-rank p on the per-seed contrasts, Holm over every term of every metric "
+               "(family size in the column head). On a log scale an effect is a log ratio: × = exp(effect)."), ""]
     for metric in dict.fromkeys(effect.metric for effect in factorial.effects):
         effects = [effect for effect in factorial.effects if effect.metric == metric]
         scale = effects[0].scale

@@ -22,8 +22,9 @@ its counts ("only 2 shared seeds; pairing needs 3").
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -31,8 +31,8 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from omegaconf import OmegaConf
@@ -132,10 +132,10 @@ def scenario(name: str, design: Design) -> tuple[Callable[[np.random.Generator],
 SCENARIOS = ("pooled", "divergence", "family")
 
 
-def false_positive_rate(name: str, datasets: int, design: Design = Design(), seed: int = 0,
+def false_positive_rate(name: str, datasets: int, design: Design | None = None, seed: int = 0,
                         n_boot: int = 999) -> float:
     """The share of ``datasets`` null sweeps of scenario ``name`` on which the report claims something."""
-    draw, spec, supported_only = scenario(name, design)
+    draw, spec, supported_only = scenario(name, design or Design())
     rng = np.random.default_rng(seed)
     return float(np.mean([_claims(analyse(draw(rng), spec, n_boot), supported_only) for _ in range(datasets)]))
 

@@ -76,8 +76,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import stats as _sps
@@ -420,7 +420,7 @@ class Verdict:
         """At least `MIN_N` units on each side."""
         return self.n_t >= MIN_N and self.n_c >= MIN_N
 
-    def adjusted(self, p_adjusted: float, family: str, family_size: int, alpha: float = 0.05) -> "Verdict":
+    def adjusted(self, p_adjusted: float, family: str, family_size: int, alpha: float = 0.05) -> Verdict:
         """This verdict with its p adjusted in a family, and the outcome decided on that p."""
         if self.margin is None:
             outcome = decide(self.lo, self.hi, p_adjusted, self.null, self.better, self.enough, alpha)
