@@ -3,6 +3,9 @@ one Holm family per hypothesis, equivalence, the factorial, and null simulations
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -227,3 +230,28 @@ def test_simulated_family_rate():
     """A dose hypothesis' whole family (pooled verdicts + every dose of both metrics) on null data."""
     rate = simulate.false_positive_rate("family", 400, simulate.Design(seeds=16, doses=5), seed=1, n_boot=99)
     assert rate <= simulate.limit(400)
+
+
+@pytest.mark.slow
+def test_h1_factors_end_to_end(tmp_path):
+    """The h1_factors sweep, tiny (50 steps, 3 seeds per cell), through the real entry point: all 16 cells
+    compose and train, and the report has the factorial table (4 main effects and 6 interactions on each of
+    two metrics) and H1 on the two corners, paired by seed."""
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
+    command = [sys.executable, "-m", "excolor.train", "-m", "sweep=h1_factors", "trainer.max_steps=50",
+               "population.size=3", "trainer.accelerator=cpu", f"hydra.sweep.dir={sweep}"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert summary["counts"]["ok"] == 16 and summary["counts"]["members"] == 48
+    factorial = summary["factorial"]
+    assert (factorial["n_cells"], factorial["n_seeds"]) == (16, 3)
+    terms = {(effect["metric"], effect["term"]) for effect in factorial["effects"]}
+    assert len(terms) == 20 and ("eval/none/median_mse", "output × schedule") in terms
+    assert all(effect["family_size"] == 20 and effect["n_seeds"] == 3 for effect in factorial["effects"])
+    hypothesis = summary["hypotheses"][0]
+    assert hypothesis["paired"] and hypothesis["metrics"][0]["n_pairs"] == 3
+    assert hypothesis["treatment_trials"] != hypothesis["control_trials"] and len(hypothesis["treatment_trials"]) == 1
+    md = (sweep / "report.md").read_text()
+    assert "## Factorial effects" in md and "| output × normalize |" in md
