@@ -255,3 +255,26 @@ def test_h1_factors_end_to_end(tmp_path):
     assert hypothesis["treatment_trials"] != hypothesis["control_trials"] and len(hypothesis["treatment_trials"]) == 1
     md = (sweep / "report.md").read_text()
     assert "## Factorial effects" in md and "| output × normalize |" in md
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "linear"])
+@pytest.mark.parametrize("normalize", ["false", "true"])
+@pytest.mark.parametrize("regularizers", ["ex2.2", "ex2.3"])
+@pytest.mark.parametrize("schedule", ["ex2.2", "ex2.3"])
+def test_every_h1_factors_cell_composes(output, normalize, regularizers, schedule):
+    """Each of the 16 cells is the composition its four factor levels say, with the sweep's settings."""
+    from hydra import compose, initialize_config_dir
+
+    import excolor.config  # noqa: F401 - registers the excolor_conf resolver
+    from excolor.config import CONF_DIR, VERSION_BASE
+
+    overrides = ["sweep=h1_factors", f"model={output}", f"model.normalize={normalize}", f"regularizers={regularizers}",
+                 f"schedule={schedule}"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
+        cfg = compose("train", overrides=overrides)
+    assert cfg.model.output == output and cfg.model.normalize == (normalize == "true")
+    assert ("unit_vibrant" in cfg.regularizers) == (regularizers == "ex2.2")
+    assert cfg.regularizers.separate.power == (10 if regularizers == "ex2.2" else 100)
+    assert cfg.schedule.path.endswith(f"ex-{schedule[2:]}-dopesheet.csv")
+    assert cfg.population.size == 32 and list(cfg.report.factorial.factors) == [
+        "model.output", "model.normalize", "regularizers", "schedule"]
