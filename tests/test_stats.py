@@ -287,7 +287,7 @@ def test_infinite_values_are_diverged_like_nan():
 def test_higher_is_better_diverged_is_zero_on_a_ratio():
     # scores: a diverged treatment member is worse than every control value
     v = stats.verdict([math.nan, math.nan, math.nan, 0.9], [0.5, 0.5, 0.6, 0.6], better="higher")
-    assert v.measure == "ratio" and v.effect == pytest.approx(0.0)
+    assert v.measure == "ratio" and v.effect == pytest.approx(0.0) and v.ci_method == "percentile"
     # every treatment value below every control value -> p = 2/C(8, 4)... with the three tied zeros: exact
     assert v.p == pytest.approx(stats.mann_whitney([0, 0, 0, 0.9], [0.5, 0.5, 0.6, 0.6]))
 

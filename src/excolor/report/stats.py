@@ -27,7 +27,7 @@ Effects (null value 1 for a ratio, 0 for a difference):
     unpaired resamples each side's units independently, paired resamples the per-pair effects (whole
     seeds). BCa: the [Φ(z0 + (z0 + z_a)/(1 − â(z0 + z_a)))] percentiles of the bootstrap distribution,
     with bias z0 from the share of resamples below the point and acceleration â from the jackknife.
-    With a diverged unit (infinite values) or where BCa is undefined, the percentile interval of the
+    With a diverged unit (worst values) or where BCa is undefined, the percentile interval of the
     same resamples, taken without interpolation (numpy's ``inverted_cdf``, so an infinite bound stays
     infinite), and ``ci_method`` says so. Every sample constant: the CI is the point ("degenerate");
     a CI whose bounds are equal (a point) is never taken as evidence (`decide`).
@@ -286,44 +286,45 @@ def _is_constant(values: np.ndarray) -> bool:
 
 
 def bca_interval(samples: tuple[np.ndarray, ...], statistic: Callable, n_boot: int = N_RESAMPLES,
-                 ci: float = 0.95, seed: int = 0) -> tuple[float, float, str]:
+                 ci: float = 0.95, seed: int = 0, percentile: bool = False) -> tuple[float, float, str]:
     """(lo, hi, method) of a bootstrap CI of ``statistic(*samples)``, each sample resampled independently.
 
     `scipy.stats.bootstrap(samples, statistic, method="BCa")`, ``numpy.random.default_rng(seed)``.
-    Every sample constant → (point, point, "degenerate"). A sample with an infinite value (a diverged
-    unit), or BCa undefined (NaN) → the percentile interval of the same resamples without interpolation
-    ("percentile"; numpy's ``inverted_cdf``, so a bound may be ±inf); a NaN resampled statistic (∞/∞,
-    ∞ − ∞) → (NaN, NaN, "undefined").
+    Every sample constant → (point, point, "degenerate"). With ``percentile`` (a diverged unit), a sample
+    with an infinite value, an infinite resampled statistic or BCa undefined (NaN) → the percentile
+    interval of the same resamples without interpolation ("percentile"; numpy's ``inverted_cdf``, so a
+    bound may be ±inf); a NaN resampled statistic (∞/∞, ∞ − ∞) → (NaN, NaN, "undefined").
     """
     if all(_is_constant(sample) for sample in samples):
         with np.errstate(divide="ignore", invalid="ignore"):
             point = float(statistic(*samples))
         return point, point, "degenerate"
-    infinite = not all(np.all(np.isfinite(sample)) for sample in samples)
+    percentile = percentile or not all(np.all(np.isfinite(sample)) for sample in samples)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         warnings.simplefilter("ignore")
         result = _sps.bootstrap(samples, statistic, n_resamples=n_boot, vectorized=True,
-                                method="percentile" if infinite else "BCa",
+                                method="percentile" if percentile else "BCa",
                                 confidence_level=ci, rng=np.random.default_rng(seed))
-        distribution = result.bootstrap_distribution
-        if np.any(np.isnan(distribution)) or (not infinite and not np.all(np.isfinite(distribution))):
-            return math.nan, math.nan, "undefined"
-        lo, hi = result.confidence_interval
-        if infinite or not (math.isfinite(lo) and math.isfinite(hi)):
-            alpha = (1 - ci) / 2
-            lo, hi = np.quantile(distribution, [alpha, 1 - alpha], method="inverted_cdf")
-            return float(lo), float(hi), "percentile"
+    distribution = result.bootstrap_distribution
+    if np.any(np.isnan(distribution)):
+        return math.nan, math.nan, "undefined"
+    lo, hi = result.confidence_interval
+    if percentile or not np.all(np.isfinite(distribution)) or not (math.isfinite(lo) and math.isfinite(hi)):
+        alpha = (1 - ci) / 2
+        lo, hi = np.quantile(distribution, [alpha, 1 - alpha], method="inverted_cdf")
+        return float(lo), float(hi), "percentile"
     return float(lo), float(hi), "BCa"
 
 
-def _unpaired_effect(t: np.ndarray, c: np.ndarray, measure: str, n_boot: int, ci: float, seed: int):
+def _unpaired_effect(t: np.ndarray, c: np.ndarray, measure: str, n_boot: int, ci: float, seed: int,
+                     percentile: bool = False):
     """(effect, lo, hi, ci_method): ratio (or difference) of medians with a two-sample bootstrap CI."""
     statistic = _median_ratio if measure == "ratio" else _median_difference
     if t.size == 0 or c.size == 0:
         return math.nan, math.nan, math.nan, "undefined"
     with np.errstate(divide="ignore", invalid="ignore"):
         effect = float(statistic(t, c))
-    lo, hi, method = bca_interval((t, c), statistic, n_boot, ci, seed)
+    lo, hi, method = bca_interval((t, c), statistic, n_boot, ci, seed, percentile)
     return effect, lo, hi, method
 
 
@@ -468,16 +469,17 @@ def verdict(treatment: Sequence[float], control: Sequence[float], better: str = 
     null = 1.0 if measure == "ratio" else 0.0
     t, c = with_worst(t_raw, better, measure), with_worst(c_raw, better, measure)
     ci_level = ci if margin is None else 1 - 2 * alpha
+    diverged = not (np.all(np.isfinite(t_raw)) and np.all(np.isfinite(c_raw)))
     if paired:
         per_pair = per_pair_effects(t, c, measure)
         effect = float(np.median(per_pair)) if per_pair.size else math.nan
-        lo, hi, method = bca_interval((per_pair,), _median, n_boot, ci_level, seed) if per_pair.size \
+        lo, hi, method = bca_interval((per_pair,), _median, n_boot, ci_level, seed, diverged) if per_pair.size \
             else (math.nan, math.nan, "undefined")
         with np.errstate(divide="ignore"):
             p = wilcoxon_signed_rank(np.log(per_pair) if measure == "ratio" else per_pair)
         test = WILCOXON
     else:
-        effect, lo, hi, method = _unpaired_effect(t, c, measure, n_boot, ci_level, seed)
+        effect, lo, hi, method = _unpaired_effect(t, c, measure, n_boot, ci_level, seed, diverged)
         p, test = mann_whitney(t, c), MANN_WHITNEY
     if margin is not None:
         p = tost_p(t, c, margin, paired) if measure == "ratio" and t.size and c.size else math.nan
