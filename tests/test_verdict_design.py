@@ -278,3 +278,11 @@ def test_every_h1_factors_cell_composes(output, normalize, regularizers, schedul
     assert cfg.schedule.path.endswith(f"ex-{schedule[2:]}-dopesheet.csv")
     assert cfg.population.size == 32 and list(cfg.report.factorial.factors) == [
         "model.output", "model.normalize", "regularizers", "schedule"]
+
+
+def test_simulate_refuses_bad_input(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        simulate.main(["--seeds", "2"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "excolor: error: simulate: need --datasets ≥ 1, --seeds ≥ 3, --doses ≥ 1 and --n-boot ≥ 10")

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import OmegaConf
 
+from excolor.config import fail
 from excolor.report import stats
 from excolor.report.analysis import analyse
 from excolor.report.dose import NO_DIFFERENCE
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=SCENARIOS, action="append", help="one scenario (repeatable; default all)")
     args = parser.parse_args(argv)
     if args.datasets < 1 or args.seeds < stats.MIN_N or args.doses < 1 or args.n_boot < 10:
-        parser.error("need --datasets ≥ 1, --seeds ≥ 3, --doses ≥ 1 and --n-boot ≥ 10")
+        fail(f"simulate: need --datasets ≥ 1, --seeds ≥ {stats.MIN_N}, --doses ≥ 1 and --n-boot ≥ 10")
     design = Design(args.seeds, args.doses)
     print(f"null false-positive rates, alpha = {ALPHA}, {args.datasets} datasets each, {design.seeds} seeds per arm, "
           f"{design.doses} grid points, simulation seed {args.seed}")
