@@ -74,8 +74,9 @@ def contrasts(codes: np.ndarray, y: np.ndarray) -> dict[tuple[int, ...], np.ndar
 
 def _cell_values(members: list[Member], metric: str, scale: str) -> float:
     """The median of the members' values on the metric's scale (NaN if any is missing or non-finite)."""
-    values = [member.number(metric) for member in members]
-    if any(value is None or not math.isfinite(value) for value in values):
+    found = [member.number(metric) for member in members]
+    values = [value for value in found if value is not None and math.isfinite(value)]
+    if len(values) < len(found) or not values:
         return math.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         median = float(np.median(values))

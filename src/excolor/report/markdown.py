@@ -324,8 +324,9 @@ def factorial_markdown(factorial: FactorialResult | NoFactorial) -> list[str]:
             point, lo, hi = fmt_estimate(effect.estimate, effect.lo, effect.hi)
             row = [effect.term, f"{point} [{lo}, {hi}]"]
             if scale == "log":
-                ratio = fmt_estimate(*(math.exp(value) if math.isfinite(value) else math.nan
-                                       for value in (effect.estimate, effect.lo, effect.hi)))
+                point_ratio, lo_ratio, hi_ratio = (math.exp(value) if math.isfinite(value) else math.nan
+                                                   for value in (effect.estimate, effect.lo, effect.hi))
+                ratio = fmt_estimate(point_ratio, lo_ratio, hi_ratio)
                 row.append(f"{ratio[0]} [{ratio[1]}, {ratio[2]}]")
             lines.append(md_row(row + [fmt_p(effect.p), fmt_p(effect.p_holm), str(effect.n_seeds)]))
         lines.append("")

@@ -81,7 +81,7 @@ def pooled_sweep(rng: np.random.Generator, design: Design, arm_seed_sd: float = 
     """Two arms × seeds × doses of log-normal values with no arm effect (module docstring)."""
     doses = _doses(design)
     shift = rng.normal(0, SEED_SD, (len(metrics), design.seeds))
-    trials = []
+    trials: list[Trial] = []
     for arm in (True, False):
         arm_shift = rng.normal(0, arm_seed_sd, (len(metrics), design.seeds))
         members = []
@@ -97,7 +97,7 @@ def pooled_sweep(rng: np.random.Generator, design: Design, arm_seed_sd: float = 
 def divergence_sweep(rng: np.random.Generator, design: Design) -> list[Trial]:
     """Two arms × seeds, treatment members in ε's top quarter diverging (module docstring)."""
     shift = rng.normal(0, SEED_SD, design.seeds)
-    trials = []
+    trials: list[Trial] = []
     for arm in (True, False):
         noise = rng.normal(0, NOISE_SD, design.seeds)
         diverged = arm & (noise > DIVERGE_QUANTILE * NOISE_SD) & (rng.random(design.seeds) < DIVERGE_PROBABILITY)

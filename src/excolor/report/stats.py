@@ -119,6 +119,9 @@ VERDICT_RULE = (
 )
 
 
+Values = Sequence[float] | np.ndarray  # one value per unit
+
+
 def _array(values: Iterable[float]) -> np.ndarray:
     """The values as a flat float array."""
     return np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float).ravel()
@@ -200,13 +203,13 @@ def holm(p_values: Sequence[float]) -> list[float]:
 # --------------------------------------------------------------------------- tests
 
 
-def _no_nan(values: Iterable[float]) -> np.ndarray:
+def _no_nan(values: Values) -> np.ndarray:
     """The values without NaN (±inf kept: a rank test ranks them)."""
     array = _array(values)
     return array[~np.isnan(array)]
 
 
-def mann_whitney(treatment: Sequence[float], control: Sequence[float], alternative: str = "two-sided") -> float:
+def mann_whitney(treatment: Values, control: Values, alternative: str = "two-sided") -> float:
     """Mann–Whitney U p-value (NaN if a group is empty); ±inf are ranked, NaN dropped.
 
     Exact when n_t + n_c ≤ `EXACT_MAX_N`: the permutation distribution of the rank sum, ties included
@@ -225,7 +228,7 @@ def mann_whitney(treatment: Sequence[float], control: Sequence[float], alternati
     return 1.0 if math.isnan(p) else p
 
 
-def wilcoxon_signed_rank(differences: Sequence[float], alternative: str = "two-sided") -> float:
+def wilcoxon_signed_rank(differences: Values, alternative: str = "two-sided") -> float:
     """Wilcoxon signed-rank p-value of paired differences d_i (NaN if there are none); ±inf ranked.
 
     Zeros dropped; exact for n ≤ `EXACT_MAX_N`: the sign-flip distribution of the mid-rank sum, ties
@@ -349,7 +352,7 @@ def paired_values(treatment: Sequence[float], control: Sequence[float]) -> tuple
     return t[keep], c[keep]
 
 
-def _aligned(treatment: Sequence[float], control: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(treatment: Values, control: Values) -> tuple[np.ndarray, np.ndarray]:
     t, c = _array(treatment), _array(control)
     if t.shape != c.shape:
         raise ValueError(f"paired samples must have equal lengths, got {t.size} and {c.size}")
@@ -454,7 +457,7 @@ def _check_better(better: str) -> None:
         raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
 
 
-def verdict(treatment: Sequence[float], control: Sequence[float], better: str = "lower", paired: bool = False,
+def verdict(treatment: Values, control: Values, better: str = "lower", paired: bool = False,
             alpha: float = 0.05, n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0,
             margin: float | None = None) -> Verdict:
     """Compare treatment with control on one metric (rule: module docstring); p_holm = p.
