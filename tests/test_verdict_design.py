@@ -286,3 +286,12 @@ def test_simulate_refuses_bad_input(capsys):
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == (
         "excolor: error: simulate: need --datasets ≥ 1, --seeds ≥ 3, --doses ≥ 1 and --n-boot ≥ 10")
+
+
+def test_a_side_of_several_keys_names_each_key():
+    from excolor.report.format import selector_label
+
+    assert selector_label({"model.output": "linear"}) == "linear"
+    assert selector_label({"model.normalize": True}) == "normalize=true"
+    assert selector_label({"model.output": "linear", "regularizers": "ex2.3", "schedule": "ex2.3"}) == \
+        "output=linear,regularizers=ex2.3,schedule=ex2.3"
