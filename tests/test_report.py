@@ -117,10 +117,12 @@ def test_report_numbers_and_verdicts(tmp_path):
     # Holm over H1's two metrics: sorted p 0.0625 (x 2) and 1 -> 0.125, 1
     assert [p["p_holm"] for p in hyp["H1"]["metrics"]] == pytest.approx([0.125, 1.0])
 
+    # a CI that collapses to a point is said to be one (never evidence); a lone metric has no Holm p
     assert "**H2** (dropping the output sigmoid improves reconstruction): inconclusive — " \
-           "eval/none/median_mse linear/sigmoid: median of per-seed ratios 0.100 [95% BCa CI 0.100, 0.100], " \
-           "Wilcoxon signed-rank p = 0.062 (n = 5 pairs)" in md
-    assert "Holm p = 0.12 (n = 5 pairs) → lower is better: inconclusive" in md
+           "eval/none/median_mse linear/sigmoid: median of per-seed ratios 0.100 [95% CI: a single point, 0.100; " \
+           "no evidence either way], Wilcoxon signed-rank p = 0.062 (n = 5 seeds, paired); " \
+           "diverged: 0 of 5 vs 0 of 5 members" in md
+    assert "Holm p = 0.12 (family H1: 2 tests) (n = 5 seeds, paired) → lower is better: inconclusive" in md
     assert "**H3** (tanh is no different from sigmoid): inconclusive" in md
     assert "Rule:" in md and md.count("Rule:") == 1
     # header, tables, formatting
@@ -328,13 +330,14 @@ def test_paired_verdict_with_holm(tmp_path):
     assert [mse["p_holm"], score["p_holm"]] == pytest.approx([4 / 256, 4 / 256])
     assert h2["outcome"] == "supported" and mse["outcome"] == score["outcome"] == "supported"
     assert "median of per-seed ratios 0.337 [95% BCa CI 0.303, 0.37" in md
-    assert "Wilcoxon signed-rank p = 0.0078, Holm p = 0.016 (n = 8 pairs) → lower is better: supported" in md
+    assert ("Wilcoxon signed-rank p = 0.0078, Holm p = 0.016 (family H2: 2 tests) (n = 8 seeds, paired) "
+            "→ lower is better: supported") in md
 
 
 def test_unpaired_when_seeds_differ(tmp_path):
     sweep = _h2_population_sweep(tmp_path / "sweep", H2_NODE, linear_seeds=list(range(100, 108)))
     md = report.build_report(sweep).read_text()
-    assert "ratio of medians" in md and "(n = 8 vs 8; unpaired: no shared seeds)" in md
+    assert "ratio of medians" in md and "(n = 8 vs 8 seeds; unpaired: no shared seeds)" in md
     h2 = json.loads((sweep / "summary.json").read_text())["hypotheses"][0]
     mse = h2["metrics"][0]
     assert not h2["paired"] and h2["why_unpaired"] == "no shared seeds"
@@ -349,11 +352,12 @@ SEEDS10 = list(range(10))
 
 
 def _normalize_factor(weight: float, seed: int) -> float:
-    """normalize=true vs false: half the error at weights <= 0.1, double at 100, ±1% (by seed parity) between."""
+    """normalize=true vs false: half the error at weights <= 0.1, double at 100 (each × (1 + seed/1000), so the
+    per-seed ratios are not all one number), ±1% (by seed parity) between."""
     if weight <= 0.1:
-        return 0.5
+        return 0.5 * (1 + seed / 1000)
     if weight >= 100:
-        return 2.0
+        return 2.0 * (1 + seed / 1000)
     return 1.01 if seed % 2 else 0.99
 
 
@@ -408,16 +412,19 @@ def test_grid_key_arm(tmp_path):
     hyp = {h["name"]: h for h in s["hypotheses"]}
     # pooled over normalize: each seed twice per side -> each side's two members of a seed summarised by
     # their median (the mean of two), then paired by seed: n = 10 seeds, not 20 + 20 members.
-    # treatment (w=0.1): b·2·0.5 and b·2 → 1.5 b; control (w=1): b·(1.01 or 0.99) and b → b·1.005 or b·0.995
+    # treatment (w=0.1): b·2·0.5·(1 + s/1000) and b·2; control (w=1): b·(1.01 or 0.99) and b → b·1.005 or b·0.995
     pooled = hyp["pooled"]
     assert pooled["paired"] and pooled["metrics"][0]["n_pairs"] == 10 and pooled["members_per_seed"] == [2, 2]
     assert pooled["n_unmatched"] == 0
-    assert pooled["metrics"][0]["effect"] == pytest.approx((1.5 / 1.005 + 1.5 / 0.995) / 2)
+    # (treatment: b·2·0.5·(1 + s/1000) and b·2, so b·(3 + s/1000)/2)
+    expected = np.median([(3 + s / 1000) / 2 / (1.005 if s % 2 else 0.995) for s in SEEDS10])
+    assert pooled["metrics"][0]["effect"] == pytest.approx(expected)
     assert "n = 10 seeds, paired; each side's members of one seed summarised by their median, up to 2 and 2 per seed" in md
-    # normalize=true only: paired by seed across the two weights; ratio 0.5 * (1 + 1) / (1.01 or 0.99)
+    # normalize=true only: paired by seed across the two weights; ratio 0.5 (1 + s/1000) · 2 / (1.01 or 0.99)
     normalized = hyp["normalized"]["metrics"][0]
     assert hyp["normalized"]["paired"] and normalized["n_pairs"] == 10
-    assert normalized["effect"] == pytest.approx((1 / 1.01 + 1 / 0.99) / 2)
+    expected = np.median([(1 + s / 1000) / (1.01 if s % 2 else 0.99) for s in SEEDS10])
+    assert normalized["effect"] == pytest.approx(expected)
     assert "| weight=0.1 | 20 |" in md
 
 
@@ -432,17 +439,21 @@ def test_dose_table_and_figure(tmp_path):
     rows = dose["effects"][0]["rows"]
     assert [r["direction"] for r in rows] == ["better", "better", "no significant difference",
                                               "no significant difference", "worse"]
-    # at 0.01 every pair has ratio 0.5: Wilcoxon p = 2/2^10, Holm x5 (all three significant ones tie)
-    assert rows[0]["effect"] == pytest.approx(0.5) and rows[0]["n_pairs"] == 10
-    assert rows[0]["p"] == pytest.approx(2 / 1024) and rows[0]["p_holm"] == pytest.approx(5 * 2 / 1024)
-    assert rows[4]["effect"] == pytest.approx(2.0)
+    # at 0.01 the pairs' ratios are 0.5 (1 + s/1000), s = 0..9: median 0.5 · 1.0045; all below 1 -> Wilcoxon
+    # p = 2/2^10. One Holm family for H1: its pooled verdict and the 5 doses (6 tests); the three
+    # significant rows tie at 2/1024 -> 6 · 2/1024 for each
+    assert rows[0]["effect"] == pytest.approx(0.5 * 1.0045) and rows[0]["n_pairs"] == 10
+    assert rows[0]["p"] == pytest.approx(2 / 1024) and rows[0]["p_holm"] == pytest.approx(6 * 2 / 1024)
+    assert rows[0]["family"] == "H1" and rows[0]["family_size"] == 6
+    assert rows[4]["effect"] == pytest.approx(2 * 1.0045)
     assert ("normalize=true vs normalize=false on eval/none/median_mse (lower is better): better at 0.01, 0.1; "
             "worse at 100; no significant difference at the other 2 of 5 values.") in md
     assert "## Dose response: `regularizers.unit.weight`" in md
     # normalize=false at 0.01: 5e-5 * (1.0, 1.1, ..., 1.9): quartiles at positions 2.25 and 6.75 ->
-    # 5e-5 * 1.225 = 6.125e-5 and 5e-5 * 1.675 = 8.375e-5; normalize=true is half of each
-    assert "| 0.01 | 3.63e-05 [3.06e-05, 4.19e-05] | 7.25e-05 [6.12e-05, 8.38e-05] | 0.500 [0.500, 0.500] " \
-           "| Wilcoxon | 0.002 | 0.0098 | 10 pairs | better |" in md
+    # 5e-5 * 1.225 = 6.125e-5 and 5e-5 * 1.675 = 8.375e-5
+    assert "| 7.25e-05 [6.12e-05, 8.38e-05] | 0.502 [0.501, 0.503] | Wilcoxon | 0.002 | 0.012 | 10 paired | 0 vs 0 " \
+           "| better |" in md
+    assert "Holm p (family H1: 6 tests)" in md
     assert "![dose response](dose.png)" in md
     assert (sweep / "dose.png").stat().st_size > 5000
 
@@ -527,7 +538,7 @@ def test_summary_json_is_the_typed_result(tmp_path):
     report.build_report(sweep)
     summary = json.loads((sweep / "summary.json").read_text())
     assert list(summary) == ["sweep_dir", "counts", "arm_keys", "arm_keys_declared", "metric_names", "compute",
-                             "has_steps", "arms", "hypotheses", "dose", "failed", "incomplete"]
+                             "has_steps", "arms", "hypotheses", "dose", "failed", "incomplete", "factorial"]
     arm = summary["arms"][0]
     assert arm["arm"] == "output=linear" and "label" not in arm
     assert list(arm["metrics"]["eval/none/median_mse"]) == ["n", "n_nonfinite", "mean", "sd", "median", "q25", "q75"]

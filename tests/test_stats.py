@@ -208,3 +208,117 @@ def test_bca_interval_is_within_the_bootstrap_range():
     v = stats.verdict(t, c)
     assert v.ci_method == "BCa" and v.lo < v.effect < v.hi
     assert v.lo > 0.3 and v.hi < 3.0
+
+
+# --------------------------------------------------------------------------- exact tests, ties, divergence
+
+
+def test_mann_whitney_exact_with_ties():
+    # [5, 5, 5] vs [1, 1, 1, 1]: of the C(7, 3) = 35 ways to pick the treatment's three values, only one is
+    # as extreme on each side -> two-sided p = 2/35 (the normal approximation gave 0.025)
+    assert stats.mann_whitney([5, 5, 5], [1, 1, 1, 1]) == pytest.approx(2 / 35)
+    v = stats.verdict([5, 5, 5], [1, 1, 1, 1], better="higher")
+    # both sides constant: the CI is the point 5 -> never evidence, whatever the p
+    assert (v.effect, v.lo, v.hi, v.ci_method) == (5.0, 5.0, 5.0, "degenerate")
+    assert v.outcome == stats.INCONCLUSIVE
+
+
+def _signed_rank_brute_force(d):
+    """Two-sided exact p over all 2^n sign patterns of the mid-ranks of |d| (zeros dropped)."""
+    import itertools
+
+    from scipy.stats import rankdata
+    d = np.asarray([x for x in d if x != 0], dtype=float)
+    ranks = rankdata(np.abs(d))
+    observed = ranks[d > 0].sum()
+    sums = np.array([np.dot(signs, ranks) for signs in itertools.product((0, 1), repeat=d.size)])
+    return min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
+
+
+def test_wilcoxon_exact_with_ties_by_hand():
+    # |d| = 1, 1, 2, 1, 3, 3: mid-ranks 2, 2, 4, 2, 5.5, 5.5; the one negative has rank 2, so T- = 2.
+    # Sign patterns with T- <= 2: none negative, or one of the three rank-2 values -> 4 of 64; p = 2 * 4/64
+    d = [1, 1, 2, -1, 3, 3]
+    assert stats.wilcoxon_signed_rank(d) == pytest.approx(8 / 64)
+    assert _signed_rank_brute_force(d) == pytest.approx(8 / 64)
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        d = np.round(rng.normal(0.3, 1, 9), 0)  # many ties and zeros
+        assert stats.wilcoxon_signed_rank(d) == pytest.approx(_signed_rank_brute_force(d))
+
+
+def test_worst_values():
+    assert stats.worst_value("lower", "ratio") == math.inf
+    assert stats.worst_value("higher", "ratio") == 0.0
+    assert stats.worst_value("higher", "difference") == -math.inf
+    assert list(stats.with_worst([1.0, math.nan, -math.inf], "lower", "ratio")) == [1.0, math.inf, math.inf]
+    # a pair of two diverged values is a tie; one diverged side gives the extreme ratio
+    effects = stats.per_pair_effects(np.array([math.inf, 1.0, math.inf]), np.array([2.0, math.inf, math.inf]), "ratio")
+    assert list(effects) == [math.inf, 0.0, 1.0]
+
+
+def test_informative_divergence_is_not_a_win():
+    # 8 seeds: treatment/control ratios 0.85, 0.86, ..., 0.91 on 7, and the 8th treatment member diverged
+    # (NaN). Dropping it (the old rule) left 7 pairs all below 1: p = 2/2^7 = 0.016, "supported".
+    # As the worst value its log ratio is +inf: ranks of |log ratio| are 1..7 and 8 for the diverged one,
+    # T+ = 8. Sign patterns with T+ <= 8 = subsets of {1..8} summing to <= 8: 1+1+1+2+2+3+4+5+6 = 25 of
+    # 256; p = 2 * 25/256
+    c = np.arange(1.0, 9.0)
+    ratios = np.array([0.85, 0.86, 0.87, 0.88, 0.89, 0.90, 0.91])
+    t = np.append(ratios * c[:7], math.nan)
+    v = stats.verdict(t, c, better="lower", paired=True)
+    assert v.p == pytest.approx(50 / 256) and v.outcome == stats.INCONCLUSIVE
+    assert (v.n_pairs, v.n_diverged_t, v.n_diverged_c) == (8, 1, 0)
+    assert v.effect == pytest.approx((0.88 + 0.89) / 2) and v.ci_method == "percentile"
+    assert stats.verdict(t[:7], c[:7], better="lower", paired=True).outcome == stats.SUPPORTED
+
+
+def test_infinite_values_are_diverged_like_nan():
+    t = [1.0, 1.1, 1.2, math.inf, -math.inf]
+    c = [2.0, 2.1, 2.2, 2.3, 2.4]
+    v = stats.verdict(t, c, better="lower")
+    w = stats.verdict([1.0, 1.1, 1.2, math.nan, math.nan], c, better="lower")
+    assert (v.n_t, v.n_diverged_t) == (5, 2) and (v.effect, v.p) == (w.effect, w.p)
+    assert v.effect == pytest.approx(1.2 / 2.2)  # median of [1, 1.1, 1.2, inf, inf]
+    s = stats.summarize(t)
+    assert s["n"] == 3 and s["n_nonfinite"] == 2
+
+
+def test_higher_is_better_diverged_is_zero_on_a_ratio():
+    # scores: a diverged treatment member is worse than every control value
+    v = stats.verdict([math.nan, math.nan, math.nan, 0.9], [0.5, 0.5, 0.6, 0.6], better="higher")
+    assert v.measure == "ratio" and v.effect == pytest.approx(0.0) and v.ci_method == "percentile"
+    # every treatment value below every control value -> p = 2/C(8, 4)... with the three tied zeros: exact
+    assert v.p == pytest.approx(stats.mann_whitney([0, 0, 0, 0.9], [0.5, 0.5, 0.6, 0.6]))
+
+
+def test_point_ci_is_never_evidence():
+    assert stats.decide(0.5, 0.5, 0.001, 1.0, "lower", True) == stats.INCONCLUSIVE
+    assert stats.decide(0.4, 0.5, 0.001, 1.0, "lower", True) == stats.SUPPORTED
+
+
+def test_tost_equivalence_by_hand():
+    # per-seed ratios 0.97 ... 1.04 (8 seeds): every log ratio is above log 0.9 and below log 1.1, so each
+    # one-sided exact Wilcoxon p is 1/2^8; p_TOST = max of the two = 1/256
+    ratios = np.array([0.97, 0.98, 0.99, 1.0, 1.01, 1.02, 1.03, 1.04])
+    c = np.arange(1.0, 9.0)
+    v = stats.verdict(ratios * c, c, paired=True, margin=0.1)
+    assert v.p == pytest.approx(1 / 256) and v.test == stats.TOST_WILCOXON and v.ci_level == pytest.approx(0.9)
+    assert 0.97 <= v.lo < v.hi <= 1.04 and v.outcome == stats.EQUIVALENT
+    # a ±2 % margin: four ratios lie outside it, and the CI too
+    assert stats.verdict(ratios * c, c, paired=True, margin=0.02).outcome == stats.NOT_EQUIVALENT
+    # unpaired: log t - log 0.9 above every log c when t = c shifted by ratio 1 (same values): the two one-sided
+    # Mann–Whitney tests on 8 vs 8 identical values shifted by log 0.9 / log 1.1 -> fully separated: 1/C(16, 8)
+    u = stats.verdict(c, c, margin=0.1)
+    assert u.test == stats.TOST_MANN_WHITNEY and u.p > 0.05 and u.outcome == stats.NOT_EQUIVALENT
+    assert stats.combine_outcomes([stats.EQUIVALENT, stats.EQUIVALENT]) == stats.EQUIVALENT
+    assert stats.combine_outcomes([stats.EQUIVALENT, stats.NOT_EQUIVALENT]) == stats.NOT_EQUIVALENT
+    with pytest.raises(ValueError):
+        stats.tost_p(c, c, 1.5, True)
+
+
+def test_family_adjustment_in_a_verdict():
+    v = stats.verdict([1.0, 2, 3, 4, 5, 2.4], [2.0, 4, 6, 8, 10, 6], paired=True)
+    adjusted = v.adjusted(0.2, "H", 28)
+    assert (adjusted.p_holm, adjusted.family, adjusted.family_size, adjusted.outcome) == (0.2, "H", 28, stats.INCONCLUSIVE)
+    assert v.outcome == stats.SUPPORTED  # unchanged: adjusted returns a copy

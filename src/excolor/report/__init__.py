@@ -7,6 +7,7 @@ Usage::
     python -m excolor.report sqlite:///optuna.db --study h4 [--out DIR]   # an Optuna study only
     python -m excolor.report multirun/h1/optuna.journal [--out DIR]        # (a journal file too)
     python -m excolor.report.results_table multirun/h2     # the README's over-seeds table of h2
+    python -m excolor.report.simulate                      # null false-positive rates of the verdicts
 
 Input: a sweep dir as Hydra writes it (``multirun.yaml`` and one run dir per trial, each *ok*,
 *failed* or *incomplete*, read through `excolor.run_record`); what the report compares is set by the
@@ -20,10 +21,13 @@ The data flow is one line, a module each:
 - `spec`: the ``report:`` node → `Spec` (arms, metrics, `Hypothesis` list, dose key);
 - `analysis`: trials + spec → the typed `result.SweepResult`: trial and member counts, training
   compute in total and per arm, metric summaries per arm over members, per hypothesis a verdict per
-  metric (`stats.verdict`, paired by seed where treatment and control share seeds (`pairing`), Holm
-  across the hypothesis' metrics, combined with `stats.combine_outcomes`; the rule,
-  `stats.VERDICT_RULE`, is printed in the report), with ``report.dose`` the dose response (`dose`),
-  then the failed and incomplete trials;
+  metric (`stats.verdict`, the seed as the unit and paired by seed where treatment and control share
+  seeds (`pairing`), diverged members as their side's worst values and their rates compared
+  (`divergence`), exact rank tests with ties (`exact`), TOST for an equivalence hypothesis, one Holm
+  family per hypothesis over its metrics and dose rows (`family`), combined with
+  `stats.combine_outcomes`; the rule, `stats.VERDICT_RULE`, is printed in the report), with
+  ``report.dose`` the dose response (`dose`), with ``report.factorial`` the main effects and two-way
+  interactions (`factorial`), then the failed and incomplete trials;
 - `optuna_study`: if ``hydra.sweeper.storage`` and ``hydra.sweeper.study_name`` are set, the study →
   `result.StudyResult` (storage lookup, trial counts by state, top-5 trials or Pareto front, objective
   names). A relative storage path is resolved against the sweep dir; a missing or unreadable study is

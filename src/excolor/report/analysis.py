@@ -9,10 +9,15 @@ of the arm keys (config keys or grid keys), so one trial may feed several arms (
 and a failed trial counts as failed in every arm its grid points would have fed. Compute is per
 trial: a trial's ``train/seconds`` is shared among arms in proportion to its members in each.
 
-A hypothesis compares the members matching its treatment and control selectors, paired by
-seed when they share seeds (`excolor.report.pairing`); its metrics' p-values are Holm-adjusted and
+A hypothesis compares the members matching its treatment and control selectors, each side's members
+summarised per seed and paired by seed when they share seeds (`excolor.report.pairing`); the sides'
+divergence is compared (`excolor.report.divergence`); all of the hypothesis' p-values (its metrics and
+its dose rows) are Holm-adjusted as one family (`excolor.report.family`) and the metrics' outcomes
 combined with `excolor.report.stats.combine_outcomes` (supported only if all are, not supported if
-any is).
+any is). With ``report.factorial``: the main effects and two-way interactions (`excolor.report.factorial`).
+
+The members are those of the ok trials and the diverged members of trials that failed because training
+diverged (`excolor.report.sweep.diverged_members`): a diverged member is an outcome of its arm.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ import math
 import numpy as np
 
 from excolor.report import stats
+from excolor.report.divergence import compare_divergence
 from excolor.report.dose import analyse_dose
+from excolor.report.factorial import analyse_factorial
+from excolor.report.family import adjust_families
 from excolor.report.format import values_label
 from excolor.report.pairing import compare_groups, pair_members, select_sides
 from excolor.report.result import (ArmResult, Compute, Counts, FailedTrial, HypothesisResult, IncompleteTrial,
@@ -98,12 +106,12 @@ def _arm(label: str, trials: list[Trial], members: list[Member], arms: Arms, spe
     )
 
 
-def _hypothesis(hypothesis: Hypothesis, members: list[Member]) -> HypothesisResult:
-    """One hypothesis: its members, pairing and Holm-adjusted verdict per metric."""
+def _hypothesis(hypothesis: Hypothesis, members: list[Member], n_boot: int) -> HypothesisResult:
+    """One hypothesis: its members, pairing, divergence and verdict per metric (raw p: the family adjusts)."""
     treatment, control = select_sides(hypothesis, members)
-    groups = pair_members(treatment, control, ignore=hypothesis.selected_keys)
-    verdicts = [MetricVerdict(metric, verdict)
-                for metric, verdict in zip(hypothesis.metrics, compare_groups(groups, hypothesis.metrics))]
+    groups = pair_members(treatment, control)
+    found = compare_groups(groups, hypothesis.metrics, margin=hypothesis.equivalence, n_boot=n_boot)
+    verdicts = [MetricVerdict(metric, verdict) for metric, verdict in zip(hypothesis.metrics, found)]
     return HypothesisResult(
         name=hypothesis.name, claim=hypothesis.claim, treatment=hypothesis.treatment, control=hypothesis.control,
         treatment_trials=list(dict.fromkeys(member.trial.name for member in treatment)),
@@ -112,15 +120,18 @@ def _hypothesis(hypothesis: Hypothesis, members: list[Member]) -> HypothesisResu
         paired=groups.paired, n_unmatched=groups.n_unmatched, why_unpaired=groups.why_unpaired,
         members_per_seed=list(groups.per_unit),
         outcome=stats.combine_outcomes(metric_verdict.verdict.outcome for metric_verdict in verdicts),
-        metrics=verdicts)
+        metrics=verdicts, divergence=compare_divergence(groups, hypothesis.metrics), margin=hypothesis.equivalence)
 
 
-def analyse(trials: list[Trial], spec: Spec) -> SweepResult:
+def analyse(trials: list[Trial], spec: Spec, n_boot: int = stats.N_RESAMPLES) -> SweepResult:
     """Group the members (and trials) into arms and summarise counts, compute, metrics, hypotheses
-    and the dose response."""
+    (one Holm family each), the dose response and the factorial; ``n_boot``: bootstrap resamples."""
     arms = Arms(trials, spec.arms)
     ok_trials = [trial for trial in trials if trial.status == Status.OK]
-    members = [member for trial in ok_trials for member in trial.members]
+    members = [member for trial in trials if trial.status == Status.OK or trial.members for member in trial.members]
+    hypotheses = [_hypothesis(hypothesis, members, n_boot) for hypothesis in spec.hypotheses]
+    dose = analyse_dose(members, spec, n_boot) if spec.dose else None
+    adjust_families(hypotheses, dose)
     return SweepResult(
         counts=Counts(ok=len(ok_trials), failed=sum(trial.status == Status.FAILED for trial in trials),
                       incomplete=sum(trial.status == Status.INCOMPLETE for trial in trials), total=len(trials),
@@ -130,10 +141,11 @@ def analyse(trials: list[Trial], spec: Spec) -> SweepResult:
         has_steps=any(trial.number(TRAIN_STEPS) is not None for trial in ok_trials),
         arms=[_arm(label, trials, [member for member in members if arms.of_member[member] == label], arms, spec)
               for label in arms.labels],
-        hypotheses=[_hypothesis(hypothesis, members) for hypothesis in spec.hypotheses],
-        dose=analyse_dose(members, spec) if spec.dose else None,
+        hypotheses=hypotheses,
+        dose=dose,
         failed=[FailedTrial(trial.name, trial.overrides, trial.error_type, trial.error)
                 for trial in trials if trial.status == Status.FAILED],
         incomplete=[IncompleteTrial(trial.name, trial.overrides)
                     for trial in trials if trial.status == Status.INCOMPLETE],
+        factorial=analyse_factorial(members, spec.factorial, n_boot) if spec.factorial else None,
     )

@@ -6,11 +6,14 @@ key works too when each trial sits at one value):
 - **bands**: for each *series* (the arm keys other than the dose key, e.g. ``normalize=true`` and
   ``normalize=false``) and each report metric, the median and the IQR (25th–75th percentile)
   over the members at x;
-- **effects**: for each hypothesis that does not select on the dose key and each of its metrics,
+- **effects**: for each hypothesis that does not select on the dose key (and is not an equivalence
+  hypothesis) and each of its metrics,
   treatment vs control among the members at x, paired by seed where they share seeds
-  (`excolor.report.pairing`), effect and BCa CI and p as in `excolor.report.stats.verdict`; the
-  p-values of one (hypothesis, metric) are **Holm-adjusted across the dose values**, and each dose is
-  better / worse / no significant difference by `excolor.report.stats.decide` on the adjusted p.
+  (`excolor.report.pairing`: at one dose a seed is one member per side), effect and BCa CI and p as in
+  `excolor.report.stats.verdict`. The rows' p-values are raw here: they are **Holm-adjusted in the
+  hypothesis' family**, with its pooled verdicts and every dose of every metric
+  (`excolor.report.family`), which also sets each row's direction: better / worse / no significant
+  difference (`direction`).
 
 The x axis is logarithmic when the values are positive and log-spaced (`is_log_spaced`).
 The result is a `DoseResult`, or a `NoDose` saying why there is none.
@@ -63,29 +66,25 @@ def band(members: list[Member], metric: str) -> Band:
     return Band(summary["n"], summary["median"], summary["q25"], summary["q75"])
 
 
-def _direction(outcome: str) -> str:
+def direction(outcome: str) -> str:
+    """A dose row's direction from its verdict's outcome."""
     return {stats.SUPPORTED: BETTER, stats.NOT_SUPPORTED: WORSE}.get(outcome, NO_DIFFERENCE)
 
 
 def _effect_rows(hypothesis: Hypothesis, metric: str, better: str, doses: list[float],
-                 members_at: dict[float, list[Member]]) -> list[DoseRow]:
-    """One row per dose: treatment vs control at that dose, Holm-adjusted across the doses."""
+                 members_at: dict[float, list[Member]], n_boot: int) -> list[DoseRow]:
+    """One row per dose: treatment vs control at that dose (raw p; the family adjusts it)."""
     rows = []
     for dose in doses:
         treatment, control = select_sides(hypothesis, members_at[dose])
-        groups = pair_members(treatment, control, ignore=hypothesis.selected_keys)
-        verdict = stats.verdict(*groups.values(metric), better=better, paired=groups.paired)
-        rows.append(DoseRow(dose, verdict, groups.n_unmatched, band(treatment, metric), band(control, metric), ""))
-    for row, p_adjusted in zip(rows, stats.holm([row.verdict.p for row in rows])):
-        verdict = row.verdict
-        enough = verdict.n_t >= stats.MIN_N and verdict.n_c >= stats.MIN_N
-        outcome = stats.decide(verdict.lo, verdict.hi, p_adjusted, verdict.null, better, enough)
-        row.verdict = dataclasses.replace(verdict, p_holm=p_adjusted, outcome=outcome)
-        row.direction = _direction(outcome)
+        groups = pair_members(treatment, control)
+        verdict = stats.verdict(*groups.values(metric, better), better=better, paired=groups.paired, n_boot=n_boot)
+        rows.append(DoseRow(dose, verdict, groups.n_unmatched, band(treatment, metric), band(control, metric),
+                            direction(verdict.outcome)))
     return rows
 
 
-def analyse_dose(members: list[Member], spec: Spec) -> DoseResult | NoDose:
+def analyse_dose(members: list[Member], spec: Spec, n_boot: int = stats.N_RESAMPLES) -> DoseResult | NoDose:
     """The dose analysis of the ok members (module docstring); `NoDose` says why there is none."""
     key = spec.dose
     dosed = [(member, dose) for member in members if (dose := _dose_of(member, key)) is not None]
@@ -103,7 +102,8 @@ def analyse_dose(members: list[Member], spec: Spec) -> DoseResult | NoDose:
     bands = {metric: {label: [series_band(metric, label, dose) for dose in doses] for label in series}
              for metric in spec.metrics}
     effects = [DoseEffect(hypothesis.name, metric, better, hypothesis.treatment, hypothesis.control,
-                          _effect_rows(hypothesis, metric, better, doses, members_at))
-               for hypothesis in spec.hypotheses if key not in hypothesis.selected_keys
+                          _effect_rows(hypothesis, metric, better, doses, members_at, n_boot))
+               for hypothesis in spec.hypotheses
+               if key not in hypothesis.selected_keys and hypothesis.equivalence is None
                for metric, better in hypothesis.metrics.items()]
     return DoseResult(key, doses, is_log_spaced(doses), series_keys, series, bands, effects)

@@ -35,10 +35,11 @@ def values_label(values: dict[str, Any]) -> str:
 
 
 def selector_label(selector: dict[str, Any]) -> str:
-    """A hypothesis side in a verdict line: ``linear`` (a string value) or ``normalize=true`` (any
-    other value); several keys joined by ','."""
-    return ",".join(fmt_value(value) if isinstance(value, str) else f"{short_key(key)}={fmt_value(value)}"
-                    for key, value in selector.items())
+    """A hypothesis side in a verdict line: ``linear`` (one key with a string value) or
+    ``normalize=true`` (any other value); several keys each as ``key=value``, joined by ','
+    (``output=linear,regularizers=ex2.3,schedule=ex2.3``: two values alike stay told apart)."""
+    return ",".join(fmt_value(value) if isinstance(value, str) and len(selector) == 1
+                    else f"{short_key(key)}={fmt_value(value)}" for key, value in selector.items())
 
 
 def fmt_num(number: Any, digits: int = 3) -> str:

@@ -5,15 +5,18 @@ verdict line per hypothesis, the dose response, failed and incomplete trials) an
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from excolor.report import stats
+from excolor.report.divergence import Divergence
 from excolor.report.dose import BETTER, WORSE
 from excolor.report.format import (MISSING, fmt_estimate, fmt_num, fmt_p, fmt_seconds, fmt_steps, fmt_value, md_row,
                                    md_rule, selector_label, short_key)
-from excolor.report.result import (ArmResult, Band, DoseEffect, DoseResult, FailedTrial, HypothesisResult,
-                                   IncompleteTrial, MetricVerdict, NoDose, StudyResult, SweepResult)
+from excolor.report.result import (ArmResult, Band, DoseEffect, DoseResult, FactorialResult, FailedTrial,
+                                   HypothesisResult, IncompleteTrial, MetricVerdict, NoDose, NoFactorial, StudyResult,
+                                   SweepResult)
 from excolor.run_record import FAILURE_FILE, MEMBERS_FILE, METRICS_FILE, TRAIN_SECONDS
 
 _EFFECT_NAMES = {(True, "ratio"): "median of per-seed ratios", (True, "difference"): "median of per-seed differences",
@@ -22,8 +25,8 @@ _EFFECT_NAMES = {(True, "ratio"): "median of per-seed ratios", (True, "differenc
 
 # -------------------------------------------------------------------------------------- hypotheses
 def _sample_size(metric: MetricVerdict, n_unmatched: int, why_unpaired: str = "", members_per_seed=(1, 1)) -> str:
-    """n = 64 pairs (and members left out for want of a partner), or n = 10 vs 12 (unpaired: why);
-    seeds instead of members where a side's members of one seed were summarised by their median."""
+    """n = 64 seeds, paired (and members left out for want of a partner), or n = 10 vs 12 seeds
+    (unpaired: why); where a side's members of one seed were summarised by their median, how many."""
     verdict = metric.verdict
     summarised = ""
     if tuple(members_per_seed) != (1, 1):
@@ -31,37 +34,76 @@ def _sample_size(metric: MetricVerdict, n_unmatched: int, why_unpaired: str = ""
                       f"{members_per_seed[0]} and {members_per_seed[1]} per seed")
     if not verdict.paired:
         why = f"; unpaired: {why_unpaired}" if why_unpaired else ""
-        unit = " seeds" if summarised else ""
-        return f"n = {verdict.n_t} vs {verdict.n_c}{unit}{why}{summarised}"
+        return f"n = {verdict.n_t} vs {verdict.n_c} seeds{why}{summarised}"
     unmatched = f"; {n_unmatched} members without a partner left out" if n_unmatched else ""
-    return f"n = {verdict.n_pairs} {'seeds, paired' if summarised else 'pairs'}{summarised}{unmatched}"
+    return f"n = {verdict.n_pairs} seeds, paired{summarised}{unmatched}"
 
 
 def _ratio_sign(measure: str) -> str:
     return "/" if measure == "ratio" else " − "
 
 
+def fmt_margin(margin: float) -> str:
+    """±10 % for 0.1."""
+    return f"±{fmt_num(100 * margin)} %"
+
+
+def fmt_family(verdict) -> str:
+    """The family beside an adjusted p: "family H1-dose: 28 tests"."""
+    tests = "test" if verdict.family_size == 1 else "tests"
+    return f"family {verdict.family}: {verdict.family_size} {tests}"
+
+
+def _interval(verdict) -> str:
+    """[95% BCa CI lo, hi], or the CI that is a single point, said as such."""
+    point, lo, hi = fmt_estimate(verdict.effect, verdict.lo, verdict.hi)
+    level = f"{fmt_num(100 * verdict.ci_level)}%"
+    if verdict.lo == verdict.hi:
+        return f"{point} [{level} CI: a single point, {lo}; no evidence either way]"
+    ci_name = "BCa CI" if verdict.ci_method in ("BCa", "degenerate") else f"{verdict.ci_method} CI"
+    return f"{point} [{level} {ci_name} {lo}, {hi}]"
+
+
+def divergence_text(divergence: Divergence) -> str:
+    """diverged: 3 of 32 members (3 seeds) vs 0 of 32 (0 seeds), McNemar exact p = 0.25; or none."""
+    if not divergence.any:
+        return f"diverged: 0 of {divergence.n_members_t} vs 0 of {divergence.n_members_c} members"
+    return (f"diverged: {divergence.members_t} of {divergence.n_members_t} members ({divergence.seeds_t} of "
+            f"{divergence.n_seeds_t} seeds) vs {divergence.members_c} of {divergence.n_members_c} "
+            f"({divergence.seeds_c} of {divergence.n_seeds_c} seeds), {divergence.test} p = {fmt_p(divergence.p)}")
+
+
+def outcome_text(outcome: str, margin: float | None) -> str:
+    """The outcome as the verdict line says it: "equivalent within ±10 %" for an equivalence verdict."""
+    if margin is not None and outcome == stats.EQUIVALENT:
+        return f"equivalent within {fmt_margin(margin)}"
+    if margin is not None:
+        return f"not shown equivalent within {fmt_margin(margin)}"
+    return outcome
+
+
 def verdict_line(hypothesis: HypothesisResult) -> str:
     """One hypothesis (as analysed) in one markdown line: outcome, then per metric the effect, its
-    CI, the test's p (Holm-adjusted too with several metrics) and n."""
+    CI, the test's p (Holm-adjusted too, with its family, in a family of several tests) and n, then the
+    divergence per side."""
     treatment, control = selector_label(hypothesis.treatment), selector_label(hypothesis.control)
     several = len(hypothesis.metrics) > 1
     parts = []
     for metric in hypothesis.metrics:
         verdict = metric.verdict
-        point, lo, hi = fmt_estimate(verdict.effect, verdict.lo, verdict.hi)
-        ci_name = "BCa CI" if verdict.ci_method in ("BCa", "degenerate") else f"{verdict.ci_method} CI"
         part = (f"{metric.metric} {treatment}{_ratio_sign(verdict.measure)}{control}: "
                 f"{_EFFECT_NAMES[verdict.paired, verdict.measure]} "
-                f"{point} [95% {ci_name} {lo}, {hi}], {verdict.test} p = {fmt_p(verdict.p)}")
-        if several:
-            part += f", Holm p = {fmt_p(verdict.p_holm)}"
+                f"{_interval(verdict)}, {verdict.test} p = {fmt_p(verdict.p)}")
+        if verdict.family_size > 1:
+            part += f", Holm p = {fmt_p(verdict.p_holm)} ({fmt_family(verdict)})"
         part += f" ({_sample_size(metric, hypothesis.n_unmatched, hypothesis.why_unpaired, hypothesis.members_per_seed)})"
         if several:
-            part += f" → {verdict.better} is better: {verdict.outcome}"
+            judged = "" if hypothesis.margin is not None else f"{verdict.better} is better: "
+            part += f" → {judged}{outcome_text(verdict.outcome, hypothesis.margin)}"
         parts.append(part)
     claim = f" ({hypothesis.claim})" if hypothesis.claim else ""
-    return f"**{hypothesis.name}**{claim}: {hypothesis.outcome} — " + "; ".join(parts)
+    return (f"**{hypothesis.name}**{claim}: {outcome_text(hypothesis.outcome, hypothesis.margin)} — "
+            + "; ".join(parts) + f"; {divergence_text(hypothesis.divergence)}")
 
 
 # ------------------------------------------------------------------------------------------ sweep
@@ -152,6 +194,8 @@ def sweep_markdown(sweep_dir: Path, result: SweepResult, metrics_png: Path | Non
         lines += ["", f"Rule: {stats.VERDICT_RULE}", ""]
     if result.dose is not None:
         lines += dose_markdown(result.dose, dose_png.name if dose_png is not None else None)
+    if result.factorial is not None:
+        lines += factorial_markdown(result.factorial)
     return lines + _trial_lists(result)
 
 
@@ -200,16 +244,19 @@ def _effect_table(effect: DoseEffect, dose_name: str) -> list[str]:
     treatment, control = selector_label(effect.treatment), selector_label(effect.control)
     sign = "/" if all(row.verdict.measure == "ratio" for row in effect.rows) else " − "
     lines = [f"### {effect.hypothesis}: {effect.metric}", "", where_sentence(effect), ""]
+    family = fmt_family(effect.rows[0].verdict) if effect.rows else ""
     head = [dose_name, f"{treatment}", f"{control}", f"{treatment}{sign}{control} [95% CI]", "test", "p",
-            "Holm p", "n", "verdict"]
+            f"Holm p ({family})", "n seeds", "diverged", "verdict"]
     lines += [md_row(head), md_rule(len(head))]
     for row in effect.rows:
         verdict = row.verdict
         point, lo, hi = fmt_estimate(verdict.effect, verdict.lo, verdict.hi)
-        sample_size = f"{verdict.n_pairs} pairs" if verdict.paired else f"{verdict.n_t} vs {verdict.n_c}"
+        estimate = f"{point} (a single point)" if verdict.lo == verdict.hi else f"{point} [{lo}, {hi}]"
+        sample_size = f"{verdict.n_pairs} paired" if verdict.paired else f"{verdict.n_t} vs {verdict.n_c}"
         lines.append(md_row([fmt_num(row.x), _band_cell(row.treatment), _band_cell(row.control),
-                             f"{point} [{lo}, {hi}]", "Wilcoxon" if verdict.paired else "Mann–Whitney",
-                             fmt_p(verdict.p), fmt_p(verdict.p_holm), sample_size, row.direction]))
+                             estimate, "Wilcoxon" if verdict.paired else "Mann–Whitney",
+                             fmt_p(verdict.p), fmt_p(verdict.p_holm), sample_size,
+                             f"{verdict.n_diverged_t} vs {verdict.n_diverged_c}", row.direction]))
     return lines + [""]
 
 
@@ -242,8 +289,47 @@ def dose_markdown(dose: DoseResult | NoDose, png_name: str | None) -> list[str]:
         lines += _band_tables(dose, dose_name)
     if png_name:
         lines += [f"![dose response]({png_name})", ""]
-    lines += ["Effects per dose: as in the hypotheses (paired by seed where the arms share seeds), "
-              "with the p-values Holm-adjusted across the dose values of each table.", ""]
+    lines += [("Effects per dose: as in the hypotheses (paired by seed where the arms share seeds; a diverged "
+               "member counts as its side's worst value). The p-values are Holm-adjusted in the hypothesis' "
+               "family: its pooled verdicts and every dose of every metric, the size given in the column head."), ""]
+    return lines
+
+
+# -------------------------------------------------------------------------------------- factorial
+def factorial_markdown(factorial: FactorialResult | NoFactorial) -> list[str]:
+    """The report's factorial section: per metric a table of the main effects and two-way interactions."""
+    lines = ["## Factorial effects", ""]
+    if isinstance(factorial, NoFactorial):
+        return lines + [f"No factorial table: {factorial.reason}.", ""]
+    levels = "; ".join(f"`{key}`: {fmt_value(low)} → {fmt_value(high)}" for key, (low, high) in factorial.factors.items())
+    missing = f" ({factorial.missing_seeds} more seeds lack a cell and are left out)" if factorial.missing_seeds else ""
+    lines += [(f"Factors (low → high): {levels}. {factorial.n_seeds} seeds have a member in every one of the "
+               f"{factorial.n_cells} cells{missing}."), "",
+              ("Per seed, a main effect is the mean over the cells at the factor's high level minus the mean at "
+               "its low level; an interaction f × g is f's effect at g high minus f's effect at g low (both "
+               "averaged over the other factors). Estimate: the mean over seeds, 95% BCa CI resampling seeds, "
+               "Wilcoxon signed-rank p on the per-seed contrasts, Holm over every term of every metric "
+               "(family size in the column head). On a log scale an effect is a log ratio: × = exp(effect)."), ""]
+    for metric in dict.fromkeys(effect.metric for effect in factorial.effects):
+        effects = [effect for effect in factorial.effects if effect.metric == metric]
+        scale = effects[0].scale
+        left = factorial.left_out.get(metric, 0)
+        lines += [f"### {metric} ({'natural log' if scale == 'log' else 'linear'} scale)", ""]
+        if left:
+            lines += [f"{left} seeds with a diverged member (a non-finite value) left out.", ""]
+        head = ["term", "effect [95% CI]"] + (["× [95% CI]"] if scale == "log" else []) + [
+            "Wilcoxon p", f"Holm p (family of {effects[0].family_size})", "n seeds"]
+        lines += [md_row(head), md_rule(len(head))]
+        for effect in effects:
+            point, lo, hi = fmt_estimate(effect.estimate, effect.lo, effect.hi)
+            row = [effect.term, f"{point} [{lo}, {hi}]"]
+            if scale == "log":
+                point_ratio, lo_ratio, hi_ratio = (math.exp(value) if math.isfinite(value) else math.nan
+                                                   for value in (effect.estimate, effect.lo, effect.hi))
+                ratio = fmt_estimate(point_ratio, lo_ratio, hi_ratio)
+                row.append(f"{ratio[0]} [{ratio[1]}, {ratio[2]}]")
+            lines.append(md_row(row + [fmt_p(effect.p), fmt_p(effect.p_holm), str(effect.n_seeds)]))
+        lines.append("")
     return lines
 
 

@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from excolor.report.divergence import Divergence
 from excolor.report.spec import Comparison
 from excolor.report.stats import Verdict
 
@@ -95,7 +96,7 @@ class ArmResult:
 # ------------------------------------------------------------------------------------- hypotheses
 @dataclass
 class MetricVerdict:
-    """One hypothesis metric's verdict (Holm-adjusted across the hypothesis' metrics)."""
+    """One hypothesis metric's verdict (Holm-adjusted in the hypothesis' family, `excolor.report.family`)."""
 
     metric: str
     verdict: Verdict = field(metadata={FLATTEN: True})
@@ -115,6 +116,8 @@ class HypothesisResult(Comparison):
     members_per_seed: list[int]  # per side, the most members of one seed summarised by their median (1: none)
     outcome: str  # the metrics' outcomes combined (`excolor.report.stats.combine_outcomes`)
     metrics: list[MetricVerdict]
+    divergence: Divergence  # diverged members and seeds per side, and the test of their rates
+    margin: float | None = None  # an equivalence hypothesis' margin (ratio within ±margin)
 
 
 # ------------------------------------------------------------------------------------ dose response
@@ -137,7 +140,7 @@ class DoseBand(Band):
 
 @dataclass
 class DoseRow:
-    """Treatment vs control at one dose: the verdict (p Holm-adjusted across the doses), the bands of
+    """Treatment vs control at one dose: the verdict (p Holm-adjusted in the hypothesis' family), the bands of
     each side, and the direction (`excolor.report.dose.BETTER` / `WORSE` / `NO_DIFFERENCE`)."""
 
     x: float
@@ -181,6 +184,45 @@ class NoDose:
     reason: str = field(metadata={SUMMARY_KEY: "error"})
 
 
+# ---------------------------------------------------------------------------------------- factorial
+@dataclass
+class FactorialEffect:
+    """One main effect or two-way interaction on one metric: the mean over seeds of the per-seed contrast
+    (`excolor.report.factorial`), its 95% BCa CI over seeds, Wilcoxon p and the family's Holm p."""
+
+    term: str  # "output" (main effect) or "output × normalize" (interaction)
+    metric: str
+    scale: str  # "log" (natural log of the metric) or "linear"
+    estimate: float
+    lo: float
+    hi: float
+    ci_method: str
+    p: float
+    p_holm: float
+    family_size: int
+    n_seeds: int
+
+
+@dataclass
+class FactorialResult:
+    """The factorial analysis: factors with their (low, high) levels, the seeds in every cell, the
+    seeds left out (a missing cell or a diverged member), and the effects."""
+
+    factors: dict[str, list[Any]]
+    n_cells: int
+    n_seeds: int
+    left_out: dict[str, int]  # metric -> seeds left out for a diverged member (non-finite value)
+    missing_seeds: int  # seeds without a member in every cell
+    effects: list[FactorialEffect]
+
+
+@dataclass
+class NoFactorial:
+    """Why a sweep with ``report.factorial`` has no factorial table."""
+
+    reason: str = field(metadata={SUMMARY_KEY: "error"})
+
+
 # ---------------------------------------------------------------------------------------- the sweep
 @dataclass
 class FailedTrial:
@@ -216,6 +258,7 @@ class SweepResult:
     dose: DoseResult | NoDose | None
     failed: list[FailedTrial]
     incomplete: list[IncompleteTrial]
+    factorial: FactorialResult | NoFactorial | None = None
 
 
 # --------------------------------------------------------------------------------------- the study

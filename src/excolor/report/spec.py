@@ -14,6 +14,13 @@ Schema (all keys optional)::
           treatment: {model.output: linear}   # member selector: config path or grid key -> value
           control: {model.output: sigmoid}    # (members matching ALL pairs; may pool arms)
           metrics: {eval/none/median_mse: lower}   # metric -> "lower" | "higher" is better
+          equivalence: 0.1                    # optional: an equivalence claim, the ratio within ±10 %
+                                              # (TOST; the verdict: equivalent / not shown equivalent)
+      factorial:                              # optional: a 2^k factorial, paired by seed
+        factors:                              # factor (config path, grid key or config group) ->
+          model.output: [sigmoid, linear]     #   [low level, high level]; effect = high − low
+          regularizers: [ex2.2, ex2.3]
+        metrics: {eval/none/median_mse: log, eval/suppression/score: linear}   # scale of the effect
 
 Defaults: ``arms`` = the override keys whose value varies across trials, excluding
 ``seed`` (and ``*.seed``), ``hydra.*``, ``population.*`` (they shape the samples, not the arms)
@@ -34,7 +41,9 @@ from excolor.errors import ConfigError
 from excolor.report.sweep import Trial, select_value
 from excolor.run_record import BOOKKEEPING, SEED
 
-SPEC_KEYS = ("arms", "metrics", "hypotheses", "dose")
+SPEC_KEYS = ("arms", "metrics", "hypotheses", "dose", "factorial")
+FACTORIAL_KEYS = ("factors", "metrics")
+SCALES = ("log", "linear")
 HYPOTHESIS_SIDES = ("treatment", "control", "metrics")
 DIRECTIONS = ("lower", "higher")
 
@@ -60,6 +69,15 @@ class Hypothesis(Comparison):
     """One ``report.hypotheses`` entry: a `Comparison` and its metrics' directions."""
 
     metrics: dict[str, str]  # metric -> "lower" | "higher" (which is better)
+    equivalence: float | None = None  # margin m: an equivalence claim, ratio within [1 − m, 1 + m]
+
+
+@dataclass
+class Factorial:
+    """The ``report.factorial`` node: each factor's two levels (low, high) and each metric's scale."""
+
+    factors: dict[str, tuple[Any, Any]]
+    metrics: dict[str, str]  # metric -> "log" | "linear"
 
 
 @dataclass
@@ -71,6 +89,7 @@ class Spec:
     hypotheses: list[Hypothesis]
     arms_declared: bool
     dose: str | None = None
+    factorial: Factorial | None = None
 
 
 def _str_list(node: Any, where: str) -> list[str]:
@@ -132,8 +151,32 @@ def _hypothesis(index: int, node: Any) -> Hypothesis:
     for metric, direction in node["metrics"].items():
         if direction not in DIRECTIONS:
             raise ConfigError(f"{where}.metrics.{metric} ({name}) must be 'lower' or 'higher', got {direction!r}")
+    margin = node.get("equivalence")
+    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 < margin < 1):
+        raise ConfigError(f"{where}.equivalence ({name}) must be a margin in (0, 1) such as 0.1 (±10 % on the "
+                          f"ratio), got {margin!r}")
     return Hypothesis(str(name), str(node.get("claim") or ""), dict(node["treatment"]), dict(node["control"]),
-                      {str(metric): str(direction) for metric, direction in node["metrics"].items()})
+                      {str(metric): str(direction) for metric, direction in node["metrics"].items()},
+                      None if margin is None else float(margin))
+
+
+def _factorial(node: Any) -> Factorial | None:
+    """The validated ``report.factorial`` node (None if absent)."""
+    if node is None:
+        return None
+    if not isinstance(node, dict) or set(node) - set(FACTORIAL_KEYS):
+        raise ConfigError(f"report.factorial must be a mapping with keys {', '.join(FACTORIAL_KEYS)}, got {node!r}")
+    factors, metrics = node.get("factors"), node.get("metrics")
+    if not isinstance(factors, dict) or len(factors) < 2:
+        raise ConfigError(f"report.factorial.factors must map at least two factors to [low, high], got {factors!r}")
+    for factor, levels in factors.items():
+        if not isinstance(levels, list) or len(levels) != 2 or levels[0] == levels[1]:
+            raise ConfigError(f"report.factorial.factors.{factor} must be two distinct levels [low, high], "
+                              f"got {levels!r}")
+    if not isinstance(metrics, dict) or not metrics or any(scale not in SCALES for scale in metrics.values()):
+        raise ConfigError(f"report.factorial.metrics must map metrics to 'log' or 'linear', got {metrics!r}")
+    return Factorial({str(factor): (levels[0], levels[1]) for factor, levels in factors.items()},
+                     {str(metric): str(scale) for metric, scale in metrics.items()})
 
 
 def parse_spec(config: DictConfig, trials: list[Trial]) -> Spec:
@@ -152,4 +195,4 @@ def parse_spec(config: DictConfig, trials: list[Trial]) -> Spec:
     arms = _str_list(node.get("arms"), "report.arms") if declared else default_arms(trials)
     metrics = _str_list(node.get("metrics"), "report.metrics") or default_metrics(trials)
     hypotheses = [_hypothesis(index, entry) for index, entry in enumerate(node.get("hypotheses") or [])]
-    return Spec(arms, metrics, hypotheses, declared, dose)
+    return Spec(arms, metrics, hypotheses, declared, dose, _factorial(node.get("factorial")))

@@ -11,11 +11,19 @@ members cannot be read is *failed* with the reason (the contract's). A member's 
 (`Member.value`) is its grid value for a grid key, its seed for ``seed``, else the trial's config
 value. Run-wide metrics (the fit's ``train/seconds``) are not per member: a member's
 ``train/seconds`` is the run's divided by its number of members.
+
+A trial that failed because training diverged (`excolor.errors.TrainingDiverged`: every member
+diverged) still has members: each seed × grid point of its population, marked ``diverged``, every
+metric NaN (`diverged_members`): a diverged member is an outcome of its arm, not a gap.
+
+A key that names a config group chosen by an override (``regularizers=ex2.2``) has that option's name
+as its value (the composed config holds the group's content there).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +31,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from excolor import run_record
-from excolor.errors import ConfigError
+from excolor.errors import ConfigError, TrainingDiverged
 from excolor.report.errors import ReportError
 from excolor.run_record import Status
 
@@ -39,6 +47,7 @@ class Member:
     seed: int | None
     grid: dict[str, float]
     metrics: dict[str, float]
+    diverged: bool = False  # its trial failed with TrainingDiverged: every result metric is NaN
 
     def value(self, key: str) -> Any:
         """The grid value for a grid key, the seed for ``seed``, else the trial's config value."""
@@ -49,8 +58,10 @@ class Member:
         return self.trial.value(key)
 
     def number(self, metric: str) -> float | None:
-        """The member's metric as a float (None if absent; NaN kept)."""
+        """The member's metric as a float (None if absent; NaN kept; NaN for a diverged member's result)."""
         value = self.metrics.get(metric)
+        if value is None and self.diverged and metric not in run_record.BOOKKEEPING:
+            return math.nan
         return None if value is None else float(value)
 
 
@@ -80,11 +91,14 @@ class Trial:
 
     def value(self, key: str) -> Any:
         """Config value at ``key`` (falls back to the override string; None if absent)."""
+        override = self.override_map().get(key)
         if self.config is not None:
             value = OmegaConf.select(self.config, key, default=None, throw_on_resolution_failure=False)
+            if isinstance(value, DictConfig) and override is not None:
+                return override  # a config group chosen by an override: the option's name
             if value is not None:
                 return OmegaConf.to_container(value, resolve=False) if isinstance(value, (DictConfig, ListConfig)) else value
-        return self.override_map().get(key)
+        return override
 
     def number(self, metric: str) -> float | None:
         """The metric as a float; None if absent or not a number (booleans are not numbers)."""
@@ -117,12 +131,25 @@ def trial_members(trial: Trial, records: list[run_record.MemberRecord]) -> list[
     return members
 
 
+def diverged_members(trial: Trial) -> list[Member]:
+    """A trial that failed with `TrainingDiverged`: one diverged member per seed (``seed`` …
+    ``seed + population.size − 1``) × grid point, as its population would have had; else none."""
+    if trial.status != Status.FAILED or trial.error_type != TrainingDiverged.__name__ or trial.config is None:
+        return []
+    seed, size = select_value(trial.config, run_record.SEED), select_value(trial.config, "population.size", 1)
+    if not isinstance(seed, int) or not isinstance(size, int):
+        return []
+    points = trial.grid_points()
+    return [Member(trial, index, seed + offset, dict(point), {}, diverged=True)
+            for index, (point, offset) in enumerate(itertools.product(points, range(size)))]
+
+
 def load_trial(path: Path) -> Trial:
     """One trial dir, read through the run-record contract (`excolor.run_record.read_run`)."""
     record = run_record.read_run(path)
     trial = Trial(name=path.name, path=path, status=record.status, config=record.config,
                   overrides=record.overrides, metrics=record.metrics, error=record.error, error_type=record.error_type)
-    trial.members = trial_members(trial, record.members)
+    trial.members = trial_members(trial, record.members) or diverged_members(trial)
     return trial
 
 
