@@ -30,7 +30,9 @@ def p(label, *colors):
 
 def test_red_by_hand():
     # ρ = r (1 − g/2 − b/2): red 1, orange 1·(1 − ¼) = ¾, magenta 1·(1 − ½) = ½, grey ½·(1 − ½) = ¼
-    assert Red().source(np.array([RED, ORANGE, MAGENTA, GREY])).tolist() == pytest.approx([1, 0.75, 0.5, 0.25])
+    assert Red().source(np.array([RED, ORANGE, MAGENTA, GREY])).tolist() == pytest.approx(
+        [1, 0.75, 0.5, 0.25]
+    )
     # re-runs (0.08, 8): red 0.08; orange 0.08 · 0.75⁸ = 0.08 · 0.1001129150390625; magenta 0.08/256
     assert p(Red(0.08, 8), RED, ORANGE, MAGENTA) == pytest.approx([0.08, 0.008009033203125, 3.125e-4])
     # originals (0.5, 10): orange 0.5 · 0.75¹⁰ = 0.5 · 0.056313514709472656 (spec: ≈ 0.028)
@@ -79,8 +81,12 @@ def test_build_labels_and_bad_settings():
     labels = build_labels({"red": {"alpha": 0.08, "k": 8}, "vibrant": {"alpha": 0.01, "k": 10}})
     assert [type(v) for v in labels.values()] == [Red, Vibrant]
     assert (labels["red"].alpha, labels["red"].k) == (0.08, 8)
-    for bad, key in [({"blue": {}}, "unknown label"), ({"red": {"alpha": 2}}, "alpha"),
-                     ({"red": {"k": -1}}, "k="), ({"red": {"scale": 0.5}}, "unknown key")]:
+    for bad, key in [
+        ({"blue": {}}, "unknown label"),
+        ({"red": {"alpha": 2}}, "alpha"),
+        ({"red": {"k": -1}}, "k="),
+        ({"red": {"scale": 0.5}}, "unknown key"),
+    ]:
         with pytest.raises(ConfigError, match=key):
             build_labels(bad)
 
@@ -107,7 +113,9 @@ def test_counter_by_hand():
     labels = torch.tensor([[1, 0], [1, 1], [0, 1], [0, 0]], dtype=torch.float32)
     counter.update(labels, [True, False])  # red 2, vibrant not counted, any = rows 0, 1 → 2
     counter.update(labels, [True, True])  # red +2, vibrant +2, any = rows 0, 1, 2 → +3
-    assert counter.metrics() == [{COUNT_PREFIX + "red": 4, COUNT_PREFIX + "vibrant": 2, COUNT_PREFIX + ANY: 5, TOTAL: 8}]
+    assert counter.metrics() == [
+        {COUNT_PREFIX + "red": 4, COUNT_PREFIX + "vibrant": 2, COUNT_PREFIX + ANY: 5, TOTAL: 8}
+    ]
 
 
 def test_counter_per_member():

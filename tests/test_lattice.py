@@ -121,8 +121,11 @@ def test_epoch_mean_weights_by_batch_size():
 
 
 def test_bad_settings():
-    for kwargs, key in [({"subdivisions": 1}, "subdivisions"), ({"batch_size": 0}, "batch_size"),
-                        ({"labels": {"green": {}}}, "unknown label"),
-                        ({"labels": RED_B, "validation_labels": ["vibrant"]}, "validation_labels")]:
+    for kwargs, key in [
+        ({"subdivisions": 1}, "subdivisions"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"labels": {"green": {}}}, "unknown label"),
+        ({"labels": RED_B, "validation_labels": ["vibrant"]}, "validation_labels"),
+    ]:
         with pytest.raises(ConfigError, match=key):
             LatticeBatches(**kwargs)

@@ -78,7 +78,8 @@ def test_vibrancy_score_by_hand():
     # errors 0.3 on the 6 vibrant corners and 0.1 on black/white: perfectly correlated
     errors = np.where(score.feature > 0.5, 0.3, 0.1)
     assert score(errors).item() == pytest.approx(1.0)
-    # one vibrant corner off: e = (0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.1, 0.1) against f = (0, 1, 1, 1, 1, 1, 1, 0)
+    # one vibrant corner off: e = (0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.1, 0.1)
+    # against f = (0, 1, 1, 1, 1, 1, 1, 0)
     # de = e − 0.225, df = f − 0.75: Σdedf = 0.25, Σde² = 0.075, Σdf² = 1.5 → r² = 0.0625/0.1125 = 5/9
     e = np.array([0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.1, 0.1])
     assert corners[6].tolist() == [1, 1, 0]
@@ -101,8 +102,16 @@ def test_named_colors():
     assert rgb[names.index("dark gray")].tolist() == [0.25] * 3
     # spec §1.9: greys, white, black and cyan have similarity 0 to red
     sim = similarity_feature(rgb, 1)
-    assert [names[i] for i in np.flatnonzero(sim == 0)] == ["lime", "green", "teal", "cyan", "azure", "blue",
-                                                             "purple", *names[12:]]
+    assert [names[i] for i in np.flatnonzero(sim == 0)] == [
+        "lime",
+        "green",
+        "teal",
+        "cyan",
+        "azure",
+        "blue",
+        "purple",
+        *names[12:],
+    ]
 
 
 def test_named_color_table_by_hand():
@@ -111,7 +120,12 @@ def test_named_color_table_by_hand():
     ablated[0], ablated[6] = 0.334, 0.0005  # red up, cyan down
     rows = named_color_table(baseline, {"ablated": ablated})
     assert [row["name"] for row in rows] == list(NAMES)
-    assert rows[0] == {"name": "red", "baseline": 0.001, "ablated": 0.334, "ablated-delta": pytest.approx(0.333)}
+    assert rows[0] == {
+        "name": "red",
+        "baseline": 0.001,
+        "ablated": 0.334,
+        "ablated-delta": pytest.approx(0.333),
+    }
     assert rows[6]["ablated-delta"] == pytest.approx(-0.0005)
     assert rows[1]["ablated-delta"] == 0.0
     text = format_table(rows, digits=3)

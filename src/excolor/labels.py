@@ -123,7 +123,9 @@ def draw_labels(probability: Tensor, generator: torch.Generator | None = None) -
     return (u < probability).to(probability.dtype)
 
 
-def active_labels(label_names: Sequence[str], readers: Iterable[tuple[Mapping[str, float], float]]) -> list[bool]:
+def active_labels(
+    label_names: Sequence[str], readers: Iterable[tuple[Mapping[str, float], float]]
+) -> list[bool]:
     """Which labels are active at a step: those with a non-zero affinity in some regularizer whose
     scheduled weight at that step is non-zero. `readers` yields (label_affinities, weight) pairs."""
     active = dict.fromkeys(label_names, False)
@@ -150,7 +152,9 @@ class LabelCounter:
 
     def update(self, labels: Tensor, active: Sequence[bool]) -> None:
         if labels.shape[-1] != len(self.label_names) or len(active) != len(self.label_names):
-            raise ValueError(f"labels [..., {labels.shape[-1]}] and {len(active)} flags for {len(self.label_names)} labels")
+            raise ValueError(
+                f"labels [..., {labels.shape[-1]}] and {len(active)} flags for {len(self.label_names)} labels"
+            )
         mask = torch.tensor(active, dtype=labels.dtype, device=labels.device)
         positive = (labels > 0).to(torch.int64) * mask.to(torch.int64)
         n, n_any = positive.sum(-2), (positive.sum(-1) > 0).sum(-1)
@@ -159,13 +163,19 @@ class LabelCounter:
         self.n_total += labels.shape[-2]
 
     def metrics(self) -> list[dict[str, int]]:
-        """One dict per member (one for a single model) of `labels/n/<label>`, `labels/n/_any`, `labels/n_total`."""
+        """One dict per member (one for a single model) of
+        `labels/n/<label>`, `labels/n/_any`, `labels/n_total`."""
         if self.n is None or self.n_any is None:
-            return [{**{COUNT_PREFIX + name: 0 for name in self.label_names}, COUNT_PREFIX + ANY: 0, TOTAL: 0}]
+            return [
+                {**{COUNT_PREFIX + name: 0 for name in self.label_names}, COUNT_PREFIX + ANY: 0, TOTAL: 0}
+            ]
         n = self.n.reshape(-1, len(self.label_names)).tolist()
         n_any = self.n_any.reshape(-1).tolist()
         return [
-            {**{COUNT_PREFIX + name: int(c) for name, c in zip(self.label_names, counts)},
-             COUNT_PREFIX + ANY: int(a), TOTAL: self.n_total}
+            {
+                **{COUNT_PREFIX + name: int(c) for name, c in zip(self.label_names, counts)},
+                COUNT_PREFIX + ANY: int(a),
+                TOTAL: self.n_total,
+            }
             for counts, a in zip(n, n_any)
         ]

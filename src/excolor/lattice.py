@@ -55,7 +55,9 @@ def _check(subdivisions: int, batch_size: int) -> None:
 class ValidationSet:
     """The 351-colour validation set (for s = 8) with exact labels, in fixed batches."""
 
-    def __init__(self, subdivisions: int = 8, batch_size: int = 64, labels: Mapping[str, Mapping] | None = None):
+    def __init__(
+        self, subdivisions: int = 8, batch_size: int = 64, labels: Mapping[str, Mapping] | None = None
+    ):
         _check(subdivisions, batch_size)
         label_functions = build_labels(labels, "data.validation_labels")
         rgb = cell_centres(int(subdivisions))
@@ -77,7 +79,9 @@ class ValidationSet:
         """Σ_j B_j · term(z_j, y_j) / Σ_j B_j over the fixed batches j, for latents [..., n, K] of this
         set's colours in order (a population's leading member axis is kept: the result is [...])."""
         if latents.shape[-2] != len(self.colors):
-            raise ValueError(f"latents hold {latents.shape[-2]} colours; the validation set has {len(self.colors)}")
+            raise ValueError(
+                f"latents hold {latents.shape[-2]} colours; the validation set has {len(self.colors)}"
+            )
         labels = self.labels.to(device=latents.device, dtype=latents.dtype)
         labels = labels.expand(*latents.shape[:-2], *labels.shape)
         total = None
@@ -122,10 +126,13 @@ class LatticeBatches(ColorBatches):
         self.generator = torch.Generator().manual_seed(int(seed))
         self.seed = int(seed)
         self.device_draws = bool(device_draws)
-        self.validation = ValidationSet(subdivisions, batch_size, {name: label_configs[name] for name in validation_labels})
+        self.validation = ValidationSet(
+            subdivisions, batch_size, {name: label_configs[name] for name in validation_labels}
+        )
 
     def draw_epoch(self) -> tuple[Tensor, Tensor]:
-        """One epoch: n = s³ indices uniform on the lattice (with replacement), then y = 1[u < p] per sample."""
+        """One epoch: n = s³ indices uniform on the lattice (with replacement), then
+        y = 1[u < p] per sample."""
         n = len(self.colors)
         index = torch.randint(n, (n,), generator=self.generator)
         return self.colors[index], draw_labels(self.label_probability[index], self.generator)

@@ -13,7 +13,20 @@ import numpy as np
 
 from excolor.colors import hsv_to_rgb
 
-HUES = ("red", "orange", "yellow", "lime", "green", "teal", "cyan", "azure", "blue", "purple", "magenta", "pink")
+HUES = (
+    "red",
+    "orange",
+    "yellow",
+    "lime",
+    "green",
+    "teal",
+    "cyan",
+    "azure",
+    "blue",
+    "purple",
+    "magenta",
+    "pink",
+)
 GREYS = ("black", "dark gray", "gray", "light gray", "white")
 NAMES = HUES + GREYS
 BASELINE = "baseline"
@@ -22,12 +35,14 @@ DELTA = "-delta"  # suffix of a variant's delta column
 
 def named_colors() -> tuple[tuple[str, ...], np.ndarray]:
     """The names and their RGB [17, 3]: hue k·30° at s = v = 1, then greys v = k/4."""
-    hues = hsv_to_rgb(np.arange(12) / 12, 1.0, 1.0)
+    hues = hsv_to_rgb(np.arange(12) / 12, np.ones(12), np.ones(12))
     greys = np.repeat(np.linspace(0, 1, 5)[:, None], 3, axis=1)
     return NAMES, np.concatenate([hues, greys])
 
 
-def named_color_table(baseline: np.ndarray, variants: Mapping[str, np.ndarray]) -> list[dict[str, float | str]]:
+def named_color_table(
+    baseline: np.ndarray, variants: Mapping[str, np.ndarray]
+) -> list[dict[str, float | str]]:
     """One row per named colour: {name, baseline, <variant>, <variant>-delta, …} with
     delta = variant MSE − baseline MSE; each array holds the 17 colours' MSE in `NAMES` order."""
     columns = {BASELINE: np.asarray(baseline, float).ravel()}
@@ -51,6 +66,10 @@ def format_table(rows: list[dict[str, float | str]], digits: int = 9) -> str:
     header = ["colour", BASELINE, *(f"Δ {key[: -len(DELTA)]}" for key in deltas)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        cells = [str(row["name"]), f"{row[BASELINE]:.{digits}f}", *(f"{row[key]:+.{digits}f}" for key in deltas)]
+        cells = [
+            str(row["name"]),
+            f"{row[BASELINE]:.{digits}f}",
+            *(f"{row[key]:+.{digits}f}" for key in deltas),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -58,7 +58,8 @@ def r_squared(errors: np.ndarray, feature: np.ndarray) -> np.ndarray:
 
 
 def correlation(errors: np.ndarray, feature: np.ndarray) -> tuple[float, float]:
-    """The post-hoc print: (r, two-sided p) of one model's errors [n] against feature [n] (scipy's pearsonr)."""
+    """The post-hoc print: (r, two-sided p) of one model's errors [n] against
+    feature [n] (scipy's pearsonr)."""
     result = stats.pearsonr(np.asarray(feature, float).ravel(), np.asarray(errors, float).ravel())
     return float(result.statistic), float(result.pvalue)
 
@@ -91,14 +92,18 @@ class _LatticeScore(ABC):
         """r² per row of errors [..., n_colours] (the colours in `self.colors` order)."""
         errors = np.asarray(errors, float)
         if errors.shape[-1] != len(self.colors):
-            raise ValueError(f"errors hold {errors.shape[-1]} colours; the score's lattice has {len(self.colors)}")
+            raise ValueError(
+                f"errors hold {errors.shape[-1]} colours; the score's lattice has {len(self.colors)}"
+            )
         return r_squared(errors, self.feature)
 
 
 class SimilarityScore(_LatticeScore):
     """`ScoreByHSVSimilarity`: r² of Pearson(sim(x, anchor)^p, MSE(x)) on the lattice."""
 
-    def __init__(self, power: float, anchor_hsv: Sequence[float] = RED_HSV, subdivisions: int = SCORE_SUBDIVISIONS):
+    def __init__(
+        self, power: float, anchor_hsv: Sequence[float] = RED_HSV, subdivisions: int = SCORE_SUBDIVISIONS
+    ):
         self.anchor_hsv = tuple(float(x) for x in anchor_hsv)
         if len(self.anchor_hsv) != 3:
             raise ConfigError(f"score anchor_hsv={list(anchor_hsv)} must be (h, s, v)")

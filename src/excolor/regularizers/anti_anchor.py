@@ -14,6 +14,8 @@ class AntiAnchor(Anchor):
     `opposite: true` repels from −point, so the term is max(0, cos(z_i, −a)) = max(0, −ẑ_i0) for a = e0.
     """
 
+    point: Tensor  # the repelled direction p (a buffer)
+
     def __init__(self, point: Sequence[float], opposite: bool = True, **kwargs):
         point = [float(x) for x in point]
         super().__init__(point=[-x for x in point] if opposite else point, **kwargs)

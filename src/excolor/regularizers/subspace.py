@@ -1,6 +1,7 @@
 """Axis-aligned subspace terms (spec m2-family §1.6, §15.4.6–7): a sum of squares over some latent dims.
 
-- AxisAlignedSubspace(dims = D, the *keep* set): loss_i = Σ_{k ∉ D} z_ik² (pulls samples into span{e_k : k ∈ D});
+- AxisAlignedSubspace(dims = D, the *keep* set): loss_i = Σ_{k ∉ D} z_ik²
+  (pulls samples into span{e_k : k ∈ D});
   D = {0, 1} is `Planarity`, D = {2, 3, 4} on desaturated colours in 2.9.
 - AntiSubspace(dims = D, the *penalised* set): loss_i = Σ_{k ∈ D} z_ik² (pushes samples out of those
   axes); D = {0} on every sample in 2.10, 2.9.1 and 2.10.1.
