@@ -126,3 +126,20 @@ def test_counter_per_member():
     assert [m[COUNT_PREFIX + "red"] for m in counter.metrics()] == [2, 0]
     assert [m[TOTAL] for m in counter.metrics()] == [6, 6]
     assert LabelCounter(["red"]).metrics()[0][TOTAL] == 0
+
+
+def test_hsv_cube_desaturated_option():
+    """conf/data/hsv_cube_desaturated.yaml: the 2.8/2.9 cube's third label is p = 0.5 (1 − s v)^10, the
+    same as Desaturated(0.5, 10) on every colour."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    import excolor.config
+
+    cfg = OmegaConf.load(excolor.config.CONF_DIR / "data" / "hsv_cube_desaturated.yaml")
+    cfg.seed = 0
+    data = instantiate(cfg)
+    assert data.label_names == ["red", "vibrant", "desaturated"]
+    expected = Desaturated(0.5, 10).probability(data.colors.double().numpy())
+    assert data.label_probability[:, 2].double().numpy() == pytest.approx(expected, abs=1e-6)
+    assert data.label_probability[:, 2].max().item() == pytest.approx(0.5)  # greys: s v = 0

@@ -129,3 +129,24 @@ def test_bad_settings():
     ]:
         with pytest.raises(ConfigError, match=key):
             LatticeBatches(**kwargs)
+
+
+def test_ex_2_10_pipeline():
+    """Pipeline B: 1,000 training colours in 16 batches; 64 validation colours in batches of 1, so a
+    label-weighted term that is 1 − cos(z_red, e0) on pure red gives (1/64)(1 − cos) (spec §8)."""
+    cfg = OmegaConf.load(excolor.config.CONF_DIR / "data" / "rgb_lattice_10.yaml")
+    cfg.seed = 0
+    data = instantiate(cfg)
+    assert len(data.colors) == 1000 and len(data) == 16
+    assert [len(x) for x, _ in data][-1] == 1000 - 15 * 64
+    val = data.validation
+    assert len(val.colors) == 64 and val.batch_sizes() == [1] * 64 and val.labels.sum() == 1
+    z = torch.zeros(64, 1, dtype=torch.float64)
+    z[val.labels[:, 0] == 1] = 0.3
+
+    def term(z, y):
+        return (y[..., 0] * z[..., 0]).sum(-1) / (y[..., 0].sum(-1) + 1e-8)
+
+    assert val.epoch_mean(term, z).item() == pytest.approx(0.3 / 64)
+    with pytest.raises(ConfigError, match="validation_at"):
+        LatticeBatches(labels=RED_B, validation_at="edges")

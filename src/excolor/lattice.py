@@ -52,15 +52,25 @@ def _check(subdivisions: int, batch_size: int) -> None:
         raise ConfigError(f"data.batch_size={batch_size} must be ≥ 1")
 
 
+SAMPLE_AT = ("centres", "corners")
+
+
 class ValidationSet:
-    """The 351-colour validation set (for s = 8) with exact labels, in fixed batches."""
+    """The validation colours with exact labels, in fixed batches: `centres` (the re-runs' 351 colours
+    for s = 8) or `corners`, the lattice linspace(0, 1, s)³ (2.10: s = 4, 64 colours, batch 1)."""
 
     def __init__(
-        self, subdivisions: int = 8, batch_size: int = 64, labels: Mapping[str, Mapping] | None = None
+        self,
+        subdivisions: int = 8,
+        batch_size: int = 64,
+        labels: Mapping[str, Mapping] | None = None,
+        sample_at: str = "centres",
     ):
         _check(subdivisions, batch_size)
+        if sample_at not in SAMPLE_AT:
+            raise ConfigError(f"data.validation_at={sample_at!r} must be one of {', '.join(SAMPLE_AT)}")
         label_functions = build_labels(labels, "data.validation_labels")
-        rgb = cell_centres(int(subdivisions))
+        rgb = cell_centres(int(subdivisions)) if sample_at == "centres" else lattice(int(subdivisions))
         self.batch_size = int(batch_size)
         self.label_names = list(label_functions)
         self.colors = torch.tensor(rgb, dtype=torch.float32)
@@ -98,7 +108,9 @@ class LatticeBatches(ColorBatches):
     Iterates like `ColorBatches` (`(rgb [B, 3], labels [B, n_labels])`, one epoch per iteration), so
     populations stack it the same way. `validation` is the matching `ValidationSet` with the exact
     labels named in `validation_labels` (a subset of `labels`: 2.4.1 trains on red and vibrant but
-    validates red only).
+    validates red only), at `validation_at` (centres or corners) of a lattice of
+    `validation_subdivisions` (default: `subdivisions`) in batches of `validation_batch_size`
+    (default: `batch_size`).
     """
 
     def __init__(
@@ -107,6 +119,9 @@ class LatticeBatches(ColorBatches):
         batch_size: int = 64,
         labels: Mapping[str, Mapping] | None = None,
         validation_labels: Sequence[str] | None = None,
+        validation_at: str = "centres",
+        validation_subdivisions: int | None = None,
+        validation_batch_size: int | None = None,
         seed: int = 0,
         device_draws: bool = True,
     ):
@@ -127,7 +142,10 @@ class LatticeBatches(ColorBatches):
         self.seed = int(seed)
         self.device_draws = bool(device_draws)
         self.validation = ValidationSet(
-            subdivisions, batch_size, {name: label_configs[name] for name in validation_labels}
+            subdivisions if validation_subdivisions is None else validation_subdivisions,
+            batch_size if validation_batch_size is None else validation_batch_size,
+            {name: label_configs[name] for name in validation_labels},
+            validation_at,
         )
 
     def draw_epoch(self) -> tuple[Tensor, Tensor]:
