@@ -26,7 +26,6 @@ from excolor.errors import ConfigError
 RED_HSV = (0.0, 1.0, 1.0)
 SCORE = "score"  # the metric name in members.csv / metrics.json
 SCORE_SUBDIVISIONS = 8  # E-score: linspace(0, 1, 8)³
-POST_HOC_SUBDIVISIONS = 20  # E-latent: linspace(0, 1, 20)³
 
 
 def similarity_feature(rgb: np.ndarray, power: float, anchor_hsv: Sequence[float] = RED_HSV) -> np.ndarray:
