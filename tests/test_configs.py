@@ -56,7 +56,7 @@ def test_option_composes_and_resolves(group, option, tmp_path):
     assert Path(cfg["schedule"]["path"]).is_file()
     assert cfg["schedule"]["_target_"] == "excolor.schedule.load_schedule"
     assert cfg["model"]["_target_"] == "excolor.model.ColorAutoencoder"
-    assert cfg["data"]["_target_"] == "excolor.data.ColorBatches"
+    assert cfg["data"]["_target_"] in ("excolor.data.ColorBatches", "excolor.lattice.LatticeBatches")
     assert cfg["data"]["seed"] == cfg["seed"]
     assert cfg["trainer"]["_target_"] == "lightning.pytorch.Trainer"
     for reg in (cfg["regularizers"] or {}).values():

@@ -19,6 +19,7 @@ from excolor.errors import ConfigError
 LABEL_SOURCES = {
     "red": lambda rgb, hsv: redness(rgb),
     "vibrant": lambda rgb, hsv: vibrancy(hsv),
+    "desaturated": lambda rgb, hsv: 1 - vibrancy(hsv),  # 2.8, 2.9 (spec m2-family §1.5)
 }
 
 

@@ -1,0 +1,181 @@
+"""Concept labels (spec m2-family §1.5, §15.3): probability functions, draws and counters.
+
+A label is a probability per colour, p(x) = α · source(x)^k, with three sources:
+
+- red:          source = ρ(x) = r · (1 − g/2 − b/2)            ("redness")
+- vibrant:      source = ν(x) = S · V  (HSV, S = 0 at black)    ("vibrancy")
+- desaturated:  source = 1 − ν(x)
+
+Training labels are stochastic binaries y = 1[u < p], u ~ U(0, 1), drawn afresh for every sample
+(`draw_labels`). Validation labels are exact: y = 1[source(x) = 1], used as-is (pure red for red, the
+six primary/secondary corners for vibrant; `Label.exact`).
+
+`LabelCounter` counts, per member, the positive labels seen while each label is *active* (some
+training regularizer that reads it has a non-zero scheduled weight at that step), the samples with at
+least one active positive label, and all samples: `labels/n/<label>`, `labels/n/_any`, `labels/n_total`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from excolor.colors import redness, rgb_to_hsv, vibrancy
+from excolor.errors import ConfigError
+
+# Metric names of the label counters (declared once).
+COUNT_PREFIX = "labels/n/"
+ANY = "_any"
+TOTAL = "labels/n_total"
+# How close to 1 the source must be for an exact label (the lattices hold 0 and 1 exactly).
+EXACT_TOLERANCE = 1e-9
+
+
+class Label(ABC):
+    """p(x) = α · source(x)^k, with α ∈ [0, 1] and k ≥ 0 (spec §15.3)."""
+
+    def __init__(self, alpha: float = 1.0, k: float = 1.0):
+        alpha, k = float(alpha), float(k)
+        if not 0 <= alpha <= 1:
+            raise ConfigError(f"{type(self).__name__}: alpha={alpha} must be in [0, 1]")
+        if not k >= 0:
+            raise ConfigError(f"{type(self).__name__}: k={k} must be ≥ 0")
+        self.alpha, self.k = alpha, k
+
+    @abstractmethod
+    def source(self, rgb: np.ndarray) -> np.ndarray:
+        """The label's source in [0, 1] for colours rgb [..., 3]: shape [...]."""
+
+    def probability(self, rgb: np.ndarray) -> np.ndarray:
+        """p = α · source^k (training labels are Bernoulli(p))."""
+        return self.alpha * self.source(rgb) ** self.k
+
+    def exact(self, rgb: np.ndarray) -> np.ndarray:
+        """The validation label: 1[source = 1] (within 1e-9), as 0/1 floats."""
+        return (np.abs(self.source(rgb) - 1.0) <= EXACT_TOLERANCE).astype(float)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(alpha={self.alpha:g}, k={self.k:g})"
+
+
+class Red(Label):
+    """red: p = α · ρ^k, ρ = r · (1 − g/2 − b/2). Upstream (α, k) = (0.5, 10) in 2.4–2.9 and (0.08, 8)
+    in 2.10 and the re-runs; pure red gives p = α, orange (1, ½, 0) has ρ = ¾."""
+
+    def source(self, rgb: np.ndarray) -> np.ndarray:
+        return redness(rgb)
+
+
+class Vibrant(Label):
+    """vibrant: p = α · (S·V)^k. Upstream (0.5, 100) in 2.4–2.9, (0.01, 10) in 2.4.1, (0.008, 8) in 2.7.1."""
+
+    def source(self, rgb: np.ndarray) -> np.ndarray:
+        return vibrancy(rgb_to_hsv(rgb))
+
+
+class Desaturated(Label):
+    """desaturated: p = α · (1 − S·V)^k. Upstream (0.5, 10) in 2.8/2.9 (and (1, 10), unused, in 2.4–2.7)."""
+
+    def source(self, rgb: np.ndarray) -> np.ndarray:
+        return 1.0 - vibrancy(rgb_to_hsv(rgb))
+
+
+LABELS: dict[str, type[Label]] = {"red": Red, "vibrant": Vibrant, "desaturated": Desaturated}
+
+
+def build_labels(configs: Mapping[str, Mapping] | None, where: str = "data.labels") -> dict[str, Label]:
+    """{name: {alpha, k}} → {name: Label}; the name picks the formula (red, vibrant, desaturated)."""
+    labels: dict[str, Label] = {}
+    for name, config in dict(configs or {}).items():
+        if name not in LABELS:
+            raise ConfigError(f"{where}.{name}: unknown label (known: {', '.join(LABELS)})")
+        config = dict(config or {})
+        unknown = set(config) - {"alpha", "k"}
+        if unknown:
+            raise ConfigError(f"{where}.{name}: unknown key(s) {sorted(unknown)} (expected alpha, k)")
+        labels[name] = LABELS[name](**config)
+    return labels
+
+
+def probabilities(labels: Mapping[str, Label], rgb: np.ndarray) -> np.ndarray:
+    """Each label's p per colour: [n, n_labels] in the mapping's order."""
+    rgb = np.asarray(rgb, float).reshape(-1, 3)
+    if not labels:
+        return np.zeros((len(rgb), 0))
+    return np.stack([label.probability(rgb) for label in labels.values()], -1)
+
+
+def exact_values(labels: Mapping[str, Label], rgb: np.ndarray) -> np.ndarray:
+    """Each label's exact (validation) value per colour: [n, n_labels] of 0/1."""
+    rgb = np.asarray(rgb, float).reshape(-1, 3)
+    if not labels:
+        return np.zeros((len(rgb), 0))
+    return np.stack([label.exact(rgb) for label in labels.values()], -1)
+
+
+def draw_labels(probability: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """y = 1[u < p] with u ~ U(0, 1) drawn per entry of `probability` (any shape), as 0/1 floats."""
+    u = torch.rand(probability.shape, generator=generator, dtype=probability.dtype)
+    return (u < probability).to(probability.dtype)
+
+
+def active_labels(
+    label_names: Sequence[str], readers: Iterable[tuple[Mapping[str, float], float]]
+) -> list[bool]:
+    """Which labels are active at a step: those with a non-zero affinity in some regularizer whose
+    scheduled weight at that step is non-zero. `readers` yields (label_affinities, weight) pairs."""
+    active = dict.fromkeys(label_names, False)
+    for affinities, weight in readers:
+        if weight != 0:
+            for name, affinity in affinities.items():
+                if affinity != 0 and name in active:
+                    active[name] = True
+    return [active[name] for name in label_names]
+
+
+class LabelCounter:
+    """Running label counts per member (spec §1.9 "Label counters").
+
+    For labels y [..., B, L] (0/1; a population's leading member axis is kept) and the step's active
+    flags a [L]: n_l += Σ_b y_bl · a_l, n_any += Σ_b 1[Σ_l y_bl · a_l > 0], n_total += B.
+    """
+
+    def __init__(self, label_names: Sequence[str]):
+        self.label_names = list(label_names)
+        self.n: Tensor | None = None  # [..., L]
+        self.n_any: Tensor | None = None  # [...]
+        self.n_total = 0
+
+    def update(self, labels: Tensor, active: Sequence[bool]) -> None:
+        if labels.shape[-1] != len(self.label_names) or len(active) != len(self.label_names):
+            raise ValueError(
+                f"labels [..., {labels.shape[-1]}] and {len(active)} flags for {len(self.label_names)} labels"
+            )
+        mask = torch.tensor(active, dtype=labels.dtype, device=labels.device)
+        positive = (labels > 0).to(torch.int64) * mask.to(torch.int64)
+        n, n_any = positive.sum(-2), (positive.sum(-1) > 0).sum(-1)
+        self.n = n if self.n is None else self.n + n
+        self.n_any = n_any if self.n_any is None else self.n_any + n_any
+        self.n_total += labels.shape[-2]
+
+    def metrics(self) -> list[dict[str, int]]:
+        """One dict per member (one for a single model) of
+        `labels/n/<label>`, `labels/n/_any`, `labels/n_total`."""
+        if self.n is None or self.n_any is None:
+            return [
+                {**{COUNT_PREFIX + name: 0 for name in self.label_names}, COUNT_PREFIX + ANY: 0, TOTAL: 0}
+            ]
+        n = self.n.reshape(-1, len(self.label_names)).tolist()
+        n_any = self.n_any.reshape(-1).tolist()
+        return [
+            {
+                **{COUNT_PREFIX + name: int(c) for name, c in zip(self.label_names, counts)},
+                COUNT_PREFIX + ANY: int(a),
+                TOTAL: self.n_total,
+            }
+            for counts, a in zip(n, n_any)
+        ]
