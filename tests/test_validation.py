@@ -95,7 +95,7 @@ BAD_RUN = {
     "interpolation": (["regularizers.unit.weight=${nope}"], ["regularizers.unit.weight", "nope"]),
     "schedule_missing": (["schedule.path=/nonexistent.csv"], ["schedule.path=/nonexistent.csv", "not found"]),
     # config-chosen code: only the whitelisted packages may be built (Hydra's instantiate gets the same list)
-    "target_os_system": (["logger._target_=os.system"], ["logger._target_='os.system'", "not a trusted target", "excolor.*"]),
+    "target_os_system": (["logger._target_=os.system"], ["logger._target_='os.system'", "not a trusted target", "trusted_packages"]),
     "target_subprocess": (["+callbacks.shell._target_=subprocess.call"], ["callbacks.shell._target_='subprocess.call'"]),
     "target_builtins_exec": (["population._target_=builtins.exec"], ["population._target_='builtins.exec'"]),
     "target_nested": (["+intervention.suppression.extra._target_=os.remove"], ["intervention.suppression.extra._target_='os.remove'"]),

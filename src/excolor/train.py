@@ -19,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from excolor.config import VERSION_BASE, config_key, fail, find_config_error
-from excolor.console import quiet_libraries, trusted_targets
+from excolor.console import quiet_libraries, trusted_packages, trusted_targets
 from excolor.errors import TrainingDiverged
 from excolor.run_record import objective_values, write_failure
 
@@ -32,7 +32,7 @@ def main(cfg: DictConfig):
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
-        with trusted_targets():
+        with trusted_targets(trusted_packages(cfg)):
             metrics = train(cfg, out_dir)
         return objective_values(metrics, cfg.objective)
     except Exception as error:

@@ -33,6 +33,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from excolor.console import check_trusted, trusted_packages
 from excolor.errors import ConfigError
 from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
 
@@ -307,26 +308,6 @@ def check_storage_url(key: str, url: Any) -> None:
             raise ConfigError(f"{key}={url!r}: {database} is not readable and writable")
 
 
-def check_targets(cfg) -> None:
-    """Every `_target_` outside `hydra` names a trusted class or function (the same whitelist the
-    entry points hand to Hydra's instantiate, which would refuse it only when it gets there)."""
-    from excolor.console import TRUSTED_TARGETS, is_trusted
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, Mapping):
-            target = node.get("_target_")
-            if target is not None and not (isinstance(target, str) and is_trusted(target)):
-                raise ConfigError(f"{where}._target_={target!r} is not a trusted target (allowed: {', '.join(TRUSTED_TARGETS)})".lstrip("."))
-            for key, value in node.items():
-                walk(value, f"{where}.{key}" if where else str(key))
-        elif isinstance(node, (list, tuple)):
-            for index, value in enumerate(node):
-                walk(value, f"{where}[{index}]")
-
-    raw = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else dict(cfg)
-    walk({key: value for key, value in raw.items() if key != "hydra"}, "")
-
-
 # --- whole configs -------------------------------------------------------------------------------------
 
 def _plain(cfg) -> dict:
@@ -349,7 +330,7 @@ def _plain(cfg) -> dict:
 def check_run_config(cfg) -> dict:
     """All checks for a training run (excolor.train), in the order a reader meets the keys. Returns
     {"schedule": the loaded schedule, "steps": the run length, "objective": the objective names}."""
-    check_targets(cfg)
+    check_trusted(cfg)
     plain = _plain(cfg)
     check_seed(plain.get("seed"))
     check_threads(plain.get("threads"))
@@ -381,7 +362,7 @@ def check_evaluate_config(cfg) -> None:
     """All checks for excolor.evaluate: the run dir holds a run, and the evaluation settings."""
     if OmegaConf.is_config(cfg) and OmegaConf.is_missing(cfg, "run"):
         raise ConfigError("run: missing; name a run directory, e.g. run=outputs/2026-11-28/10-00-00")
-    check_targets(cfg)
+    check_trusted(cfg)
     plain = _plain(cfg)
     run = plain.get("run")
     if not isinstance(run, str) or not run:
@@ -396,6 +377,8 @@ def check_evaluate_config(cfg) -> None:
     for group in ("intervention", "evaluation"):
         check_finite_numbers(group, plain.get(group))
     run_config = OmegaConf.load(run_dir / CONFIG_FILE)
+    if "population" in run_config:  # evaluate builds the run's population from it: trusted by this command
+        check_trusted(OmegaConf.masked_copy(run_config, ["population"]), trusted_packages(cfg))
     width = OmegaConf.select(run_config, "model.bottleneck")
     concept = plain.get("concept")
     check_concept(run_config.get("concept") if concept is None else concept, width)
