@@ -127,16 +127,32 @@ def is_installed(file: Path) -> bool:
     return any(file.is_relative_to(directory) for directory in _library_dirs())
 
 
+@functools.lru_cache(maxsize=None)
+def _installed_package(top: str) -> bool:
+    """Top-level package `top` lies wholly in site-packages or the standard library (or is no package
+    with a Python source at all); a namespace package with any part elsewhere does not."""
+    spec = targets.module_spec(top)
+    if spec is None:
+        return True
+    places = list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
+    places = [place for place in places if place not in ("built-in", "frozen", "namespace")]
+    return all(is_installed(Path(place)) for place in places)
+
+
 def distribution_versions(module: str) -> dict[str, str]:
     """`{distribution: version}` of the installed distribution(s) providing `module`."""
-    top = module.split(".")[0]
+    return dict(_package_versions(module.split(".")[0]))
+
+
+@functools.lru_cache(maxsize=None)
+def _package_versions(top: str) -> tuple[tuple[str, str], ...]:
     if top in sys.stdlib_module_names:
-        return {}
+        return ()
     try:
-        return {top: metadata.version(top)}
+        return ((top, metadata.version(top)),)
     except metadata.PackageNotFoundError:
         names = metadata.packages_distributions().get(top, [])  # slower: only for an odd package name
-        return {name: metadata.version(name) for name in sorted(set(names))}
+        return tuple((name, metadata.version(name)) for name in sorted(set(names)))
 
 
 def training_code(roots: set[str]) -> tuple[dict[str, Path], dict[str, str]]:
@@ -149,12 +165,17 @@ def training_code(roots: set[str]) -> tuple[dict[str, Path], dict[str, str]]:
     root_set = set(roots)
     while todo:
         name = todo.pop()
-        if name in seen or name.split(".")[0] in sys.stdlib_module_names:
+        top = name.split(".")[0]
+        if name in seen or top in sys.stdlib_module_names:
+            continue
+        if top != PACKAGE and _installed_package(top):  # decided once per package: no per-module lookups
+            if name in root_set:
+                versions.update(distribution_versions(name))
             continue
         file = module_file(name)
         if file is None:
             continue
-        if name != PACKAGE and not name.startswith(PACKAGE + ".") and is_installed(file):
+        if top != PACKAGE and is_installed(file):
             if name in root_set:
                 versions.update(distribution_versions(name))
             continue
