@@ -24,6 +24,7 @@ evicted, and the run trains afresh.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import json
@@ -34,6 +35,7 @@ import site
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Set
 from importlib import metadata
 from pathlib import Path
 
@@ -98,10 +100,8 @@ def config_targets(cfg) -> set[str]:
                 path = node["_target_"]
                 parts = path.split(".")
                 found.update(".".join(parts[:i]) for i in range(1, len(parts)))
-                try:
+                with contextlib.suppress(Exception):  # unresolvable: validation refused it; instantiate says why
                     found.add(targets.resolve(path).module)
-                except Exception:  # unresolvable: validation refused it already; instantiate will say why
-                    pass
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -127,7 +127,7 @@ def is_installed(file: Path) -> bool:
     return any(file.is_relative_to(directory) for directory in _library_dirs())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _installed_package(top: str) -> bool:
     """Top-level package `top` lies wholly in site-packages or the standard library (or is no package
     with a Python source at all); a namespace package with any part elsewhere does not."""
@@ -144,7 +144,7 @@ def distribution_versions(module: str) -> dict[str, str]:
     return dict(_package_versions(module.split(".")[0]))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _package_versions(top: str) -> tuple[tuple[str, str], ...]:
     if top in sys.stdlib_module_names:
         return ()
@@ -189,7 +189,7 @@ def training_modules(roots: set[str]) -> dict[str, Path]:
     return training_code(roots)[0]
 
 
-def code_version(extra_roots: set[str] = frozenset()) -> str:
+def code_version(extra_roots: Set[str] = frozenset()) -> str:
     """SHA-256 over the source of every module that training runs (module name + bytes) and the
     versions of the installed code the targets resolve into."""
     digest = hashlib.sha256()

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from excolor.model import ColorAutoencoder
 
+
 @runtime_checkable
 class StackableModel(Protocol):
     """The extension point of the model group, what training, evaluation and the checkpoint need of

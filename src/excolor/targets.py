@@ -23,7 +23,9 @@ import functools
 import importlib.machinery
 import importlib.util
 import itertools
+import sys
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
 from pathlib import Path
@@ -45,7 +47,7 @@ class Resolved:
     static: bool
 
 
-def within(name: str, packages: tuple[str, ...] | list[str]) -> bool:
+def within(name: str, packages: Sequence[str]) -> bool:
     """`name` is one of `packages` or inside one (`a.b.c` is within `a.b`; `a.bc` is not)."""
     return any(name == package or name.startswith(package + ".") for package in packages)
 
@@ -185,7 +187,7 @@ def _bindings(module: str, file: Path, is_pkg: bool) -> dict[str, list[_Binding]
             elif isinstance(node, (ast.If, ast.While)):
                 visit(node.body, True)
                 visit(node.orelse, True)
-            elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            elif isinstance(node, ast.Try) or (sys.version_info >= (3, 11) and isinstance(node, ast.TryStar)):
                 visit(node.body, True)
                 for handler in node.handlers:
                     if handler.name:
@@ -193,7 +195,7 @@ def _bindings(module: str, file: Path, is_pkg: bool) -> dict[str, list[_Binding]
                     visit(handler.body, True)
                 visit(node.orelse, True)
                 visit(node.finalbody, conditional)
-            elif type(node).__name__ == "Match":
+            elif isinstance(node, ast.Match):
                 for case in node.cases:
                     visit(case.body, True)
 
@@ -283,17 +285,21 @@ def _literal_all(module: str) -> list[str] | None:
     `Unresolved` when it is built some other way; None when there is none."""
     file = module_file(module)
     assert file is not None
-    assigned = [node for node in _tree(file).body if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign))
-                and any(isinstance(t, ast.Name) and t.id == "__all__"
-                        for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))]
-    if not assigned:
+    values: list[ast.expr | None] = []
+    for node in _tree(file).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            names = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(name, ast.Name) and name.id == "__all__" for name in names):
+                values.append(node.value)
+    if not values:
         return None
-    node = assigned[0]
-    if len(assigned) > 1 or not isinstance(node.value, (ast.List, ast.Tuple)):
+    value = values[0]
+    if len(values) > 1 or not isinstance(value, (ast.List, ast.Tuple)):
         raise Unresolved(f"{module}.__all__ is not one literal list")
-    if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts):
+    exported = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    if len(exported) != len(value.elts):
         raise Unresolved(f"{module}.__all__ is not a list of strings")
-    return [e.value for e in node.value.elts]
+    return exported
 
 
 def _follow(module: str, name: str, binding: _Binding, hops: int) -> _Place:

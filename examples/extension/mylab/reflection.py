@@ -19,6 +19,8 @@ from excolor.interventions.concept import concept_vector
 class Reflection(Intervention):
     """z' = z − 2·max(z·v, 0)·v."""
 
+    concept: torch.Tensor  # v, a buffer (moves with .to(device))
+
     def __init__(self, concept, dim: int | None = None):
         super().__init__()
         self.register_buffer("concept", concept_vector("intervention reflection", concept, dim))

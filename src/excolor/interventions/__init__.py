@@ -5,8 +5,8 @@ shape how strongly. Apply them with the `intervene` context manager.
 """
 
 from excolor.interventions.base import Falloff, Intervention, Mapper
-from excolor.interventions.falloff import BoundedFalloff
 from excolor.interventions.concept import check_dim
+from excolor.interventions.falloff import BoundedFalloff
 from excolor.interventions.hooks import capture, intervene
 from excolor.interventions.mappers import BezierMapper, LinearMapper
 from excolor.interventions.repulsion import Repulsion
