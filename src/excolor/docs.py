@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 from excolor.config import CONF_DIR, fail
+from excolor.metrics import MAX_MSE, MEDIAN_MSE, TRAIN_RECON, eval_name
 from excolor.run_record import Status, read_run
 
 ROOT = CONF_DIR.parent
@@ -90,7 +91,7 @@ def seed_table(metrics: dict[str, dict], printout: dict[str, list[str]]) -> str:
     lines = [SEED_HEADER, "|---|---|---|---|---|---|---|"]
     for label, output, setting, with_recon in SEED_ROWS:
         run = metrics[output]
-        ours = [fmt(run["train/recon"]) if with_recon else "", fmt(run[f"eval/{setting}/max_mse"]), fmt(run[f"eval/{setting}/median_mse"])]
+        ours = [fmt(run[TRAIN_RECON]) if with_recon else "", fmt(run[eval_name(setting, MAX_MSE)]), fmt(run[eval_name(setting, MEDIAN_MSE)])]
         lines.append("| " + " | ".join([label, *ours, *printout.get(label, ["", "", ""])]) + " |")
     return "\n".join(lines)
 

@@ -35,13 +35,25 @@ from omegaconf.errors import OmegaConfBaseException
 
 from excolor.console import check_trusted, trusted_packages
 from excolor.errors import ConfigError
+from excolor.metrics import (
+    BASELINE,
+    EVAL_STATS,
+    INTERVENTION_STATS,
+    LOSS_TERM,
+    POPULATION_SIZE,
+    RECON_TERM,
+    SEED,
+    TRAIN_BOOKKEEPING,
+    TRAIN_LOSS,
+    TRAIN_RECON,
+    VAL_RECON,
+    eval_name,
+    phase_name,
+    train_name,
+)
 from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
 
 TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
-BASELINE = "none"
-EVAL_STATS = ("max_mse", "median_mse", "mean_mse", "red_mean_mse", "other_mean_mse", "val_recon", "score")
-INTERVENTION_STATS = ("collateral", "focus")
-TRAIN_BOOKKEEPING = ("steps", "seconds", "first_step_time", "device", "cached")
 LAYERS = ("encoder", "bottleneck")
 # Groups whose numbers must all be finite (`inf`/`nan` never mean anything in them).
 FINITE_GROUPS = ("model", "data", "regularizers", "trainer", "intervention", "evaluation", "population")
@@ -225,19 +237,19 @@ def regularizer_runs(config: Mapping, schedule, steps: int) -> bool:
 
 def expected_metrics(cfg: Mapping, schedule, steps: int, settings: list[str]) -> set[str]:
     """The metric names this run will write to metrics.json (see the module docstring)."""
-    names = {"seed", "val/recon", "train/loss", "train/recon", *(f"train/{n}" for n in TRAIN_BOOKKEEPING)}
+    names = {SEED, VAL_RECON, TRAIN_LOSS, TRAIN_RECON, *TRAIN_BOOKKEEPING}
     if isinstance(cfg.get("population"), Mapping):
-        names.add("population/size")
+        names.add(POPULATION_SIZE)
     for name, config in (cfg.get("regularizers") or {}).items():
         if regularizer_runs(config, schedule, steps):
-            names.add(f"train/{name}")
+            names.add(train_name(name))
     for start, phase in schedule.phases:
         if start < steps:
-            names.update({f"train/{phase}/loss", f"train/{phase}/recon"})
+            names.update({phase_name(phase, LOSS_TERM), phase_name(phase, RECON_TERM)})
     for setting in [BASELINE, *settings]:
-        names.update(f"eval/{setting}/{stat}" for stat in EVAL_STATS)
+        names.update(eval_name(setting, stat) for stat in EVAL_STATS)
         if setting != BASELINE:
-            names.update(f"eval/{setting}/{stat}" for stat in INTERVENTION_STATS)
+            names.update(eval_name(setting, stat) for stat in INTERVENTION_STATS)
     return names
 
 
