@@ -8,7 +8,8 @@
    cheap), tabulated beside the seed notebook's printout, which is read from `docs/ex-2.3-math.md`.
    The linear run's figures become `docs/figures/`.
 2. **Over seeds**: the h2 sweep's table (`excolor.report.results_table`), from `multirun/h2`.
-3. **Speed**: the benchmark tables, rendered from `bench.json` and `docs/bench-population-cpu.json`
+3. **Metrics**: the table of every metric name and its meaning, from the schema (`excolor.metrics`).
+   **Speed**: the benchmark tables, rendered from `bench.json` and `docs/bench-population-cpu.json`
    (`python -m excolor.bench … --out` writes them; a benchmark is not rerun here).
 4. **Example reports**: `python -m excolor.report multirun/<sweep> --out docs/examples/<sweep>` for
    every sweep in `EXAMPLE_SWEEPS` whose sweep dir exists (all of them with `--sweeps`), and their
@@ -31,7 +32,7 @@ import sys
 from pathlib import Path
 
 from excolor.config import CONF_DIR, fail
-from excolor.metrics import MAX_MSE, MEDIAN_MSE, TRAIN_RECON, eval_name
+from excolor.metrics import MAX_MSE, MEDIAN_MSE, SCHEMA, TRAIN_RECON, eval_name
 from excolor.run_record import Status, read_run
 
 ROOT = CONF_DIR.parent
@@ -123,6 +124,14 @@ def population_bench_table(bench: dict) -> str:
     ])
 
 
+def metrics_table() -> str:
+    """The README's metric table: every entry of the metric schema (`excolor.metrics.SCHEMA`)."""
+    lines = ["| metric | better | unit | per | meaning |", "|---|---|---|---|---|"]
+    for metric in SCHEMA:
+        lines.append(f"| `{metric.pattern}` | {metric.direction or ''} | {metric.unit} | {metric.scope} | {metric.meaning} |")
+    return "\n".join(lines)
+
+
 def verdict_lines(report_md: str) -> list[str]:
     """The hypothesis bullets of a report.md ("## Hypotheses"), as the report wrote them."""
     if "\n## Hypotheses\n" not in report_md:
@@ -178,6 +187,7 @@ def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
     metrics = {output: ok_metrics(run_seed(root, output)) for output in SEED_OUTPUTS}
     readme = (root / "README.md").read_text()
     readme = replace_block(readme, "seed0", seed_table(metrics, seed_printout()))
+    readme = replace_block(readme, "metrics", metrics_table())
     for figure in FIGURES:
         shutil.copy2(seed_run_dir(root, "linear") / figure, root / "docs" / "figures" / figure)
         written.append(root / "docs" / "figures" / figure)
