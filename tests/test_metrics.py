@@ -78,3 +78,30 @@ def test_no_module_but_the_schema_spells_a_metric_name():
     found = {str(path.relative_to(SRC)): hits for path in sorted(SRC.rglob("*.py"))
              if path.name != "metrics.py" and (hits := metric_literals(path))}
     assert not found, found
+
+
+def test_a_sweep_direction_must_fit_the_metric():
+    from excolor.errors import ConfigError
+    from excolor.validation import check_directions
+
+    check_directions(["eval/none/median_mse", "eval/suppression/score"], ["minimize", "maximize"])
+    check_directions("eval/none/median_mse", "minimize")
+    check_directions(["eval/none/median_mse"], None)  # no Optuna sweeper
+    check_directions(["train/device"], ["maximize"])  # bookkeeping: no direction to disagree with
+    with pytest.raises(ConfigError, match=r"direction\[1\]=minimize but eval/suppression/score is better higher"):
+        check_directions(["eval/none/median_mse", "eval/suppression/score"], ["minimize", "minimize"])
+    with pytest.raises(ConfigError, match="has 1 entries for the 2 objective"):
+        check_directions(["eval/none/median_mse", "eval/suppression/score"], "minimize")
+
+
+@pytest.mark.parametrize("sweep", ["h1", "falloff"])
+def test_shipped_optuna_sweeps_agree_with_the_schema(sweep):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from excolor.config import CONF_DIR, VERSION_BASE
+    from excolor.validation import check_directions
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
+        cfg = compose("train", overrides=[f"sweep={sweep}"], return_hydra_config=True)
+    check_directions(cfg.objective, OmegaConf.select(cfg, "hydra.sweeper.direction"))

@@ -278,6 +278,7 @@ ENTRY_CASES = {
     "sweep_objective": ("excolor.train", ["-m", "seed=0,1", "objective=bogus"], "objective='bogus'"),
     "untrusted_target": ("excolor.train", ["+callbacks.shell._target_=subprocess.call"], "callbacks.shell._target_='subprocess.call' is not a trusted target"),
     "aliased_target": ("excolor.train", ["model._target_=excolor.config.os.system"], "model._target_='excolor.config.os.system' is not a trusted target: it is defined in module posix"),
+    "sweep_direction": ("excolor.train", ["-m", "sweep=h1", "hydra.sweeper.direction=[minimize,minimize]"], "hydra.sweeper.direction[1]=minimize but eval/suppression/score is better higher"),
     "sweep_target": ("excolor.train", ["-m", "model._target_=excolor.model.ColorAutoencoder,os.getcwd"], "model._target_='os.getcwd' is not a trusted target"),
     "outside_target": ("excolor.train", ["+regularizers.spread._target_=mylab.Spread", "+regularizers.spread.column=c"], "regularizers.spread._target_='mylab.Spread' is not a trusted target (trusted_packages:"),
     "modes_together": ("excolor.train", ["-m", "--cfg=job", "seed=0,1"], "--multirun and --cfg cannot be used together"),

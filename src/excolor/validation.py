@@ -47,6 +47,7 @@ from excolor.metrics import (
     TRAIN_LOSS,
     TRAIN_RECON,
     VAL_RECON,
+    describe,
     eval_name,
     phase_name,
     train_name,
@@ -270,6 +271,26 @@ def check_objective(objective: Any, metrics: set[str]) -> list[str]:
     return names
 
 
+OPTIMIZE = {"minimize": "lower", "maximize": "higher"}  # an Optuna direction → the schema's "better"
+
+
+def check_directions(objective: Any, direction: Any) -> None:
+    """An Optuna sweeper's `direction` (one name or one per objective) fits `objective`: as many
+    entries, each the way the metric schema says the metric is better (`excolor.metrics`)."""
+    if direction is None:
+        return
+    names = objective_names(objective)
+    items = list(direction) if isinstance(direction, Sequence) and not isinstance(direction, str) else [direction]
+    items = [str(getattr(item, "name", item)).lower() for item in items]
+    if len(items) != len(names):
+        raise ConfigError(f"hydra.sweeper.direction={items} has {len(items)} entries for the {len(names)} objective(s) {names}")
+    for index, (name, item) in enumerate(zip(names, items)):
+        entry = describe(name)
+        better = entry.direction if entry is not None else None
+        if better is not None and OPTIMIZE.get(item) not in (None, better):
+            raise ConfigError(f"hydra.sweeper.direction[{index}]={item} but {name} is better {better} (excolor.metrics)")
+
+
 # --- places ------------------------------------------------------------------------------------------
 
 def check_writable_dir(key: str, path: Any) -> Path:
@@ -418,6 +439,7 @@ def check_train_entry(cfg, multirun: bool) -> None:
         if multirun:
             check_writable_dir("hydra.sweep.dir", OmegaConf.select(cfg, "hydra.sweep.dir"))
             check_storage_url("hydra.sweeper.storage", OmegaConf.select(cfg, "hydra.sweeper.storage", default=None))
+            check_directions(cfg.get("objective"), OmegaConf.select(cfg, "hydra.sweeper.direction", default=None))
         else:
             check_writable_dir("hydra.run.dir", OmegaConf.select(cfg, "hydra.run.dir"))
     except OmegaConfBaseException as error:
