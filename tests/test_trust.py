@@ -196,3 +196,34 @@ def test_editing_an_outside_module_changes_the_cache_key(lab):
     # a module the package never imports does not matter
     (lab / "lab" / "unused.py").write_text("X = 1\n")
     assert training_key(composed(overrides, hydra_config=False), 100, "cpu") == after
+
+
+def test_static_resolution_agrees_with_importing_across_excolor():
+    """Every public name of every excolor module, and torch.optim's and lightning.pytorch's exports:
+    where the source settles a path, importing leads to the same module, or to a package above it
+    when a library relabels its public classes (`torch.Tensor.__module__` is "torch", its source
+    torch/_tensor.py); the standard library's frozen importlib is left out."""
+    import pkgutil
+
+    import excolor
+
+    paths = [f"torch.optim.{name}" for name in ("Adam", "AdamW", "SGD", "lr_scheduler.StepLR")]
+    paths += [f"lightning.pytorch.{name}" for name in ("Trainer", "LightningModule", "callbacks.ProgressBar",
+                                                       "loggers.CSVLogger", "loggers.WandbLogger")]
+    for info in pkgutil.walk_packages(excolor.__path__, "excolor."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        paths += [f"{info.name}.{name}" for name in vars(module) if not name.startswith("_")]
+    settled = 0
+    for path in paths:
+        try:
+            static = targets.resolve_static(path)
+        except targets.Unresolved:
+            continue
+        dynamic = targets.resolve_dynamic(path).module
+        if dynamic.startswith("_frozen_importlib"):
+            continue
+        settled += 1
+        assert static.module == dynamic or static.module.startswith(dynamic + "."), (path, static.module, dynamic)
+    assert settled > 500
