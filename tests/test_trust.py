@@ -158,6 +158,15 @@ def test_refused(lab, name):
     assert "lab" not in sys.modules  # an untrusted target is never imported
 
 
+def test_is_trusted_resolves_too():
+    from excolor.console import is_trusted
+
+    assert is_trusted("excolor.regularizers.Unitarity") and is_trusted("optuna.samplers.TPESampler")
+    assert not is_trusted("excolor.config.os.system") and not is_trusted("os.system") and not is_trusted(3)
+    assert not is_trusted("excolor.nope.Nothing")
+    assert is_trusted("lab.Spread", (*TRUSTED_PACKAGES, "lab")) is False  # not on sys.path here: cannot be found
+
+
 def test_sweep_override_values_are_checked():
     with pytest.raises(ConfigError, match=r"model._target_='os.getcwd'"):
         check_trusted(composed(), overrides=["model._target_=excolor.model.ColorAutoencoder,os.getcwd"])

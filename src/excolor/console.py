@@ -114,6 +114,15 @@ def check_target(where: str, target: Any, trusted: Sequence[str]) -> str:
     return resolved.module
 
 
+def is_trusted(target: Any, packages: Sequence[str] = TRUSTED_PACKAGES) -> bool:
+    """`check_target` as yes or no: `target` lies in `packages` and resolves to an object defined there."""
+    try:
+        check_target("_target_", target, packages)
+    except ConfigError:
+        return False
+    return True
+
+
 def config_targets(cfg: Any, overrides: Iterable[str] = ()) -> list[tuple[str, Any]]:
     """(where, target) for every `_target_` in `cfg` (the `hydra` node included), the sweeper's
     `custom_search_space`, each value of a `…_target_` key in the sweeper's `params`, and each value of
