@@ -440,6 +440,9 @@ def check_train_entry(cfg, multirun: bool) -> None:
             check_writable_dir("hydra.sweep.dir", OmegaConf.select(cfg, "hydra.sweep.dir"))
             check_storage_url("hydra.sweeper.storage", OmegaConf.select(cfg, "hydra.sweeper.storage", default=None))
             check_directions(cfg.get("objective"), OmegaConf.select(cfg, "hydra.sweeper.direction", default=None))
+            from hydra_plugins.excolor_sweeper._trust import check_sweeper
+
+            check_sweeper(OmegaConf.select(cfg, "hydra.sweeper", default=None))
         else:
             check_writable_dir("hydra.run.dir", OmegaConf.select(cfg, "hydra.run.dir"))
     except OmegaConfBaseException as error:

@@ -15,13 +15,20 @@ One sweep process, on every start and before every batch, with the study's lock 
 
 Then it launches the batch, each trial's job in ``<sweep dir>/<trial number>/`` (through the
 per-job override ``hydra.sweep.subdir``), renews the trials' heartbeats while they run, and tells
-the study each result by trial; a job that raised is FAIL (user attribute ``failure``: the error
-type), and more failures in a batch than ``max_failure_rate`` allows end the sweep. Without a lock
+the study each result by trial. Each trial has the sampled parameters as params and the fixed
+overrides as user attributes, as in Hydra's Optuna sweeper. A job that raised, or returned a value
+that is not one float per direction, is FAIL (user attribute ``failure``: the error type); more
+failures in a batch than ``max_failure_rate`` allows end the sweep when at least one of them was a
+job that raised (a rejected return value alone never ends it, as upstream). Without a lock
 (a database server), a trial whose rank among the live and finished trials reaches ``n_trials`` is
 surplus: it is recorded FAIL with user attributes ``interrupted`` and ``surplus`` and not run.
 
-Before each batch it logs "trials done i of n" and the best trials so far. It saves
-``multirun.yaml`` in the sweep dir and writes the sweep's report when it ends, also after an error.
+Before each batch it logs "trials done i of n" and the best trials so far. It parses the search
+space before it writes anything (a bad one: one line ``excolor: error: …``, exit 2), saves
+``multirun.yaml`` in the sweep dir, names the study's objectives after the task config's
+``objective`` (`_results`), and when it ends, also after an error, writes
+``optimization_results.yaml`` (`_results`) and the sweep's report. The grid sampler runs as in
+Hydra's Optuna sweeper (`_grid`).
 """
 
 from __future__ import annotations
@@ -32,16 +39,25 @@ from typing import Any
 
 import optuna
 from hydra.core.plugins import Plugins
+from hydra.core.utils import JobStatus
+from hydra.errors import OverrideParseException
 from hydra.types import HydraContext, TaskFunction
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
+from excolor.config import fail
 from excolor.study_storage import open_storage, resolve_storage, storage_file
+from hydra_plugins.excolor_sweeper._grid import grid_sampler, is_grid
 from hydra_plugins.excolor_sweeper._lock import study_lock
 from hydra_plugins.excolor_sweeper._ownership import Heartbeat, claim, is_stale
+from hydra_plugins.excolor_sweeper._results import (
+    name_objectives,
+    objective_names,
+    write_optimization_results,
+)
 from hydra_plugins.excolor_sweeper._search_space import SearchSpace, search_space
 from hydra_plugins.excolor_sweeper._settle import FAILURE, INTERRUPTED, finished, settle
+from hydra_plugins.excolor_sweeper._trust import build_custom_search_space
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +75,17 @@ def directions(direction: Any) -> list[str]:
     return [getattr(d, "name", str(d)) for d in items]
 
 
+def tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None,
+         state: TrialState | None = None) -> None:
+    """``study.tell``; the grid sampler's "study.stop" outside ``optimize`` (its grid is exhausted) is
+    no error here: the trial is recorded all the same, and the sweep counts its trials itself."""
+    try:
+        study.tell(trial, values, state=state)
+    except RuntimeError as error:
+        if not (isinstance(study.sampler, optuna.samplers.GridSampler) and "Study.stop" in str(error)):
+            raise
+
+
 class ResumableOptunaSweep:
     """The sweep itself; `resumable.ResumableOptunaSweeper` holds one and forwards Hydra's calls."""
 
@@ -67,15 +94,12 @@ class ResumableOptunaSweep:
                  heartbeat_interval: float, grace_period: float) -> None:
         if not 0.0 <= max_failure_rate <= 1.0:
             raise ValueError(f"hydra.sweeper.max_failure_rate={max_failure_rate} must be in [0, 1]")
-        if not isinstance(sampler, optuna.samplers.BaseSampler):
-            raise ValueError(f"hydra.sweeper.sampler must build an Optuna sampler (the grid sampler needs the "
-                             f"basic sweeper here), got {type(sampler).__name__}")
+        if not (isinstance(sampler, optuna.samplers.BaseSampler) or is_grid(sampler)):
+            raise ValueError(f"hydra.sweeper.sampler must build an Optuna sampler, got {type(sampler).__name__}")
         self.sampler, self.directions, self.storage_spec = sampler, directions(direction), storage
         self.study_name, self.n_trials, self.n_jobs = study_name, n_trials, max(1, n_jobs)
         self.max_failure_rate, self.params = max_failure_rate, params or {}
-        self.extend_search_space = (instantiate({"_target_": custom_search_space, "_partial_": True},
-                                                _execution_whitelist_=custom_search_space)
-                                    if custom_search_space else None)
+        self.extend_search_space = build_custom_search_space(custom_search_space)
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -84,17 +108,29 @@ class ResumableOptunaSweep:
             config=config, hydra_context=hydra_context, task_function=task_function)
 
     def sweep(self, arguments: list[str]) -> None:
+        try:
+            space = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
+            if is_grid(self.sampler):
+                self.sampler, self.n_trials = grid_sampler(self.sampler, space, self.n_trials)
+                log.info("the grid sampler runs %d trials", self.n_trials)
+        except (ValueError, OverrideParseException) as error:  # one line, before anything is written
+            fail(str(error).splitlines()[0])
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        study = None
         try:
-            self._run(sweep_dir, arguments)
+            study, storage, lock_file = self._open_study(sweep_dir)
+            self._run(study, storage, lock_file, sweep_dir, space)
         finally:
             from excolor.report import write_report_safely
 
+            if study is not None:
+                write_optimization_results(study, sweep_dir)
             write_report_safely(sweep_dir)
 
-    def _run(self, sweep_dir: Path, arguments: list[str]) -> None:
+    def _open_study(self, sweep_dir: Path) -> tuple[optuna.Study, Any, Path | None]:
+        """The study (created, or loaded to resume), its storage object and its lock file (or None)."""
         if self.storage_spec is None:
             storage, lock_file = optuna.storages.InMemoryStorage(), None
         else:
@@ -104,7 +140,11 @@ class ResumableOptunaSweep:
         with study_lock(lock_file):
             study = optuna.create_study(study_name=self.study_name, storage=storage, sampler=self.sampler,
                                         directions=self.directions, load_if_exists=True)
-        space = search_space([f"{k}={v}" for k, v in self.params.items()] + list(arguments))
+            name_objectives(study, objective_names(self.config, len(self.directions)))
+        return study, storage, lock_file
+
+    def _run(self, study: optuna.Study, storage: Any, lock_file: Path | None, sweep_dir: Path,
+             space: SearchSpace) -> None:
         first = True
         while True:
             with study_lock(lock_file):
@@ -152,31 +192,48 @@ class ResumableOptunaSweep:
             return False
         trial.set_user_attr(INTERRUPTED, True)
         trial.set_user_attr("surplus", True)
-        study.tell(trial, state=TrialState.FAIL)
+        tell(study, trial, state=TrialState.FAIL)
         log.info("trial %d is surplus (another process filled the study): not run", trial.number)
         return True
 
     def _launch(self, study: optuna.Study, batch: list[optuna.Trial], space: SearchSpace) -> None:
-        overrides = []
-        for trial in batch:
-            if self.extend_search_space is not None:
-                self.extend_search_space(self.config, trial)
-            overrides.append(space.overrides(trial.params) + [f"hydra.sweep.subdir={trial.number}"])
+        overrides = [self._configure(study, trial, batch, space) for trial in batch]
         with Heartbeat(batch, self.heartbeat_interval):
             returns = self.launcher.launch(overrides, initial_job_idx=batch[0].number)
-        failures = []
+        failures, raised = [], []
         for trial, ret in zip(batch, returns):
             try:
-                study.tell(trial, self._values(ret.return_value))
+                values = self._values(ret.return_value)  # re-raises the job's own error
             except Exception as error:  # noqa: BLE001 - any failure of a trial is recorded, not raised
                 trial.set_user_attr(FAILURE, type(error).__name__)
-                study.tell(trial, state=TrialState.FAIL)
+                tell(study, trial, state=TrialState.FAIL)
                 log.warning("trial %d failed: %s", trial.number, error)
                 failures.append(error)
-        if failures and len(failures) / len(batch) > self.max_failure_rate:
+                if ret.status == JobStatus.FAILED:
+                    raised.append(error)
+                continue
+            tell(study, trial, values)  # a NaN value: Optuna records FAIL, with a warning
+        if raised and len(failures) / len(batch) > self.max_failure_rate:
             log.error("%d of %d trials failed, more than max_failure_rate=%s allows", len(failures), len(batch),
                       self.max_failure_rate)
-            raise failures[0]
+            raise raised[0]
+
+    def _configure(self, study: optuna.Study, trial: optuna.Trial, batch: list[optuna.Trial],
+                   space: SearchSpace) -> list[str]:
+        """One trial's overrides: the sampled params (``custom_search_space`` may add some), the fixed
+        overrides (also stored as user attributes), and its sweep subdir. A custom parameter that is
+        also a fixed one stops the sweep (its batch recorded FAIL, interrupted) before anything runs."""
+        for name, value in space.fixed.items():
+            trial.set_user_attr(name, value)
+        if self.extend_search_space is not None:
+            self.extend_search_space(self.config, trial)
+        overlap = sorted(trial.params.keys() & space.fixed.keys())
+        if overlap:
+            for other in batch:
+                other.set_user_attr(INTERRUPTED, True)
+                tell(study, other, state=TrialState.FAIL)
+            raise ValueError(f"custom_search_space suggests fixed parameters: {', '.join(overlap)}")
+        return space.overrides(trial.params) + [f"hydra.sweep.subdir={trial.number}"]
 
     def _values(self, returned: Any) -> list[float]:
         values = [float(v) for v in (returned if isinstance(returned, (list, tuple)) else [returned])]

@@ -8,9 +8,10 @@ study_name, n_trials, n_jobs, max_failure_rate, custom_search_space, params; sam
 - ``grace_period`` (s): a RUNNING trial whose process is on another host and whose heartbeat is
   older than this is taken for interrupted (a trial of a dead process on this host is, at once).
 
-``storage`` takes the forms of `excolor.study_storage` (a journal file path, ``sqlite:///…`` or a
-database URL; relative paths are relative to the sweep dir). What the sweep does is described in
-`excolor_sweeper._impl`.
+``custom_search_space`` and the sampler's ``_target_``s pass excolor's trusted-target check
+(`excolor_sweeper._trust`) before anything is built. ``storage`` takes the forms of
+`excolor.study_storage` (a journal file path, ``sqlite:///…`` or a database URL; relative paths are
+relative to the sweep dir). What the sweep does is described in `excolor_sweeper._impl`.
 
 Kept free of heavy imports: Hydra imports every public module under hydra_plugins at each start-up,
 so optuna loads only when this sweeper is actually used (modules named `_…` are not scanned).
@@ -24,14 +25,12 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from hydra.utils import instantiate
 from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
 from omegaconf import DictConfig
 
+from hydra_plugins.excolor_sweeper._trust import build_sampler, check_custom_search_space
+
 TARGET = "hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper"
-# Sampler targets the sweeper may instantiate: Optuna's samplers, and the Hydra Optuna sweeper's
-# sampler factories (its nsgaii / nsgaiii configs).
-SAMPLER_TARGETS = ("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*")
 
 
 @dataclass
@@ -51,10 +50,11 @@ class ResumableOptunaSweeper(Sweeper):
     def __init__(self, sampler: Any, direction: Any, storage: Any, study_name: str | None, n_trials: int,
                  n_jobs: int, max_failure_rate: float, custom_search_space: str | None, params: Any,
                  heartbeat_interval: float = 30.0, grace_period: float = 120.0) -> None:
+        check_custom_search_space(custom_search_space)  # before the sampler is built: every check first
         from hydra_plugins.excolor_sweeper._impl import ResumableOptunaSweep
 
         self.sweep_impl = ResumableOptunaSweep(
-            instantiate(sampler, _execution_whitelist_=SAMPLER_TARGETS), direction, storage, study_name, n_trials,
+            build_sampler(sampler), direction, storage, study_name, n_trials,
             n_jobs, max_failure_rate, custom_search_space, params, heartbeat_interval, grace_period)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
