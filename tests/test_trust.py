@@ -17,7 +17,7 @@ from hydra import compose, initialize_config_dir
 from excolor import targets
 from excolor.cache import training_key
 from excolor.config import CONF_DIR, VERSION_BASE
-from excolor.console import TRUSTED_PACKAGES, check_trusted, config_targets, trusted_packages
+from excolor.console import HYDRA_PACKAGES, TRUSTED_PACKAGES, check_trusted, config_targets, trusted_packages
 from excolor.errors import ConfigError
 from excolor.validation import check_run_config
 
@@ -133,8 +133,13 @@ REFUSED = {
     "alias_os_system": (["model._target_=excolor.config.os.system"], "defined in module posix"),
     "alias_torch_linear": (["model._target_=excolor.model.torch.nn.Linear"], "defined in module torch.nn"),
     "hydra_launcher": (["hydra.launcher._target_=subprocess.run"], "hydra.launcher._target_='subprocess.run'"),
-    "hydra_sweeper_alias": (["hydra.sweeper._target_=hydra_plugins.excolor_sweeper.resumable.instantiate"],
-                            "defined in module hydra._internal"),
+    "hydra_sweeper_alias": (["hydra.sweeper._target_=hydra_plugins.excolor_sweeper.resumable.ConfigStore"],
+                            "defined in module hydra.core.config_store"),
+    # Hydra's plugins are trusted in the hydra node only
+    "plugin_outside_hydra": (["model._target_=hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper"],
+                             "model._target_='hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper'"),
+    "plugin_as_search_space": (["+hydra.sweeper.custom_search_space=hydra_plugins.hydra_optuna_sweeper._impl.create_params_from_overrides"],
+                               "custom_search_space='hydra_plugins.hydra_optuna_sweeper._impl"),
     "search_space": (["+hydra.sweeper.params={model._target_: 'choice(excolor.model.ColorAutoencoder, os.system)'}"],
                      "hydra.sweeper.params.model._target_='os.system'"),
     "custom_search_space": (["+hydra.sweeper.custom_search_space=shutil.rmtree"], "custom_search_space='shutil.rmtree'"),
@@ -161,7 +166,8 @@ def test_refused(lab, name):
 def test_is_trusted_resolves_too():
     from excolor.console import is_trusted
 
-    assert is_trusted("excolor.regularizers.Unitarity") and is_trusted("optuna.samplers.TPESampler")
+    assert is_trusted("excolor.regularizers.Unitarity") and not is_trusted("optuna.samplers.TPESampler")
+    assert is_trusted("optuna.samplers.TPESampler", HYDRA_PACKAGES)
     assert not is_trusted("excolor.config.os.system") and not is_trusted("os.system") and not is_trusted(3)
     assert not is_trusted("excolor.nope.Nothing")
     assert is_trusted("lab.Spread", (*TRUSTED_PACKAGES, "lab")) is False  # not on sys.path here: cannot be found

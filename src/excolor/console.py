@@ -9,9 +9,9 @@ only from our own packages.
 - `trusted_targets(packages)`: Hydra 1.4 warns on every `instantiate` without an execution whitelist
   (and Hydra 1.5 will refuse). The whitelist is `TRUSTED_PACKAGES` (in code) plus the packages the
   config's top-level `trusted_packages` names (`trusted_packages(cfg)`): `_target_`s in them are built.
-- `check_trusted(cfg)`: before any work, every `_target_` in the config (the `hydra` node included),
-  the sweeper's `custom_search_space` and every `…_target_` in its search space must lie in a trusted
-  package *and* resolve, the way Hydra will (`excolor.targets.resolve`), to an object defined in a
+- `check_trusted(cfg)`: before any work, every `_target_` in the config (the `hydra` node included:
+  there Hydra's own plugins, `HYDRA_PACKAGES`, are trusted too), the sweeper's `custom_search_space`
+  and every `…_target_` in its search space must lie in a trusted package *and* resolve, the way Hydra will (`excolor.targets.resolve`), to an object defined in a
   trusted package: `excolor.config.os.system` names excolor but is `os.system`, and is refused. Any
   other target stops the run with one line naming `trusted_packages`.
 """
@@ -26,12 +26,14 @@ from typing import Any
 
 from excolor.errors import ConfigError
 
-# Packages whose code a config may name in `_target_` without asking: excolor's own, what its configs
-# build from Lightning, torch.optim and Optuna's samplers, and Hydra's plugins and core launcher and
-# sweeper (the `hydra` node; Hydra imports every `hydra_plugins` module at start-up anyway). A config
-# adds packages of its own with the top-level key `trusted_packages` (TRUSTED_KEY).
-TRUSTED_PACKAGES = ("excolor", "lightning.pytorch", "torch.optim", "optuna.samplers", "hydra_plugins",
-                    "hydra._internal.core_plugins")
+# Packages whose code a config may name in `_target_` without asking: excolor's own and what its configs
+# build from Lightning and torch.optim. A config adds packages of its own with the top-level key
+# `trusted_packages` (TRUSTED_KEY).
+TRUSTED_PACKAGES = ("excolor", "lightning.pytorch", "torch.optim")
+# What Hydra itself builds from the `hydra` node's `_target_`s, trusted there only: its core and plugin
+# launchers and sweepers (Hydra imports every `hydra_plugins` module at start-up anyway) and Optuna's
+# samplers. The sweeper's `custom_search_space` and search space are the run's code: TRUSTED_PACKAGES.
+HYDRA_PACKAGES = ("hydra._internal.core_plugins", "hydra_plugins", "optuna.samplers")
 TRUSTED_KEY = "trusted_packages"
 ADVERT = "💡 Tip:"
 LEAFSPEC_DEPRECATION = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
@@ -181,4 +183,11 @@ def check_trusted(cfg: Any, trusted: Sequence[str] | None = None, overrides: Ite
     Imports nothing for targets whose source settles where they lead (the default configs' all do)."""
     trusted = trusted_packages(cfg) if trusted is None else tuple(trusted)
     for where, target in config_targets(cfg, overrides):
-        check_target(where, target, trusted)
+        check_target(where, target, (*trusted, *HYDRA_PACKAGES) if built_by_hydra(where) else trusted)
+
+
+def built_by_hydra(where: str) -> bool:
+    """Whether the target at config key `where` is one Hydra builds itself (a launcher, a sweeper, a
+    sampler: a `_target_` under `hydra.`), not the sweeper's custom_search_space or search space."""
+    return (where.startswith("hydra.") and where.endswith("._target_")
+            and not where.startswith("hydra.sweeper.params."))
