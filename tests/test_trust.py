@@ -177,6 +177,8 @@ def test_sweep_override_values_are_checked():
     with pytest.raises(ConfigError, match=r"model._target_='os.getcwd'"):
         check_trusted(composed(), overrides=["model._target_=excolor.model.ColorAutoencoder,os.getcwd"])
     check_trusted(composed(), overrides=["model._target_=excolor.model.ColorAutoencoder", "seed=0,1"])
+    with pytest.raises(ConfigError, match="swept over choice"):
+        check_trusted(composed(), overrides=["model._target_=interval(0,1)"])
 
 
 def test_trusted_packages_extend_the_list(lab):

@@ -172,6 +172,8 @@ def _sweep_targets(overrides: list[str], prefix: str) -> list[tuple[str, Any]]:
         if override.is_delete():
             continue
         where = f"{prefix}{override.get_key_element()}"
+        if override.is_sweep_override() and not (override.is_choice_sweep() or override.is_range_sweep()):
+            raise ConfigError(f"{where}: a target is swept over choice(…) only, not {override.input_line!r}")
         values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
         found += [(where, value) for value in values]
     return found
