@@ -109,3 +109,9 @@ def test_readme_verdicts_match_the_committed_reports():
     """The README's verdict block is what excolor.docs writes from docs/examples (regenerate, don't type)."""
     block = docs.read_block((ROOT / "README.md").read_text(), "verdicts")
     assert block == docs.verdicts_block(ROOT / "docs" / "examples") and block.count("- `docs/examples/") >= 3
+
+
+def test_readme_metric_table_is_the_schema():
+    """The README's metric table is what excolor.docs renders from excolor.metrics (regenerate, don't type)."""
+    block = docs.read_block((ROOT / "README.md").read_text(), "metrics")
+    assert block == docs.metrics_table() and "`eval/<setting>/focus`" in block

@@ -184,7 +184,8 @@ def test_check_dim_and_concept_types():
         check_dim(s, 4)
     r = Repulsion(torch.tensor([0.0, 0.0, 0.0, 5.0]), dim=4)
     assert r.dim == 4
-    check_dim(LinearMapper(), 4)  # no concept: nothing to check
+    with pytest.raises(ConfigError, match="LinearMapper is not an Intervention"):
+        check_dim(LinearMapper(), 4)  # a mapper is no intervention (excolor.extension declares both)
 
 
 def test_hydra_instantiate_nested():

@@ -7,9 +7,13 @@ The key (`training_key`) is a SHA-256 over
   accelerator, devices, max_steps, …), the seed, the thread count, the concept and any key added
   later (a `population` group, say) are all in it without being listed here;
 - the schedule file's contents, the number of steps and the device type;
-- the source of every `excolor` module that training imports, found by walking the `import`
-  statements (top-level and function-level) from `excolor.train` and from every `_target_` in the
-  config (`training_modules`), plus the torch, lightning and numpy versions.
+- the source of every module that training runs, whatever package it is in (`training_code`): found
+  by walking the `import` statements (top-level and function-level) from `excolor.train` and from
+  the module that defines each `_target_` in the config (resolved as Hydra will, `excolor.targets`:
+  `mylab.Spread` re-exported by `mylab/__init__.py` leads to `mylab/spread.py`), through every module
+  that is not part of Python's standard library or installed into site-packages — so editing a
+  constant in an outside package on PYTHONPATH retrains. Installed code is keyed by version instead:
+  the torch, lightning and numpy versions, and that of every distribution a target resolves into.
 
 An entry is a directory holding model.ckpt, losses.csv and train_metrics.json, moved into place
 with one rename, so a killed process never leaves a half-written entry. An entry that cannot be read
@@ -20,24 +24,29 @@ evicted, and the run trains afresh.
 from __future__ import annotations
 
 import ast
+import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
 import shutil
+import site
+import sys
+import sysconfig
 import tempfile
+from collections.abc import Set
 from importlib import metadata
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from excolor import targets
 from excolor.run_record import CHECKPOINT_FILE, TRAINING_FILES, write_json
 
 log = logging.getLogger("excolor.cache")
 
 PACKAGE = "excolor"
-PACKAGE_DIR = Path(__file__).resolve().parent
-SRC_DIR = PACKAGE_DIR.parent
 TRAINING_ROOT = "excolor.train"
 # Top-level config keys that never shape the trained weights (callbacks: the progress bar): everything else is part of the key.
 NOT_TRAINING = frozenset({"intervention", "evaluation", "objective", "logger", "callbacks", "cache", "tag", "report"})
@@ -51,14 +60,8 @@ def _read_source(path: Path) -> bytes:
 
 
 def module_file(name: str) -> Path | None:
-    """The source file of module `name` of this package (`a/b.py` or `a/b/__init__.py`), or None."""
-    if name != PACKAGE and not name.startswith(PACKAGE + "."):
-        return None
-    base = SRC_DIR.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
+    """The source file of module `name` (`a/b.py` or `a/b/__init__.py`), or None."""
+    return targets.module_file(name)
 
 
 def _imports(name: str, source: bytes, is_package: bool) -> set[str]:
@@ -86,14 +89,19 @@ def _imports(name: str, source: bytes, is_package: bool) -> set[str]:
 
 
 def config_targets(cfg) -> set[str]:
-    """The module part of every `_target_` in `cfg` (`excolor.regularizers.Separate` → its parents)."""
-    targets: set[str] = set()
+    """The modules every `_target_` in `cfg` runs: the module that defines the object it resolves to,
+    and each module its path passes through (`excolor.regularizers.Separate` →
+    `excolor.regularizers.separate`, `excolor.regularizers`, `excolor`)."""
+    found: set[str] = set()
 
     def walk(node):
         if isinstance(node, dict):
             if isinstance(node.get("_target_"), str):
-                parts = node["_target_"].split(".")
-                targets.update(".".join(parts[:i]) for i in range(1, len(parts)))
+                path = node["_target_"]
+                parts = path.split(".")
+                found.update(".".join(parts[:i]) for i in range(1, len(parts)))
+                with contextlib.suppress(Exception):  # unresolvable: validation refused it; instantiate says why
+                    found.add(targets.resolve(path).module)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -101,30 +109,95 @@ def config_targets(cfg) -> set[str]:
                 walk(value)
 
     walk(cfg)
-    return targets
+    return found
 
 
-def training_modules(roots: set[str]) -> dict[str, Path]:
-    """name → file of every package module reachable from `roots` through import statements,
-    sorted by name (so the hash does not depend on the order of discovery)."""
+@functools.lru_cache(maxsize=1)
+def _library_dirs() -> tuple[Path, ...]:
+    """Where installed distributions and the standard library live."""
+    dirs = {*site.getsitepackages(), site.getusersitepackages(), *(sysconfig.get_paths()[key] for key in
+            ("purelib", "platlib", "stdlib", "platstdlib"))}
+    return tuple(Path(d).resolve() for d in dirs if d)
+
+
+def is_installed(file: Path) -> bool:
+    """`file` belongs to the standard library or an installed distribution (not a checkout, not a
+    directory on PYTHONPATH)."""
+    file = file.resolve()
+    return any(file.is_relative_to(directory) for directory in _library_dirs())
+
+
+@functools.cache
+def _installed_package(top: str) -> bool:
+    """Top-level package `top` lies wholly in site-packages or the standard library (or is no package
+    with a Python source at all); a namespace package with any part elsewhere does not."""
+    spec = targets.module_spec(top)
+    if spec is None:
+        return True
+    places = list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
+    places = [place for place in places if place not in ("built-in", "frozen", "namespace")]
+    return all(is_installed(Path(place)) for place in places)
+
+
+def distribution_versions(module: str) -> dict[str, str]:
+    """`{distribution: version}` of the installed distribution(s) providing `module`."""
+    return dict(_package_versions(module.split(".")[0]))
+
+
+@functools.cache
+def _package_versions(top: str) -> tuple[tuple[str, str], ...]:
+    if top in sys.stdlib_module_names:
+        return ()
+    try:
+        return ((top, metadata.version(top)),)
+    except metadata.PackageNotFoundError:
+        names = metadata.packages_distributions().get(top, [])  # slower: only for an odd package name
+        return tuple((name, metadata.version(name)) for name in sorted(set(names)))
+
+
+def training_code(roots: set[str]) -> tuple[dict[str, Path], dict[str, str]]:
+    """(name → file of every source module reachable from `roots` through import statements, sorted by
+    name; {distribution: version} of the installed code `roots` name). The walk enters every module
+    with a Python source outside the standard library and site-packages (excolor's own always)."""
     seen: dict[str, Path] = {}
+    versions: dict[str, str] = {}
     todo = sorted(roots)
+    root_set = set(roots)
     while todo:
         name = todo.pop()
+        top = name.split(".")[0]
+        if name in seen or top in sys.stdlib_module_names:
+            continue
+        if top != PACKAGE and _installed_package(top):  # decided once per package: no per-module lookups
+            if name in root_set:
+                versions.update(distribution_versions(name))
+            continue
         file = module_file(name)
-        if name in seen or file is None:
+        if file is None:
+            continue
+        if top != PACKAGE and is_installed(file):
+            if name in root_set:
+                versions.update(distribution_versions(name))
             continue
         seen[name] = file
         todo.extend(sorted(_imports(name, _read_source(file), file.name == "__init__.py") - set(seen)))
-    return dict(sorted(seen.items()))
+    return dict(sorted(seen.items())), dict(sorted(versions.items()))
 
 
-def code_version(extra_roots: set[str] = frozenset()) -> str:
-    """SHA-256 over the source of every module that training imports (module name + bytes)."""
+def training_modules(roots: set[str]) -> dict[str, Path]:
+    """name → file of every source module reachable from `roots` (see `training_code`)."""
+    return training_code(roots)[0]
+
+
+def code_version(extra_roots: Set[str] = frozenset()) -> str:
+    """SHA-256 over the source of every module that training runs (module name + bytes) and the
+    versions of the installed code the targets resolve into."""
     digest = hashlib.sha256()
-    for name, file in training_modules({TRAINING_ROOT, *extra_roots}).items():
+    modules, versions = training_code({TRAINING_ROOT, *extra_roots})
+    for name, file in modules.items():
         source = _read_source(file)
         digest.update(f"{name}\0{len(source)}\0".encode() + source)
+    digest.update(json.dumps(versions, sort_keys=True).encode())
     return digest.hexdigest()
 
 

@@ -151,7 +151,7 @@ def checked_main(hydra_main, config_name: str, check, argv: list[str] | None = N
 
     Hydra's own flags (--help, --cfg, --info, …) go straight to Hydra. In a multirun the sweep
     overrides (`seed=0,1`, `range(…)`) are left out of the check; each trial is checked again in the
-    task. HYDRA_FULL_ERROR=1 (Hydra's switch for full tracebacks) lets composition errors through
+    task (a sweep over a `…_target_` key has each of its values checked here too). HYDRA_FULL_ERROR=1 (Hydra's switch for full tracebacks) lets composition errors through
     with their traceback, for debugging.
     """
     from hydra._internal.utils import get_args_parser
@@ -169,6 +169,7 @@ def checked_main(hydra_main, config_name: str, check, argv: list[str] | None = N
             fail(f"{' and '.join(modes)} cannot be used together")
         return hydra_main()
     overrides = list(args.overrides)
+    sweeps: list[str] = []
     full_error = os.environ.get("HYDRA_FULL_ERROR") == "1"
     try:
         if args.multirun:
@@ -176,6 +177,7 @@ def checked_main(hydra_main, config_name: str, check, argv: list[str] | None = N
 
             parsed = OverridesParser.create().parse_overrides(overrides)
             overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+            sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
         cfg = compose_config(config_name, overrides)
     except Exception as error:
         message = None if full_error else composition_error(error, overrides)
@@ -184,6 +186,10 @@ def checked_main(hydra_main, config_name: str, check, argv: list[str] | None = N
         fail(message)
     try:
         check(cfg, bool(args.multirun))
+        if sweeps:  # every value a sweep may give a `…_target_` key is trusted too (excolor.console)
+            from excolor.console import check_trusted, trusted_packages
+
+            check_trusted({}, trusted_packages(cfg), overrides=sweeps)
     except ConfigError as error:
         fail(str(error))
     return hydra_main()

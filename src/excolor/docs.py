@@ -8,7 +8,8 @@
    cheap), tabulated beside the seed notebook's printout, which is read from `docs/ex-2.3-math.md`.
    The linear run's figures become `docs/figures/`.
 2. **Over seeds**: the h2 sweep's table (`excolor.report.results_table`), from `multirun/h2`.
-3. **Speed**: the benchmark tables, rendered from `bench.json` and `docs/bench-population-cpu.json`
+3. **Metrics**: the table of every metric name and its meaning, from the schema (`excolor.metrics`).
+   **Speed**: the benchmark tables, rendered from `bench.json` and `docs/bench-population-cpu.json`
    (`python -m excolor.bench … --out` writes them; a benchmark is not rerun here).
 4. **Example reports**: `python -m excolor.report multirun/<sweep> --out docs/examples/<sweep>` for
    every sweep in `EXAMPLE_SWEEPS` whose sweep dir exists (all of them with `--sweeps`), and their
@@ -31,6 +32,7 @@ import sys
 from pathlib import Path
 
 from excolor.config import CONF_DIR, fail
+from excolor.metrics import MAX_MSE, MEDIAN_MSE, SCHEMA, TRAIN_RECON, eval_name
 from excolor.run_record import Status, read_run
 
 ROOT = CONF_DIR.parent
@@ -90,7 +92,7 @@ def seed_table(metrics: dict[str, dict], printout: dict[str, list[str]]) -> str:
     lines = [SEED_HEADER, "|---|---|---|---|---|---|---|"]
     for label, output, setting, with_recon in SEED_ROWS:
         run = metrics[output]
-        ours = [fmt(run["train/recon"]) if with_recon else "", fmt(run[f"eval/{setting}/max_mse"]), fmt(run[f"eval/{setting}/median_mse"])]
+        ours = [fmt(run[TRAIN_RECON]) if with_recon else "", fmt(run[eval_name(setting, MAX_MSE)]), fmt(run[eval_name(setting, MEDIAN_MSE)])]
         lines.append("| " + " | ".join([label, *ours, *printout.get(label, ["", "", ""])]) + " |")
     return "\n".join(lines)
 
@@ -120,6 +122,14 @@ def population_bench_table(bench: dict) -> str:
         "",
         f"Machine: {bench['machine']}.",
     ])
+
+
+def metrics_table() -> str:
+    """The README's metric table: every entry of the metric schema (`excolor.metrics.SCHEMA`)."""
+    lines = ["| metric | better | unit | per | meaning |", "|---|---|---|---|---|"]
+    for metric in SCHEMA:
+        lines.append(f"| `{metric.pattern}` | {metric.direction or ''} | {metric.unit} | {metric.scope} | {metric.meaning} |")
+    return "\n".join(lines)
 
 
 def verdict_lines(report_md: str) -> list[str]:
@@ -177,6 +187,7 @@ def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
     metrics = {output: ok_metrics(run_seed(root, output)) for output in SEED_OUTPUTS}
     readme = (root / "README.md").read_text()
     readme = replace_block(readme, "seed0", seed_table(metrics, seed_printout()))
+    readme = replace_block(readme, "metrics", metrics_table())
     for figure in FIGURES:
         shutil.copy2(seed_run_dir(root, "linear") / figure, root / "docs" / "figures" / figure)
         written.append(root / "docs" / "figures" / figure)

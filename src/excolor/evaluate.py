@@ -16,7 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from excolor.config import VERSION_BASE, fail, find_config_error
-from excolor.console import quiet_libraries, trusted_targets
+from excolor.console import quiet_libraries, trusted_packages, trusted_targets
 from excolor.errors import CheckpointError
 
 log = logging.getLogger("excolor.evaluate")
@@ -26,7 +26,7 @@ log = logging.getLogger("excolor.evaluate")
 def main(cfg: DictConfig):
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        with trusted_targets():
+        with trusted_targets(trusted_packages(cfg)):
             return evaluate(cfg, out_dir)
     except Exception as error:
         message = str(error) if isinstance(error, CheckpointError) else find_config_error(error)

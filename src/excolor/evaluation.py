@@ -33,10 +33,23 @@ from excolor.cubes import loss_cube  # the grids live in cubes: no import circle
 from excolor.errors import ConfigError
 from excolor.interventions import intervene
 from excolor.interventions.concept import check_dim
+from excolor.metrics import (
+    BASELINE,
+    COLLATERAL,
+    FOCUS,
+    MAX_MSE,
+    MEAN_MSE,
+    MEDIAN_MSE,
+    OTHER_MEAN_MSE,
+    RED_MEAN_MSE,
+    SCORE,
+    SETTING_VAL_RECON,
+    VAL_RECON,
+    eval_name,
+)
 
 log = logging.getLogger(__name__)
 PURE_RED_HSV = np.array([0.0, 1.0, 1.0])
-BASELINE = "none"
 
 
 def build_interventions(configs: DictConfig | None, width: int) -> dict[str, list[nn.Module]]:
@@ -84,12 +97,12 @@ def targeting_scores(errors: np.ndarray, similarity: np.ndarray) -> np.ndarray:
 
 def focus_metrics(metrics: dict[str, float], name: str) -> dict[str, float]:
     """collateral = excess_other / (excess_red + excess_other); focus = score · (1 − collateral)."""
-    def excess(region: str) -> float:
-        return max(0.0, metrics[f"eval/{name}/{region}_mean_mse"] - metrics[f"eval/{BASELINE}/{region}_mean_mse"])
+    def excess(stat: str) -> float:
+        return max(0.0, metrics[eval_name(name, stat)] - metrics[eval_name(BASELINE, stat)])
 
-    red, other = excess("red"), excess("other")
+    red, other = excess(RED_MEAN_MSE), excess(OTHER_MEAN_MSE)
     collateral = other / (red + other) if red + other > 0 else 0.0
-    return {f"eval/{name}/collateral": collateral, f"eval/{name}/focus": metrics[f"eval/{name}/score"] * (1 - collateral)}
+    return {eval_name(name, COLLATERAL): collateral, eval_name(name, FOCUS): metrics[eval_name(name, SCORE)] * (1 - collateral)}
 
 
 class Evaluator:
@@ -128,17 +141,16 @@ class Evaluator:
         with intervene(self.model, self.layer, interventions):
             error = self.errors(self.loss_colors)
             val_error = self.errors(self.val_colors)
-        prefix = f"eval/{name}"
         values = {
-            f"{prefix}/max_mse": error.max(-1).values,
-            f"{prefix}/median_mse": error.median(-1).values,
-            f"{prefix}/mean_mse": error.mean(-1),
-            f"{prefix}/red_mean_mse": error[:, self.red_mask].mean(-1),
-            f"{prefix}/other_mean_mse": error[:, ~self.red_mask].mean(-1),
-            f"{prefix}/val_recon": val_error.mean(-1),
+            eval_name(name, MAX_MSE): error.max(-1).values,
+            eval_name(name, MEDIAN_MSE): error.median(-1).values,
+            eval_name(name, MEAN_MSE): error.mean(-1),
+            eval_name(name, RED_MEAN_MSE): error[:, self.red_mask].mean(-1),
+            eval_name(name, OTHER_MEAN_MSE): error[:, ~self.red_mask].mean(-1),
+            eval_name(name, SETTING_VAL_RECON): val_error.mean(-1),
         }
         columns = {key: value.tolist() for key, value in values.items()}
-        columns[f"{prefix}/score"] = targeting_scores(val_error.cpu().numpy(), self.val_similarity).tolist()
+        columns[eval_name(name, SCORE)] = targeting_scores(val_error.cpu().numpy(), self.val_similarity).tolist()
         members = [{key: float(column[m]) for key, column in columns.items()} for m in range(len(error))]
         return members, error.cpu().numpy()
 
@@ -153,7 +165,7 @@ def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg:
         values, error = evaluator.metrics(name, interventions)
         members = values if members is None else [{**old, **new} for old, new in zip(members, values)]
         medians = {key: float(np.median([member[key] for member in values])) for key in values[0]}
-        log.info("%-12s max %.4g · median %.4g · score %.4f%s", name, medians[f"eval/{name}/max_mse"], medians[f"eval/{name}/median_mse"], medians[f"eval/{name}/score"], " (medians over members)" if len(values) > 1 else "")
+        log.info("%-12s max %.4g · median %.4g · score %.4f%s", name, medians[eval_name(name, MAX_MSE)], medians[eval_name(name, MEDIAN_MSE)], medians[eval_name(name, SCORE)], " (medians over members)" if len(values) > 1 else "")
         if cfg.plots:
             from excolor.figures import draw_figures
 
@@ -166,5 +178,5 @@ def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg:
         for name in evaluations:
             if name != BASELINE:
                 member.update(focus_metrics(member, name))
-        member["val/recon"] = member[f"eval/{BASELINE}/val_recon"]
+        member[VAL_RECON] = member[eval_name(BASELINE, SETTING_VAL_RECON)]
     return members

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from excolor.colors import rgb_cube
 from excolor.cubes import display_cube, loss_cube
-from excolor.interventions import intervene
+from excolor.interventions import Intervention, intervene
+from excolor.model import ColorAutoencoder
 from excolor.plots import plot_color_slices, plot_error_by_color, plot_latent_spheres
 
 LATENT_GRID = 20  # the latent cube: RGB grid of 20 per axis
 
 
-def describe(model: nn.Module) -> str:
-    config = getattr(model, "config", {})
+def describe(model: ColorAutoencoder) -> str:
+    config = model.config
     parts = [f"{config.get('output', '?')} output"]
     if not config.get("normalize", True):
         parts.append("no L2 bottleneck")
@@ -26,7 +26,7 @@ def describe(model: nn.Module) -> str:
 
 
 @torch.inference_mode()
-def draw_figures(model: nn.Module, name: str, interventions: list[nn.Module], loss_error: np.ndarray, layer: str, out_dir: Path) -> list[Path]:
+def draw_figures(model: ColorAutoencoder, name: str, interventions: list[Intervention], loss_error: np.ndarray, layer: str, out_dir: Path) -> list[Path]:
     """Write `colors-<name>.png`, `error-<name>.png`, `latents-<name>.png` into out_dir."""
     device = next(model.parameters()).device
     label = f"{'no intervention' if name == 'none' else name} · {describe(model)}"
@@ -51,7 +51,7 @@ def draw_figures(model: nn.Module, name: str, interventions: list[nn.Module], lo
     captured: list[torch.Tensor] = []
     with intervene(model, layer, interventions, capture=captured):
         recon = model(torch.tensor(true, dtype=torch.float32, device=device)).cpu().numpy()
-    cones = [cone for module in interventions for cone in getattr(module, "cones", list)()]
+    cones = [cone for module in interventions for cone in module.cones()]
     latents = plot_latent_spheres(
         captured[0].cpu().numpy(), recon, true, f"Latents · {label}", out_dir / f"latents-{name}.png", cones=cones,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from excolor.metrics import TRAIN_STEPS, phase_name, train_name
 from excolor.schedule import Schedule
 
 TAIL = 50  # train/recon and train/loss are means over the last TAIL steps
@@ -47,7 +48,7 @@ def summarize_losses(history: np.ndarray, columns: list[str], schedule: Schedule
     steps; train/<phase>/<term> = mean over each PHASE (loss and recon). Terms a member never ran are
     left out."""
     steps, _, members = history.shape
-    summaries: list[dict[str, float]] = [{"train/steps": steps} for _ in range(members)]
+    summaries: list[dict[str, float]] = [{TRAIN_STEPS: steps} for _ in range(members)]
 
     def add(name: str, means: np.ndarray) -> None:  # means: [members]
         for summary, value in zip(summaries, means):
@@ -56,7 +57,7 @@ def summarize_losses(history: np.ndarray, columns: list[str], schedule: Schedule
 
     tail = _nanmean(history[-TAIL:])  # [columns, members]
     for i, name in enumerate(columns):
-        add(f"train/{name}", tail[i])
+        add(train_name(name), tail[i])
     bounds = [start for start, _ in schedule.phases] + [steps]
     for (start, phase), end in zip(schedule.phases, bounds[1:]):
         segment = history[start:min(end, steps)]
@@ -64,5 +65,5 @@ def summarize_losses(history: np.ndarray, columns: list[str], schedule: Schedule
             continue
         means = _nanmean(segment)
         for i, name in enumerate(columns[:2]):  # loss and recon per phase
-            add(f"train/{phase}/{name}", means[i])
+            add(phase_name(phase, name), means[i])
     return summaries

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from excolor.checkpoint import MODEL_CONFIG_KEY
 from excolor.errors import TrainingDiverged
+from excolor.metrics import LOSS_TERM, RECON_TERM, TRAIN_LR, train_name
 from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Regularizer
 from excolor.schedule import Schedule
@@ -50,7 +51,7 @@ class AutoencoderModule(L.LightningModule):
         self.schedule_values = {name: reg.schedule_column(schedule) for name, reg in regularizers.items()}
         self.steps = steps
         self.log_every_n_steps = log_every_n_steps
-        self.history_columns = ["loss", "recon", *regularizers]
+        self.history_columns = [LOSS_TERM, RECON_TERM, *regularizers]
         # One tuple of detached [N] vectors per step: no extra tensor op on the hot path. At every logged
         # step they are stacked into one [k, columns, N] chunk: thousands of tiny long-lived tensors
         # would otherwise settle in the heap holes that each epoch's large draws leave, and glibc's heap
@@ -120,8 +121,8 @@ class AutoencoderModule(L.LightningModule):
         if step % self.log_every_n_steps == 0 or step == self.steps - 1:
             self._check_finite()
             row = torch.stack(self._rows[-1]).nanmedian(-1).values.tolist()
-            logged = {f"train/{c}": v for c, v in zip(self.history_columns, row) if not math.isnan(v)}
-            self._publish({"train/lr": self.learning_rates[step], **logged}, step)
+            logged = {train_name(c): v for c, v in zip(self.history_columns, row) if not math.isnan(v)}
+            self._publish({TRAIN_LR: self.learning_rates[step], **logged}, step)
             self._compact()
         return loss.sum()
 

@@ -11,12 +11,48 @@ answers without the member axis, exactly as its ColorAutoencoder would.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from excolor.model import ColorAutoencoder
+
+
+@runtime_checkable
+class StackableModel(Protocol):
+    """The extension point of the model group, what training, evaluation and the checkpoint need of
+    a population model: N members stacked on a leading axis, trained as one, taken apart again.
+
+    `config` holds the constructor arguments (saved in the checkpoint; `members` = N); inputs are
+    [N, B, 3] or [B, 3] (broadcast to every member); a population of one given [B, 3] answers [B, 3]."""
+
+    config: dict[str, Any]
+    training: bool
+
+    @property
+    def size(self) -> int:
+        """N, the number of members."""
+        ...
+
+    @property
+    def width(self) -> int:
+        """K, the width of the latent that regularizers read and interventions rewrite."""
+        ...
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The reconstruction, [N, B, 3] (clamped to [0, 1] in eval mode)."""
+        ...
+
+    def forward_with_latents(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The reconstruction and the named activations regularizers read ([N, B, K] each)."""
+        ...
+
+    def member(self, index: int) -> nn.Module:
+        """Member `index` as a model of its own (a copy)."""
+        ...
+
 
 # Where ColorAutoencoder keeps its nn.Linear layers: (Sequential, position).
 LINEAR_LAYERS = (("encoder", 0), ("encoder", 2), ("decoder", 0), ("decoder", 2))

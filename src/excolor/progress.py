@@ -16,6 +16,8 @@ import time
 
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 
+from excolor.metrics import TRAIN_LOSS, TRAIN_RECON
+
 log = logging.getLogger("excolor.progress")
 
 
@@ -55,7 +57,7 @@ class LineProgress(ProgressBar):
         if not self._enabled or step not in self._marks:
             return
         metrics = trainer.callback_metrics
-        values = " · ".join(f"{name} {float(metrics[key]):.3e}" for name, key in (("loss", "train/loss"), ("recon", "train/recon")) if key in metrics)
+        values = " · ".join(f"{name} {float(metrics[key]):.3e}" for name, key in (("loss", TRAIN_LOSS), ("recon", TRAIN_RECON)) if key in metrics)
         total = int(trainer.max_steps)
         log.info("step %s/%s (%d%%)%s · %.1f s", f"{step:,}", f"{total:,}", round(100 * step / total),
                  f" · {values}" if values else "", time.perf_counter() - self._started)

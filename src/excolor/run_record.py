@@ -32,6 +32,21 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable
 
+# The run-wide and bookkeeping metric names, declared in the metric schema (re-exported for readers).
+from excolor.metrics import (  # noqa: F401
+    BOOKKEEPING,
+    DIVERGED,
+    EVAL_SECONDS,
+    FIRST_STEP_TIME,
+    POPULATION_SIZE,
+    RUN_WIDE,
+    SEED,
+    TRAIN_CACHED,
+    TRAIN_DEVICE,
+    TRAIN_SECONDS,
+    TRAIN_STEPS,
+)
+
 # ---------------------------------------------------------------------------------- the run's files
 METRICS_FILE = "metrics.json"
 FAILURE_FILE = "failure.json"
@@ -42,22 +57,7 @@ CONFIG_FILE = ".hydra/config.yaml"
 OVERRIDES_FILE = ".hydra/overrides.yaml"
 TRAINING_FILES = (CHECKPOINT_FILE, LOSSES_FILE)  # what training writes and the cache keeps
 
-# --------------------------------------------------------------------------- run-wide metric names
-POPULATION_SIZE = "population/size"
-TRAIN_SECONDS = "train/seconds"
-TRAIN_STEPS = "train/steps"
-TRAIN_CACHED = "train/cached"
-TRAIN_DEVICE = "train/device"
-FIRST_STEP_TIME = "train/first_step_time"
-DIVERGED = "train/diverged"
-EVAL_SECONDS = "eval/seconds"
-SEED = "seed"
-# Values of the run as a whole, not of a member: in metrics.json only, never a member's metric.
-RUN_WIDE = (TRAIN_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS, POPULATION_SIZE, SEED)
-# Bookkeeping: recorded, but never a result to compare arms on.
-BOOKKEEPING = (*RUN_WIDE, TRAIN_STEPS, DIVERGED)
-
-MEMBER_COLUMNS = ("member", "seed")
+MEMBER_COLUMNS = ("member", SEED)
 
 
 class Status(str, Enum):
@@ -91,7 +91,7 @@ def write_failure(run_dir: Path, error: BaseException) -> Path:
 def member_rows(population, member_metrics: list[dict[str, float]]) -> list[dict]:
     """members.csv's rows: index, seed and grid values of each member, then its metrics."""
     return [
-        {"member": member.index, "seed": member.seed, **member.values, **metrics}
+        {"member": member.index, SEED: member.seed, **member.values, **metrics}
         for member, metrics in zip(population.members, member_metrics)
     ]
 
@@ -299,5 +299,5 @@ def _members(record: RunRecord) -> list[MemberRecord]:
     for row in rows:
         grid = {key: row[key] for key in grid_keys(row)}
         metrics = {key: value for key, value in row.items() if key not in MEMBER_COLUMNS and key not in grid}
-        members.append(MemberRecord(row["member"], row["seed"], grid, metrics))
+        members.append(MemberRecord(row["member"], row[SEED], grid, metrics))
     return members

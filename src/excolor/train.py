@@ -19,8 +19,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from excolor.config import VERSION_BASE, config_key, fail, find_config_error
-from excolor.console import quiet_libraries, trusted_targets
+from excolor.console import quiet_libraries, trusted_packages, trusted_targets
 from excolor.errors import TrainingDiverged
+from excolor.metrics import TRAIN_RECON, VAL_RECON
 from excolor.run_record import objective_values, write_failure
 
 log = logging.getLogger("excolor.train")
@@ -32,7 +33,7 @@ def main(cfg: DictConfig):
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
-        with trusted_targets():
+        with trusted_targets(trusted_packages(cfg)):
             metrics = train(cfg, out_dir)
         return objective_values(metrics, cfg.objective)
     except Exception as error:
@@ -118,7 +119,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         logger.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
     written = write_metrics(out_dir, metrics)
     summary = f" (medians over {len(population)} members)" if len(population) > 1 else ""
-    log.info("train/recon %.4g · val/recon %.4g%s · wrote %s", metrics["train/recon"], metrics["val/recon"], summary, written)
+    log.info("%s %.4g · %s %.4g%s · wrote %s", TRAIN_RECON, metrics[TRAIN_RECON], VAL_RECON, metrics[VAL_RECON], summary, written)
     return metrics
 
 

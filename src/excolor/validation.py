@@ -33,14 +33,28 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from excolor.console import check_trusted, trusted_packages
 from excolor.errors import ConfigError
+from excolor.metrics import (
+    BASELINE,
+    EVAL_STATS,
+    INTERVENTION_STATS,
+    LOSS_TERM,
+    POPULATION_SIZE,
+    RECON_TERM,
+    SEED,
+    TRAIN_BOOKKEEPING,
+    TRAIN_LOSS,
+    TRAIN_RECON,
+    VAL_RECON,
+    describe,
+    eval_name,
+    phase_name,
+    train_name,
+)
 from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
 
 TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
-BASELINE = "none"
-EVAL_STATS = ("max_mse", "median_mse", "mean_mse", "red_mean_mse", "other_mean_mse", "val_recon", "score")
-INTERVENTION_STATS = ("collateral", "focus")
-TRAIN_BOOKKEEPING = ("steps", "seconds", "first_step_time", "device", "cached")
 LAYERS = ("encoder", "bottleneck")
 # Groups whose numbers must all be finite (`inf`/`nan` never mean anything in them).
 FINITE_GROUPS = ("model", "data", "regularizers", "trainer", "intervention", "evaluation", "population")
@@ -224,19 +238,19 @@ def regularizer_runs(config: Mapping, schedule, steps: int) -> bool:
 
 def expected_metrics(cfg: Mapping, schedule, steps: int, settings: list[str]) -> set[str]:
     """The metric names this run will write to metrics.json (see the module docstring)."""
-    names = {"seed", "val/recon", "train/loss", "train/recon", *(f"train/{n}" for n in TRAIN_BOOKKEEPING)}
+    names = {SEED, VAL_RECON, TRAIN_LOSS, TRAIN_RECON, *TRAIN_BOOKKEEPING}
     if isinstance(cfg.get("population"), Mapping):
-        names.add("population/size")
+        names.add(POPULATION_SIZE)
     for name, config in (cfg.get("regularizers") or {}).items():
         if regularizer_runs(config, schedule, steps):
-            names.add(f"train/{name}")
+            names.add(train_name(name))
     for start, phase in schedule.phases:
         if start < steps:
-            names.update({f"train/{phase}/loss", f"train/{phase}/recon"})
+            names.update({phase_name(phase, LOSS_TERM), phase_name(phase, RECON_TERM)})
     for setting in [BASELINE, *settings]:
-        names.update(f"eval/{setting}/{stat}" for stat in EVAL_STATS)
+        names.update(eval_name(setting, stat) for stat in EVAL_STATS)
         if setting != BASELINE:
-            names.update(f"eval/{setting}/{stat}" for stat in INTERVENTION_STATS)
+            names.update(eval_name(setting, stat) for stat in INTERVENTION_STATS)
     return names
 
 
@@ -255,6 +269,26 @@ def check_objective(objective: Any, metrics: set[str]) -> list[str]:
             close = sorted(m for m in metrics if m.split("/")[0] == name.split("/")[0])[:8]
             raise ConfigError(f"objective={name!r} is not a metric this run produces (e.g. {', '.join(close or sorted(metrics)[:8])})")
     return names
+
+
+OPTIMIZE = {"minimize": "lower", "maximize": "higher"}  # an Optuna direction → the schema's "better"
+
+
+def check_directions(objective: Any, direction: Any) -> None:
+    """An Optuna sweeper's `direction` (one name or one per objective) fits `objective`: as many
+    entries, each the way the metric schema says the metric is better (`excolor.metrics`)."""
+    if direction is None:
+        return
+    names = objective_names(objective)
+    items = list(direction) if isinstance(direction, Sequence) and not isinstance(direction, str) else [direction]
+    items = [str(getattr(item, "name", item)).lower() for item in items]
+    if len(items) != len(names):
+        raise ConfigError(f"hydra.sweeper.direction={items} has {len(items)} entries for the {len(names)} objective(s) {names}")
+    for index, (name, item) in enumerate(zip(names, items)):
+        entry = describe(name)
+        better = entry.direction if entry is not None else None
+        if better is not None and OPTIMIZE.get(item) not in (None, better):
+            raise ConfigError(f"hydra.sweeper.direction[{index}]={item} but {name} is better {better} (excolor.metrics)")
 
 
 # --- places ------------------------------------------------------------------------------------------
@@ -307,26 +341,6 @@ def check_storage_url(key: str, url: Any) -> None:
             raise ConfigError(f"{key}={url!r}: {database} is not readable and writable")
 
 
-def check_targets(cfg) -> None:
-    """Every `_target_` outside `hydra` names a trusted class or function (the same whitelist the
-    entry points hand to Hydra's instantiate, which would refuse it only when it gets there)."""
-    from excolor.console import TRUSTED_TARGETS, is_trusted
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, Mapping):
-            target = node.get("_target_")
-            if target is not None and not (isinstance(target, str) and is_trusted(target)):
-                raise ConfigError(f"{where}._target_={target!r} is not a trusted target (allowed: {', '.join(TRUSTED_TARGETS)})".lstrip("."))
-            for key, value in node.items():
-                walk(value, f"{where}.{key}" if where else str(key))
-        elif isinstance(node, (list, tuple)):
-            for index, value in enumerate(node):
-                walk(value, f"{where}[{index}]")
-
-    raw = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else dict(cfg)
-    walk({key: value for key, value in raw.items() if key != "hydra"}, "")
-
-
 # --- whole configs -------------------------------------------------------------------------------------
 
 def _plain(cfg) -> dict:
@@ -349,7 +363,7 @@ def _plain(cfg) -> dict:
 def check_run_config(cfg) -> dict:
     """All checks for a training run (excolor.train), in the order a reader meets the keys. Returns
     {"schedule": the loaded schedule, "steps": the run length, "objective": the objective names}."""
-    check_targets(cfg)
+    check_trusted(cfg)
     plain = _plain(cfg)
     check_seed(plain.get("seed"))
     check_threads(plain.get("threads"))
@@ -381,7 +395,7 @@ def check_evaluate_config(cfg) -> None:
     """All checks for excolor.evaluate: the run dir holds a run, and the evaluation settings."""
     if OmegaConf.is_config(cfg) and OmegaConf.is_missing(cfg, "run"):
         raise ConfigError("run: missing; name a run directory, e.g. run=outputs/2026-11-28/10-00-00")
-    check_targets(cfg)
+    check_trusted(cfg)
     plain = _plain(cfg)
     run = plain.get("run")
     if not isinstance(run, str) or not run:
@@ -396,6 +410,8 @@ def check_evaluate_config(cfg) -> None:
     for group in ("intervention", "evaluation"):
         check_finite_numbers(group, plain.get(group))
     run_config = OmegaConf.load(run_dir / CONFIG_FILE)
+    if "population" in run_config:  # evaluate builds the run's population from it: trusted by this command
+        check_trusted(OmegaConf.masked_copy(run_config, ["population"]), trusted_packages(cfg))
     width = OmegaConf.select(run_config, "model.bottleneck")
     concept = plain.get("concept")
     check_concept(run_config.get("concept") if concept is None else concept, width)
@@ -423,6 +439,7 @@ def check_train_entry(cfg, multirun: bool) -> None:
         if multirun:
             check_writable_dir("hydra.sweep.dir", OmegaConf.select(cfg, "hydra.sweep.dir"))
             check_storage_url("hydra.sweeper.storage", OmegaConf.select(cfg, "hydra.sweeper.storage", default=None))
+            check_directions(cfg.get("objective"), OmegaConf.select(cfg, "hydra.sweeper.direction", default=None))
             from hydra_plugins.excolor_sweeper._trust import check_sweeper
 
             check_sweeper(OmegaConf.select(cfg, "hydra.sweeper", default=None))

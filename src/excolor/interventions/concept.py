@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
 from excolor.errors import ConfigError
+from excolor.interventions.base import Intervention
+
+T = TypeVar("T")
 
 
 def concept_vector(owner: str, concept, dim: int | None = None) -> torch.Tensor:
@@ -28,13 +32,23 @@ def concept_vector(owner: str, concept, dim: int | None = None) -> torch.Tensor:
 
 
 def check_dim(intervention: nn.Module, width: int) -> None:
-    """Raise ConfigError if the intervention's concept length is not `width`.
-
-    Modules without a concept (no `dim` attribute) pass.
-    """
-    dim = getattr(intervention, "dim", None)
+    """Raise ConfigError if `intervention` is not an `Intervention` (excolor.extension) or its concept
+    length (`dim`; None: any width) is not `width`."""
+    if not isinstance(intervention, Intervention):
+        kind = type(intervention)
+        raise ConfigError(f"{kind.__module__}.{kind.__qualname__} is not an Intervention "
+                          "(subclass excolor.extension.Intervention)")
+    dim = intervention.dim
     if dim is not None and int(dim) != int(width):
         name = type(intervention).__name__.lower()
         raise ConfigError(
             f"intervention {name}: concept has length {dim} but the bottleneck has {width} dims"
         )
+
+
+def part(owner: str, key: str, value: Any, kind: type[T]) -> T:
+    """`value` (a falloff, a mapper) if it is a `kind`, else ConfigError naming `owner` and `key`."""
+    if not isinstance(value, kind):
+        raise ConfigError(f"{owner}: {key}={type(value).__name__} is not a {kind.__name__} "
+                          f"(subclass excolor.extension.{kind.__name__})")
+    return value

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
 from excolor.errors import ConfigError
+from excolor.interventions.base import Falloff
 
 
 def check_threshold(owner: str, a: float) -> float:
@@ -22,7 +22,7 @@ def check_threshold(owner: str, a: float) -> float:
     return a
 
 
-class BoundedFalloff(nn.Module):
+class BoundedFalloff(Falloff):
     """f(x) = b·((x − a)/(1 − a))^power for x > a, else 0 (elementwise).
 
     a ∈ [0, 1) is the similarity below which nothing happens, b ∈ [0, 1] the

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
 from excolor.errors import ConfigError
+from excolor.interventions.base import Mapper
 from excolor.interventions.falloff import check_threshold
 
 
@@ -27,7 +27,7 @@ def _check_ab(owner: str, a: float, b: float) -> tuple[float, float]:
     return a, b
 
 
-class LinearMapper(nn.Module):
+class LinearMapper(Mapper):
     """y = a + (x − a)/(1 − a)·(b − a) for x > a, else y = x (elementwise); a < b ≤ 1."""
 
     def __init__(self, a: float = 0.0, b: float = 0.5):
@@ -42,7 +42,7 @@ class LinearMapper(nn.Module):
         return f"a={self.a}, b={self.b}"
 
 
-class BezierMapper(nn.Module):
+class BezierMapper(Mapper):
     """y = x for x ≤ a; above a the cubic Bézier P0=(a,a), P1, P2, P3=(1,b) with
     P1 = P0 + c(I − P0), P2 = P3 + c(I − P3), I = (b, b), c = 1/√2 (slope 1 at P0,
     flat at P3). y(x) is read off a precomputed monotone table (`points`

@@ -13,20 +13,20 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
 from excolor.errors import ConfigError
-from excolor.interventions.concept import concept_vector
+from excolor.interventions.base import Cone, Intervention, Mapper
+from excolor.interventions.concept import concept_vector, part
 from excolor.interventions.mappers import BezierMapper
 
 
-class Repulsion(nn.Module):
+class Repulsion(Intervention):
     """z' = t·v + sqrt(1 − t²)·u with t = mapper(clamp(z·v, 0, 1)), for rows with z·v > 0."""
 
     def __init__(
         self,
         concept,
-        mapper: nn.Module | None = None,
+        mapper: Mapper | None = None,
         dim: int | None = None,
         eps: float = 1e-8,  # the seed's ε
     ):
@@ -43,18 +43,18 @@ class Repulsion(nn.Module):
         e[v.abs().argmin()] = 1.0
         e = e - (e @ v) * v
         self.register_buffer("orthogonal", e / e.norm())
-        self.mapper = mapper if mapper is not None else BezierMapper()
+        self.mapper = part("intervention repulsion", "mapper", mapper, Mapper) if mapper is not None else BezierMapper()
         self.eps = eps
 
     @property
     def dim(self) -> int:
         return self.concept.numel()
 
-    def cones(self) -> list[tuple[list[float], float, str]]:
+    def cones(self) -> list[Cone]:
         """For latent plots: the region it acts on (dashed, arccos a) and the hole it opens around the
         concept (solid, arccos mapper(1): the concept vector itself lands on that rim)."""
         rim = float(self.mapper(torch.ones(1, device=self.concept.device)).clamp(-1, 1))
-        outer = math.acos(float(getattr(self.mapper, "a", 0.0)))
+        outer = math.acos(float(self.mapper.a))
         return [(self.concept.tolist(), outer, "dashed"), (self.concept.tolist(), math.acos(rim), "solid")]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

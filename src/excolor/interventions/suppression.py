@@ -11,27 +11,27 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
+from excolor.interventions.base import Cone, Falloff, Intervention
+from excolor.interventions.concept import concept_vector, part
 from excolor.interventions.falloff import BoundedFalloff
-from excolor.interventions.concept import concept_vector
 
 
-class Suppression(nn.Module):
+class Suppression(Intervention):
     """z' = z − falloff(clamp(z·v, 0, 1))·(z·v)·v, row-wise over Z of shape [..., K]."""
 
-    def __init__(self, concept, falloff: nn.Module | None = None, dim: int | None = None):
+    def __init__(self, concept, falloff: Falloff | None = None, dim: int | None = None):
         super().__init__()
         self.register_buffer("concept", concept_vector("intervention suppression", concept, dim))
-        self.falloff = falloff if falloff is not None else BoundedFalloff()
+        self.falloff = part("intervention suppression", "falloff", falloff, Falloff) if falloff is not None else BoundedFalloff()
 
     @property
     def dim(self) -> int:
         return self.concept.numel()
 
-    def cones(self) -> list[tuple[list[float], float, str]]:
+    def cones(self) -> list[Cone]:
         """For latent plots: the region it acts on, z·v > a, a cone of half-angle arccos(a)."""
-        return [(self.concept.tolist(), math.acos(float(getattr(self.falloff, "a", 0.0))), "dashed")]
+        return [(self.concept.tolist(), math.acos(float(self.falloff.a)), "dashed")]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         v = self.concept.to(z.dtype)

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from excolor.metrics import BASELINE, MAX_MSE, MEDIAN_MSE, SCORE, TRAIN_RECON, eval_name
 from excolor.plots._common import check_path, new_figure, save
 
 METRICS = (
-    "eval/none/median_mse", "eval/none/max_mse", "eval/suppression/score", "eval/suppression/max_mse",
-    "eval/repulsion/score", "eval/repulsion/max_mse", "train/recon",
+    eval_name(BASELINE, MEDIAN_MSE), eval_name(BASELINE, MAX_MSE), eval_name("suppression", SCORE),
+    eval_name("suppression", MAX_MSE), eval_name("repulsion", SCORE), eval_name("repulsion", MAX_MSE), TRAIN_RECON,
 )
 
 

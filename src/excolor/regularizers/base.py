@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -12,8 +13,10 @@ from excolor.errors import ConfigError
 LAYERS = ("encoder", "bottleneck")
 
 
-class Regularizer(nn.Module):
-    """A per-sample loss term reduced over the batch.
+class Regularizer(nn.Module, ABC):
+    """The extension point of the regularizer group: a per-sample loss term reduced over the batch.
+    A subclass implements `per_sample` (and, if it has settings tied to the latent width,
+    `check_width`).
 
     Without label affinities the term is the batch mean. With them each sample gets
     `w_i = clamp(Σ_labels affinity · label_i, 0, 1)` and the term is `Σ w_i loss_i / (Σ w_i + 1e-8)`.
@@ -67,9 +70,9 @@ class Regularizer(nn.Module):
         """One multiplier per population member (a grid over `weight`); by default every member has `weight`."""
         self.member_weights = torch.tensor(weights, dtype=torch.float64, device=self.member_weights.device)
 
+    @abstractmethod
     def per_sample(self, z: Tensor) -> Tensor:
-        """Loss of each row of z, shape [..., B]."""
-        raise NotImplementedError
+        """Loss of each row of z [..., B, K]: shape [..., B]."""
 
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
         """The term per member: z [..., B, K] and labels [..., B, n_labels] give [...] (a scalar for one

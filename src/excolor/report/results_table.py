@@ -16,16 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from excolor.config import fail
+from excolor.metrics import BASELINE, MAX_MSE, MEDIAN_MSE, SCORE, eval_name
 from excolor.report.sweep import trial_dirs
 from excolor.run_record import MemberRecord, Status, read_run
 
 ROWS = (
-    ("median MSE, no intervention", "eval/none/median_mse"),
-    ("max MSE, no intervention", "eval/none/max_mse"),
-    ("suppression max MSE", "eval/suppression/max_mse"),
-    ("repulsion max MSE", "eval/repulsion/max_mse"),
-    ("suppression targeting score", "eval/suppression/score"),
-    ("repulsion targeting score", "eval/repulsion/score"),
+    ("median MSE, no intervention", eval_name(BASELINE, MEDIAN_MSE)),
+    ("max MSE, no intervention", eval_name(BASELINE, MAX_MSE)),
+    ("suppression max MSE", eval_name("suppression", MAX_MSE)),
+    ("repulsion max MSE", eval_name("repulsion", MAX_MSE)),
+    ("suppression targeting score", eval_name("suppression", SCORE)),
+    ("repulsion targeting score", eval_name("repulsion", SCORE)),
 )
 ARMS = ("linear", "sigmoid")
 
@@ -61,9 +62,10 @@ def table(sweep_dir: Path) -> str:
     lines = [f"| {len(seeds)} seeds ({seeds[0]}–{seeds[-1]}): median [IQR] over members | linear | sigmoid |", "|---|---|---|"]
     for label, key in ROWS:
         lines.append(f"| {label} | {median_iqr(column('linear', key))} | {median_iqr(column('sigmoid', key))} |")
-    spread = {arm: median_iqr(column(arm, "eval/suppression/median_mse") / column(arm, "eval/none/median_mse")) for arm in ARMS}
+    spread = {arm: median_iqr(column(arm, eval_name("suppression", MEDIAN_MSE)) / column(arm, eval_name(BASELINE, MEDIAN_MSE)))
+              for arm in ARMS}
     lines.append(f"| suppression median ÷ unintervened median | {spread['linear']} | {spread['sigmoid']} |")
-    ratio = np.median(column("sigmoid", "eval/none/median_mse")) / np.median(column("linear", "eval/none/median_mse"))
+    ratio = np.median(column("sigmoid", eval_name(BASELINE, MEDIAN_MSE))) / np.median(column("linear", eval_name(BASELINE, MEDIAN_MSE)))
     lines.append(f"| sigmoid / linear ratio of median MSE medians | | **{ratio:.3g}** |")
     return "\n".join(lines)
 
