@@ -5,7 +5,10 @@ only from our own packages.
   lets records propagate to the root logger (Hydra's console and `train.log`), so every INFO line
   printed twice: its own handler goes, Hydra's logging prints each line once. Lightning's "💡 Tip"
   adverts are dropped, and so is the `LeafSpec` deprecation warning that Lightning's own pytree
-  helper triggers on torch ≥ 2.10 (not our call; nothing for a user to act on).
+  helper triggers on torch ≥ 2.10 (not our call; nothing for a user to act on). So is Lightning's
+  "The `srun` command is available on your system but is not used" hint on any host with SLURM's
+  `srun` on PATH: a run is one process in Lightning's own environment (`conf/trainer/auto.yaml`'s
+  `plugins`), never a multi-process SLURM launch that `srun` would have to start.
 - `trusted_targets()`: Hydra 1.4 warns on every `instantiate` without an execution whitelist (and
   Hydra 1.5 will refuse). The whitelist comes from this code, never from a config: `_target_`s under
   `TRUSTED_TARGETS` are built, any other is refused with one line naming it.
@@ -18,9 +21,10 @@ import logging
 import warnings
 
 # Packages whose classes a config may name in `_target_` (extend it here, in code, for a new one).
-TRUSTED_TARGETS = ("excolor.*", "lightning.pytorch.*", "torch.optim.*")
+TRUSTED_TARGETS = ("excolor.*", "lightning.pytorch.*", "lightning.fabric.plugins.environments.*", "torch.optim.*")
 ADVERT = "💡 Tip:"
 LEAFSPEC_DEPRECATION = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
+SRUN_HINT = r"The `srun` command is available on your system but is not used"
 
 
 class _DropAdverts(logging.Filter):
@@ -41,6 +45,7 @@ def quiet_libraries() -> None:
     if not any(isinstance(f, _DropAdverts) for f in rank_zero.filters):
         rank_zero.addFilter(_DropAdverts())
     warnings.filterwarnings("ignore", message=LEAFSPEC_DEPRECATION)
+    warnings.filterwarnings("ignore", message=SRUN_HINT)
 
 
 def is_trusted(target: str) -> bool:

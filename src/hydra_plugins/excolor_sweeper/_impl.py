@@ -37,6 +37,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
+from excolor.errors import TrialInterrupted
 from excolor.study_storage import open_storage, resolve_storage, storage_file
 from hydra_plugins.excolor_sweeper._lock import study_lock
 from hydra_plugins.excolor_sweeper._ownership import Heartbeat, claim, is_stale
@@ -168,6 +169,10 @@ class ResumableOptunaSweep:
         for trial, ret in zip(batch, returns):
             try:
                 study.tell(trial, self._values(ret.return_value))
+            except TrialInterrupted as error:  # its job was ended from outside (e.g. scancel): not a failure
+                trial.set_user_attr(INTERRUPTED, True)
+                study.tell(trial, state=TrialState.FAIL)
+                log.warning("trial %d was interrupted (%s); its slot runs again", trial.number, error)
             except Exception as error:  # noqa: BLE001 - any failure of a trial is recorded, not raised
                 trial.set_user_attr(FAILURE, type(error).__name__)
                 study.tell(trial, state=TrialState.FAIL)
