@@ -50,11 +50,13 @@ install_missing() {
 write_slurm_conf() {
   local host cpus mem
   host=$(hostname -s)
-  cpus=$(nproc)
+  # Twice the cores (at least 4): a sweeper job mostly waits, and sweeper jobs and their trials must fit.
+  cpus=$(( $(nproc) * 2 > 4 ? $(nproc) * 2 : 4 ))
   mem=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
   mkdir -p "$STATE/slurmctld" "$STATE/slurmd"
   cat >"$STATE/slurm.conf" <<EOF
-# Written by scripts/local-cluster.sh: one node, no accounting, processes tracked without cgroups.
+# Written by scripts/local-cluster.sh: one node, no accounting, processes tracked without cgroups,
+# cores scheduled (memory requests checked against RealMemory, not reserved).
 ClusterName=excolor
 SlurmctldHost=$host
 SlurmUser=root
@@ -69,7 +71,8 @@ MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
+SelectTypeParameters=CR_Core
+SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none

@@ -74,8 +74,9 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         limit_s = 60.0 * float(self.params["timeout_min"])
         elapsed = time.time() - getattr(self, "_started", time.time())
         if elapsed >= limit_s - float(self.params.get("signal_delay_s", 0)) - SIGNAL_SLACK_S:
-            raise TrialTimedOut(f"the trial's job reached SLURM's time limit (hydra.launcher.timeout_min="
-                                f"{self.params['timeout_min']}) after {elapsed:.0f} s; not requeued")
+            raise TrialTimedOut(f"the trial's job is at its SLURM time limit (hydra.launcher.timeout_min="
+                                f"{self.params['timeout_min']}; SLURM's warning signal came after {elapsed:.0f} s): "
+                                "not requeued")
         return super().checkpoint(*args, **kwargs)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
