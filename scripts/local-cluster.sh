@@ -6,11 +6,11 @@
 #   scripts/local-cluster.sh stop    # end exactly what `start` started (pid files in the state dir)
 #
 # State dir: $EXCOLOR_CLUSTER_DIR (default /tmp/excolor-cluster): slurm.conf, the daemons' logs and pid
-# files, PostgreSQL's data dir, and `env`, the lines `env` prints:
-#   SLURM_CONF=…                      the cluster's config (clients read it; /etc/slurm/slurm.conf links to
-#                                     it when that file did not exist)
-#   EXCOLOR_SLURM_PARTITION=debug     the one partition (the default one)
-#   EXCOLOR_STUDY_STORAGE=postgresql+psycopg://excolor:…@127.0.0.1:<port>/excolor
+# files, PostgreSQL's data dir, and `env`, the lines `env` prints (for `eval "$(scripts/local-cluster.sh env)"`):
+#   export SLURM_CONF=…                   the cluster's config (clients read it; /etc/slurm/slurm.conf links
+#                                         to it when that file did not exist)
+#   export EXCOLOR_SLURM_PARTITION=debug  the one partition (the default one)
+#   export EXCOLOR_STUDY_STORAGE=postgresql+psycopg://excolor:…@127.0.0.1:<port>/excolor
 # PostgreSQL listens on 127.0.0.1 only, on $EXCOLOR_PG_PORT (default 55432), with its own data dir; it
 # runs as the `postgres` user (it refuses root). `start` is idempotent: what already runs is kept.
 set -euo pipefail
@@ -50,8 +50,9 @@ install_missing() {
 write_slurm_conf() {
   local host cpus mem
   host=$(hostname -s)
-  # Twice the cores (at least 4): a sweeper job mostly waits, and sweeper jobs and their trials must fit.
-  cpus=$(( $(nproc) * 2 > 4 ? $(nproc) * 2 : 4 ))
+  # Slots beyond the cores (twice them, at least 8): sweeper jobs mostly wait, and sweeper jobs and their
+  # trials must fit on one node side by side.
+  cpus=$(( $(nproc) * 2 > 8 ? $(nproc) * 2 : 8 ))
   mem=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
   mkdir -p "$STATE/slurmctld" "$STATE/slurmd"
   cat >"$STATE/slurm.conf" <<EOF
@@ -146,9 +147,9 @@ start_postgres() {
     "${psql[@]}" -c "CREATE DATABASE excolor OWNER excolor" >/dev/null
   fi
   {
-    echo "SLURM_CONF=$STATE/slurm.conf"
-    echo "EXCOLOR_SLURM_PARTITION=$PARTITION"
-    echo "EXCOLOR_STUDY_STORAGE=postgresql+psycopg://excolor:$password@127.0.0.1:$PG_PORT/excolor"
+    echo "export SLURM_CONF=$STATE/slurm.conf"
+    echo "export EXCOLOR_SLURM_PARTITION=$PARTITION"
+    echo "export EXCOLOR_STUDY_STORAGE=postgresql+psycopg://excolor:$password@127.0.0.1:$PG_PORT/excolor"
   } >"$STATE/env"
 }
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import string
 import subprocess
 import sys
 import time
@@ -19,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from excolor import docs
 from excolor.run_record import Status, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "local-cluster.sh"
-TINY = ["trainer.max_steps=100", "population.size=2", "logger=none", "hydra/launcher=slurm"]
+TINY = ["trainer.max_steps=100", "population.size=2", "logger=none"]
 NOISE = ("sacct", "Bypassing", "srun", "Traceback", "submitit WARNING")
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -39,9 +42,44 @@ def cluster(tmp_path_factory) -> dict[str, str]:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    settings = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    settings = dict(line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     return {**os.environ, **settings, "EXCOLOR_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
             "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def time_limit_sweep(cluster, tmp_path_factory):
+    """A grid sweep whose one trial (a full-length training) has a 1-minute SLURM time limit, started
+    when the module starts: its minute of waiting overlaps the other tests."""
+    tmp_path = tmp_path_factory.mktemp("time-limit")
+    sweep_dir = tmp_path / "h2"
+    overrides = ["sweep=h2", "population.size=2", "logger=none", *slurm(cluster), f"hydra.sweep.dir={sweep_dir}",
+                 "hydra.sweeper.params.model=linear", "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=15"]
+    sweeper = subprocess.Popen(train_command(*overrides), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               cwd=tmp_path, env=cluster)
+    yield sweeper, sweep_dir
+    sweeper.kill()
+    sweeper.communicate()
+
+
+def readme_command(start: str) -> list[str]:
+    """The command of the README's cluster block that starts with `start`, split as the shell would
+    (before expanding variables), without its comment."""
+    block = docs.read_block((ROOT / "README.md").read_text(), "cluster")
+    (line,) = [line for line in block.splitlines() if line.startswith(start)]
+    return shlex.split(line.split("  #")[0])
+
+
+def readme_sweep(cluster: dict[str, str], start: str) -> list[str]:
+    """A README sweep command's arguments after `python -m excolor.train -m`, on the local partition."""
+    words = readme_command(start)
+    assert words[:4] == ["python", "-m", "excolor.train", "-m"]
+    assert f"hydra.launcher.partition={cluster['EXCOLOR_SLURM_PARTITION']}" in words
+    return words[4:]
+
+
+def slurm(cluster: dict[str, str]) -> list[str]:
+    return ["hydra/launcher=slurm", f"hydra.launcher.partition={cluster['EXCOLOR_SLURM_PARTITION']}"]
 
 
 def train_command(*overrides: str) -> list[str]:
@@ -66,7 +104,7 @@ def sbatch(cluster: dict[str, str], cwd: Path, name: str, command: list[str]) ->
     """Submit `command` as a batch job (one core, its log in cwd); returns the job id."""
     done = subprocess.run(["sbatch", "--parsable", f"--job-name={name}", "--cpus-per-task=1", "--mem=2G",
                            f"--output={cwd}/{name}-%j.out", f"--partition={cluster['EXCOLOR_SLURM_PARTITION']}",
-                           "--wrap", " ".join(command)], capture_output=True, text=True, cwd=cwd, env=cluster, check=True)
+                           "--wrap", shlex.join(command)], capture_output=True, text=True, cwd=cwd, env=cluster, check=True)
     return done.stdout.strip().split(";")[0]
 
 
@@ -121,9 +159,8 @@ def assert_settled(trials, n_trials: int, sweep_dir: Path) -> None:
 
 
 def h1_overrides(cluster: dict[str, str], study: str, sweep_dir: Path, n_trials: int, n_jobs: int) -> list[str]:
-    return [*TINY, "sweep=h1", f"hydra.launcher.partition={cluster['EXCOLOR_SLURM_PARTITION']}",
-            f"hydra.launcher.name={study}", f"hydra.sweeper.study_name={study}",
-            f"hydra.sweeper.storage='{cluster['EXCOLOR_STUDY_STORAGE']}'", f"hydra.sweep.dir={sweep_dir}",
+    return [*TINY, "sweep=h1", *slurm(cluster), f"hydra.launcher.name={study}", f"hydra.sweeper.study_name={study}",
+            f"hydra.sweeper.storage={cluster['EXCOLOR_STUDY_STORAGE']}", f"hydra.sweep.dir={sweep_dir}",
             f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.n_jobs={n_jobs}"]
 
 
@@ -139,10 +176,10 @@ def record(name: str, figures: dict) -> None:
 # ----------------------------------------------------------------------------------------------- sweeps
 
 def test_grid_sweep_on_slurm(cluster, tmp_path):
-    """sweep=h2 through hydra/launcher=slurm: both trials COMPLETE, each job's log linked into its run
-    dir, the report written, and a quiet terminal (no sacct errors, no srun hint)."""
+    """The README's sweep=h2 command (hydra/launcher=slurm): both trials COMPLETE, each job's log linked
+    into its run dir, the report written, and a quiet terminal (no sacct errors, no srun hint)."""
     sweep_dir = tmp_path / "h2"
-    done = sweep(cluster, tmp_path, *TINY, "sweep=h2", f"hydra.launcher.partition={cluster['EXCOLOR_SLURM_PARTITION']}",
+    done = sweep(cluster, tmp_path, *readme_sweep(cluster, "python -m excolor.train -m sweep=h2"), *TINY,
                  f"hydra.sweep.dir={sweep_dir}")
     output = done.stdout + done.stderr
     for noise in NOISE:
@@ -157,9 +194,10 @@ def test_grid_sweep_on_slurm(cluster, tmp_path):
 
 
 def test_optuna_sweep_on_slurm(cluster, tmp_path):
-    """sweep=h1 through hydra/launcher=slurm on its journal file: n_trials COMPLETE, report written."""
+    """The README's sweep=h1 command (hydra/launcher=slurm, its journal file): n_trials COMPLETE, report
+    written."""
     sweep_dir = tmp_path / "h1"
-    sweep(cluster, tmp_path, *TINY, "sweep=h1", f"hydra.launcher.partition={cluster['EXCOLOR_SLURM_PARTITION']}",
+    sweep(cluster, tmp_path, *readme_sweep(cluster, "python -m excolor.train -m sweep=h1"), *TINY,
           f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2")
     import optuna
 
@@ -170,11 +208,19 @@ def test_optuna_sweep_on_slurm(cluster, tmp_path):
 
 
 def test_two_sbatch_sweepers_share_one_postgres_study(cluster, tmp_path):
-    """Two sweeper jobs (sbatch) on one PostgreSQL study: exactly n_trials trials, numbers unique, all
-    COMPLETE, and each job ran some of them."""
+    """The README's sbatch line twice: two sweeper jobs on one PostgreSQL study: exactly n_trials trials,
+    numbers unique, all COMPLETE, and each job ran some of them."""
     study, n_trials = f"shared-{uuid.uuid4().hex[:8]}", 4
-    sweep_dir = tmp_path / "shared"
-    command = train_command(*h1_overrides(cluster, study, sweep_dir, n_trials, n_jobs=1))
+    words = readme_command("sbatch --wrap")
+    assert words[:2] == ["sbatch", "--wrap"] and len(words) == 3
+    # the wrapped command as the batch job's shell runs it: variables expanded, in the job's working dir
+    wrapped = shlex.split(string.Template(words[2]).substitute({**cluster, "PWD": str(tmp_path)}))
+    assert wrapped[:4] == ["python", "-m", "excolor.train", "-m"]
+    sweep_dir = tmp_path / "multirun" / "h1-shared"
+    assert f"hydra.sweep.dir={sweep_dir}" in wrapped
+    assert f"hydra.sweeper.storage={cluster['EXCOLOR_STUDY_STORAGE']}" in wrapped
+    command = train_command(*wrapped[4:], *TINY, f"hydra.launcher.name={study}", f"hydra.sweeper.study_name={study}",
+                            f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.n_jobs=1")
     jobs = [sbatch(cluster, tmp_path, f"sweeper-{i}", command) for i in range(2)]
     wait_for(lambda: all(job_gone(cluster, job) for job in jobs), 400, "both sweeper jobs to end", every=1)
     trials = study_trials(cluster, study)
@@ -235,19 +281,14 @@ def test_cancelled_sweeper_job_is_settled_by_a_rerun(cluster, tmp_path):
     assert by_state(trials) == {"COMPLETE": n_trials, "FAIL interrupted": n_trials}
 
 
-def test_trial_at_the_time_limit_is_recorded_failed(cluster, tmp_path):
+def test_trial_at_the_time_limit_is_recorded_failed(time_limit_sweep):
     """A trial whose job reaches SLURM's time limit (timeout_min=1, a full-length training) is FAIL with
     the reason in failure.json; the grid sweep still writes its report and exits 1."""
-    sweep_dir = tmp_path / "h2"
-    started = time.monotonic()
-    done = sweep(cluster, tmp_path, "sweep=h2", "population.size=2", "logger=none", "hydra/launcher=slurm",
-                 f"hydra.launcher.partition={cluster['EXCOLOR_SLURM_PARTITION']}", f"hydra.sweep.dir={sweep_dir}",
-                 "hydra.sweeper.params.model=linear", "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=15",
-                 check=False)
-    seconds = time.monotonic() - started
+    sweeper, sweep_dir = time_limit_sweep
+    output, _ = sweeper.communicate(timeout=300)
     run = read_run(sweep_dir / "0")
-    record("time limit", {"status": run.status.value, "error_type": run.error_type, "seconds": round(seconds)})
-    assert done.returncode == 1, done.stderr[-3000:]
+    record("time limit", {"status": run.status.value, "type": run.error_type, "error": run.error})
+    assert sweeper.returncode == 1, output[-3000:]
     assert run.status == Status.FAILED and run.error_type == "TrialTimedOut", (run.status, run.error)
     assert "time limit" in run.error
     assert "TrialTimedOut" in (sweep_dir / "report.md").read_text()
