@@ -8,8 +8,9 @@ import logging
 import signal
 import subprocess
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from hydra.core.utils import JobReturn, JobStatus
 from submitit.core.utils import FailedJobError, UncompletedJobError
@@ -37,7 +38,7 @@ class SlurmStates(SlurmInfoWatcher):
         if command is None or self.sacct:
             return command
         ids = [command[i + 1] for i, word in enumerate(command) if word == "-j"]
-        return ["squeue", "--states=all", "--array", "--noheader", f"--format=%i|%T|%N", f"--jobs={','.join(ids)}"]
+        return ["squeue", "--states=all", "--array", "--noheader", "--format=%i|%T|%N", f"--jobs={','.join(ids)}"]
 
     def read_info(self, string: bytes | str) -> dict[str, dict[str, str]]:
         if not self.sacct:
@@ -82,9 +83,7 @@ def job_return(job: Any, overrides: list[str], run_dir: Callable[[], Path]) -> J
 
 
 def failed(overrides: list[str], error: Exception) -> JobReturn:
-    ret = JobReturn(overrides=overrides, status=JobStatus.FAILED)
-    ret.return_value = error
-    return ret
+    return JobReturn(overrides=overrides, status=JobStatus.FAILED, _return_value=error)
 
 
 class _Stopped(Exception):
@@ -94,7 +93,7 @@ class _Stopped(Exception):
 @contextlib.contextmanager
 def cancel_on_stop(jobs: Sequence[Any]) -> Iterator[None]:
     """While the block runs, SIGTERM or Ctrl-C cancels the jobs that have not ended, then exits."""
-    def stop(signum: int, frame: Any) -> None:
+    def stop(_signum: int, _frame: Any) -> None:
         raise _Stopped()
 
     main = threading.current_thread() is threading.main_thread()

@@ -28,8 +28,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, filter_overrides, run_job, setup_globals
@@ -58,8 +59,8 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         setup_globals()
         sweep_config = self.hydra_context.config_loader.load_sweep_config(self.config, sweep_overrides)
         environment = submitit.JobEnvironment()
-        with open_dict(sweep_config.hydra.job) as job:
-            job.id = environment.job_id
+        with open_dict(sweep_config.hydra.job):
+            sweep_config.hydra.job.id = environment.job_id
             sweep_config.hydra.job.num = job_num
         run_dir = Path(str(sweep_config.hydra.sweep.dir)) / str(sweep_config.hydra.sweep.subdir)
         link_logs(run_dir, environment.paths)

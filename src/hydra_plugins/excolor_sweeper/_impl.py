@@ -16,7 +16,8 @@ One sweep process, on every start and before every batch, with the study's lock 
 Then it launches the batch, each trial's job in ``<sweep dir>/<trial number>/`` (through the
 per-job override ``hydra.sweep.subdir``), renews the trials' heartbeats while they run, and tells
 the study each result by trial; a job that raised is FAIL (user attribute ``failure``: the error
-type), and more failures in a batch than ``max_failure_rate`` allows end the sweep. Without a lock
+type), a job ended from outside (`excolor.errors.TrialInterrupted`, e.g. ``scancel`` on SLURM) is
+FAIL ``interrupted`` and its slot runs again, and more failures in a batch than ``max_failure_rate`` allows end the sweep. Without a lock
 (a database server), a trial whose rank among the live and finished trials reaches ``n_trials`` is
 surplus: it is recorded FAIL with user attributes ``interrupted`` and ``surplus`` and not run.
 
