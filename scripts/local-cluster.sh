@@ -55,11 +55,11 @@ write_slurm_conf() {
   cpus=$(( $(nproc) * 2 > 8 ? $(nproc) * 2 : 8 ))
   mem=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
   mkdir -p "$STATE/slurmctld" "$STATE/slurmd"
-  cat >"$STATE/slurm.conf" <<EOF
+  cat >"$STATE/slurm.conf.new" <<EOF
 # Written by scripts/local-cluster.sh: one node, no accounting, processes tracked without cgroups,
 # cores scheduled (memory requests checked against RealMemory, not reserved).
 ClusterName=excolor
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmctldPidFile=$STATE/slurmctld.pid
 SlurmdPidFile=$STATE/slurmd.pid
@@ -82,9 +82,16 @@ ReturnToService=2
 KillWait=5
 OverTimeLimit=0
 MinJobAge=600
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=$PARTITION Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
+  if cmp -s "$STATE/slurm.conf.new" "$STATE/slurm.conf"; then
+    rm "$STATE/slurm.conf.new"
+  else  # a new config (first start, or this script changed): daemons still on the old one restart
+    mv "$STATE/slurm.conf.new" "$STATE/slurm.conf"
+    stop_pid slurmd "$STATE/slurmd.pid"
+    stop_pid slurmctld "$STATE/slurmctld.pid"
+  fi
 }
 
 start_munge() {
@@ -169,7 +176,7 @@ case "${1:-}" in
     [ "$(id -u)" = 0 ] || die "start needs root (it installs packages and starts daemons)"
     mkdir -p "$STATE"
     install_missing
-    [ -f "$STATE/slurm.conf" ] || write_slurm_conf
+    write_slurm_conf
     start_munge
     start_slurm
     start_postgres
