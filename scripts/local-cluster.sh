@@ -10,7 +10,8 @@
 #   export SLURM_CONF=…                   the cluster's config (clients read it; /etc/slurm/slurm.conf links
 #                                         to it when that file did not exist)
 #   export EXCOLOR_SLURM_PARTITION=debug  the one partition (the default one)
-#   export EXCOLOR_STUDY_STORAGE=postgresql+psycopg://excolor:…@127.0.0.1:<port>/excolor
+#   export PGPASSFILE=…/pgpass            the database password, for libpq (kept out of the URL)
+#   export EXCOLOR_STUDY_STORAGE=postgresql+psycopg://excolor@127.0.0.1:<port>/excolor
 # PostgreSQL listens on 127.0.0.1 only, on $EXCOLOR_PG_PORT (default 55432), with its own data dir; it
 # runs as the `postgres` user (it refuses root). `start` is idempotent: what already runs is kept.
 set -euo pipefail
@@ -153,10 +154,14 @@ start_postgres() {
   if [ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'excolor'")" ]; then
     "${psql[@]}" -c "CREATE DATABASE excolor OWNER excolor" >/dev/null
   fi
+  # The password stays out of the URL (and so out of command lines, logs and reports): libpq reads it
+  # from the PGPASSFILE that `env` exports.
+  (umask 077; echo "127.0.0.1:$PG_PORT:excolor:excolor:$password" >"$STATE/pgpass")
   {
     echo "export SLURM_CONF=$STATE/slurm.conf"
     echo "export EXCOLOR_SLURM_PARTITION=$PARTITION"
-    echo "export EXCOLOR_STUDY_STORAGE=postgresql+psycopg://excolor:$password@127.0.0.1:$PG_PORT/excolor"
+    echo "export PGPASSFILE=$STATE/pgpass"
+    echo "export EXCOLOR_STUDY_STORAGE=postgresql+psycopg://excolor@127.0.0.1:$PG_PORT/excolor"
   } >"$STATE/env"
 }
 

@@ -39,7 +39,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from excolor.errors import TrialInterrupted
-from excolor.study_storage import open_storage, resolve_storage, storage_file
+from excolor.study_storage import open_storage, resolve_storage, shown, storage_file
 from hydra_plugins.excolor_sweeper._lock import study_lock
 from hydra_plugins.excolor_sweeper._ownership import Heartbeat, claim, is_stale
 from hydra_plugins.excolor_sweeper._search_space import SearchSpace, search_space
@@ -102,7 +102,7 @@ class ResumableOptunaSweep:
         else:
             resolved = resolve_storage(str(self.storage_spec), sweep_dir)
             storage, lock_file = open_storage(resolved), storage_file(resolved)
-            log.info("study %r in %s", self.study_name, resolved)
+            log.info("study %r in %s", self.study_name, shown(resolved))
         with study_lock(lock_file):
             study = optuna.create_study(study_name=self.study_name, storage=storage, sampler=self.sampler,
                                         directions=self.directions, load_if_exists=True)
