@@ -139,7 +139,9 @@ def study_trials(cluster: dict[str, str], name: str):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=name, storage=cluster["EXCOLOR_STUDY_STORAGE"]).get_trials(deepcopy=False)
+    with pytest.MonkeyPatch.context() as patch:  # libpq reads the password from the cluster's PGPASSFILE
+        patch.setenv("PGPASSFILE", cluster["PGPASSFILE"])
+        return optuna.load_study(study_name=name, storage=cluster["EXCOLOR_STUDY_STORAGE"]).get_trials(deepcopy=False)
 
 
 def by_state(trials) -> dict[str, int]:
@@ -227,7 +229,7 @@ def test_two_sbatch_sweepers_share_one_postgres_study(cluster, tmp_path):
     assert f"hydra.sweep.dir={sweep_dir}" in wrapped
     assert f"hydra.sweeper.storage={cluster['EXCOLOR_STUDY_STORAGE']}" in wrapped
     command = train_command(*wrapped[4:], *TINY, f"hydra.launcher.name={study}", f"hydra.sweeper.study_name={study}",
-                            f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.n_jobs=1")
+                            f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.n_jobs=2")
     jobs = [sbatch(cluster, tmp_path, f"sweeper-{i}", command) for i in range(2)]
     wait_for(lambda: all(job_gone(cluster, job) for job in jobs), 400, "both sweeper jobs to end", every=1)
     trials = study_trials(cluster, study)
