@@ -10,3 +10,14 @@ from excolor.console import trusted_targets
 def _trusted_targets():
     with trusted_targets():
         yield
+
+
+@pytest.fixture(scope="session")
+def fake_srun_dir(tmp_path_factory):
+    """A directory holding a stand-in for SLURM's `srun` (runs its arguments), to put first on PATH: every
+    run must stay quiet on a host where srun exists (a cluster's login node, or inside a job)."""
+    directory = tmp_path_factory.mktemp("fake-slurm-bin")
+    srun = directory / "srun"
+    srun.write_text('#!/bin/sh\nexec "$@"\n')
+    srun.chmod(0o755)
+    return directory

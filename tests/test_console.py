@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from types import SimpleNamespace
 
@@ -112,3 +113,43 @@ def test_quiet_libraries_leaves_one_lightning_handler_path():
     rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     advert = logging.LogRecord("x", logging.INFO, __file__, 1, "💡 Tip: install something", None, None)
     assert not all(f.filter(advert) for f in rank_zero.filters)
+
+
+# What srun sets in a task of a one-task SLURM job (the trial jobs of hydra/launcher=slurm run this way).
+SLURM_TASK_ENV = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "train", "SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1",
+                  "SLURM_NNODES": "1", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NODELIST": "node1"}
+
+
+@pytest.mark.parametrize("where", ["login node", "SLURM job"])
+def test_lightning_stays_out_of_slurm(where, fake_srun_dir, monkeypatch, tmp_path, caplog, recwarn):
+    """With `srun` on PATH (a fake one), on a login node and inside a SLURM job's task: a run is quiet
+    (no srun hint, no requeue setup) and Lightning never builds its SLURM environment (which would
+    requeue the job on SIGUSR1 and take SLURM's task counts for its own)."""
+    from hydra import compose, initialize_config_dir
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+
+    from excolor.config import CONF_DIR, VERSION_BASE
+    from excolor.train import train
+
+    monkeypatch.setenv("PATH", f"{fake_srun_dir}{os.pathsep}{os.environ['PATH']}")
+    for key in [key for key in os.environ if key.startswith("SLURM_")]:
+        monkeypatch.delenv(key)
+    if where == "SLURM job":
+        for key, value in SLURM_TASK_ENV.items():
+            monkeypatch.setenv(key, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (on the login node this probe gives the srun hint itself)
+        assert SLURMEnvironment.detect() is (where == "SLURM job")  # what Lightning would do on its own
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Lightning built its SLURM environment")
+
+    monkeypatch.setattr(SLURMEnvironment, "__init__", refuse)
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
+        cfg = compose(config_name="train", overrides=["logger=none", "callbacks=none", "trainer.max_steps=5", "intervention=none",
+                                                      "evaluation.plots=false", "cache.enabled=false"])
+    with caplog.at_level(logging.INFO):
+        train(cfg, tmp_path)
+    said = [record.getMessage() for record in caplog.records] + [str(warning.message) for warning in recwarn]
+    assert (tmp_path / "metrics.json").is_file()
+    assert not [line for line in said if "srun" in line or "SLURM" in line or "requeu" in line], said

@@ -62,10 +62,12 @@ def readme_rows() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    """The README's main command, `python -m excolor.train` on its defaults (cache off), output piped."""
+def default_run(tmp_path_factory, fake_srun_dir):
+    """The README's main command, `python -m excolor.train` on its defaults (cache off), output piped, on a
+    host with SLURM's `srun` on PATH (a fake one first on PATH; as on a cluster's login node)."""
     run_dir = tmp_path_factory.mktemp("default") / "run"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("WANDB")}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("WANDB", "SLURM_"))}
+    env["PATH"] = f"{fake_srun_dir}{os.pathsep}{env.get('PATH', '')}"
     done = subprocess.run([sys.executable, "-m", "excolor.train", "cache.enabled=false", f"hydra.run.dir={run_dir}"],
                           capture_output=True, text=True, cwd=run_dir.parent, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -83,7 +85,8 @@ def test_default_run_reproduces_the_readme_seed0_linear_rows(default_run):
 
 def test_default_run_terminal_is_quiet(default_run):
     _, output = default_run
-    for noise in ("Tip:", "litlogger", "LeafSpec", "_execution_whitelist_", "version_base", "wandb:", "Traceback", "\r", "v_num"):
+    for noise in ("Tip:", "litlogger", "LeafSpec", "_execution_whitelist_", "version_base", "wandb:", "Traceback", "\r", "v_num",
+                  "srun", "SLURM"):
         assert noise not in output, noise
     # each message once: the text after Hydra's "[time][logger][LEVEL] - " prefix
     messages = [re.sub(r"^\[[^]]*\]\[[^]]*\]\[[^]]*\] - ", "", line) for line in output.splitlines() if line.strip()]

@@ -5,7 +5,10 @@ only from our own packages.
   lets records propagate to the root logger (Hydra's console and `train.log`), so every INFO line
   printed twice: its own handler goes, Hydra's logging prints each line once. Lightning's "💡 Tip"
   adverts are dropped, and so is the `LeafSpec` deprecation warning that Lightning's own pytree
-  helper triggers on torch ≥ 2.10 (not our call; nothing for a user to act on).
+  helper triggers on torch ≥ 2.10 (not our call; nothing for a user to act on). So is Lightning's
+  "The `srun` command is available on your system but is not used" hint on any host with SLURM's
+  `srun` on PATH: a run is one process in Lightning's own environment (`conf/trainer/auto.yaml`'s
+  `plugins`), never a multi-process SLURM launch that `srun` would have to start.
 - `trusted_targets(packages)`: Hydra 1.4 warns on every `instantiate` without an execution whitelist
   (and Hydra 1.5 will refuse). The whitelist is `TRUSTED_PACKAGES` (in code) plus the packages the
   config's top-level `trusted_packages` names (`trusted_packages(cfg)`): `_target_`s in them are built.
@@ -29,7 +32,8 @@ from excolor.errors import ConfigError
 # Packages whose code a config may name in `_target_` without asking: excolor's own and what its configs
 # build from Lightning and torch.optim. A config adds packages of its own with the top-level key
 # `trusted_packages` (TRUSTED_KEY).
-TRUSTED_PACKAGES = ("excolor", "lightning.pytorch", "torch.optim")
+# lightning.fabric.plugins.environments: conf/trainer/auto.yaml's LightningEnvironment (no SLURM requeue).
+TRUSTED_PACKAGES = ("excolor", "lightning.pytorch", "lightning.fabric.plugins.environments", "torch.optim")
 # What Hydra itself builds from the `hydra` node's `_target_`s, trusted there only: its core and plugin
 # launchers and sweepers (Hydra imports every `hydra_plugins` module at start-up anyway) and Optuna's
 # samplers. The sweeper's `custom_search_space` and search space are the run's code: TRUSTED_PACKAGES.
@@ -37,6 +41,7 @@ HYDRA_PACKAGES = ("hydra._internal.core_plugins", "hydra_plugins", "optuna.sampl
 TRUSTED_KEY = "trusted_packages"
 ADVERT = "💡 Tip:"
 LEAFSPEC_DEPRECATION = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
+SRUN_HINT = r"The `srun` command is available on your system but is not used"
 
 
 class _DropAdverts(logging.Filter):
@@ -57,6 +62,7 @@ def quiet_libraries() -> None:
     if not any(isinstance(f, _DropAdverts) for f in rank_zero.filters):
         rank_zero.addFilter(_DropAdverts())
     warnings.filterwarnings("ignore", message=LEAFSPEC_DEPRECATION)
+    warnings.filterwarnings("ignore", message=SRUN_HINT)
 
 
 def whitelist(packages: Iterable[str]) -> list[str]:

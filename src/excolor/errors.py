@@ -11,3 +11,13 @@ class CheckpointError(RuntimeError):
 
 class TrainingDiverged(RuntimeError):
     """The training loss became non-finite."""
+
+
+class TrialInterrupted(RuntimeError):
+    """A trial's job was ended from outside before it finished (cancelled, its node lost): not the
+    trial's fault, so a resumable sweep runs its slot again."""
+
+
+class TrialTimedOut(RuntimeError):
+    """A trial's job reached its time limit (SLURM's ``--time``, ``hydra.launcher.timeout_min``): a
+    failure of the trial, recorded and kept like any other."""

@@ -26,6 +26,19 @@ def is_file_storage(spec: str) -> bool:
     return spec.startswith(SQLITE) or "://" not in spec
 
 
+def shown(spec: str) -> str:
+    """The storage spec as logs and reports show it: a database URL's password replaced by ``***``."""
+    if spec.startswith(SQLITE) or "://" not in spec:
+        return spec
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(spec).render_as_string(hide_password=True)
+    except ArgumentError:
+        return spec
+
+
 def resolve_storage(spec: str, sweep_dir: Path | None) -> str:
     """The storage spec with a relative file path made absolute against ``sweep_dir`` (an RDB server
     URL is returned as it is)."""

@@ -18,6 +18,7 @@ from excolor.report.result import (ArmResult, Band, DoseEffect, DoseResult, Fact
                                    HypothesisResult, IncompleteTrial, MetricVerdict, NoDose, NoFactorial, StudyResult,
                                    SweepResult)
 from excolor.run_record import FAILURE_FILE, MEMBERS_FILE, METRICS_FILE, TRAIN_SECONDS
+from excolor.study_storage import shown
 
 _EFFECT_NAMES = {(True, "ratio"): "median of per-seed ratios", (True, "difference"): "median of per-seed differences",
                  (False, "ratio"): "ratio of medians", (False, "difference"): "difference of medians"}
@@ -350,7 +351,7 @@ def optuna_markdown(study: StudyResult, png: Path | None) -> list[str]:
     """The report section for a study summary from `excolor.report.optuna_study.load_optuna`
     (``png``: its plot, if any)."""
     lines = [f"## Optuna study `{study.study}`", ""]
-    where = f"`{study.storage}`"
+    where = f"`{shown(study.storage)}`"
     if study.storage != study.storage_resolved:
         where += f" (found at `{_shown_path(study.storage_resolved)}`)"
     lines.append(f"Storage {where}; objectives: "

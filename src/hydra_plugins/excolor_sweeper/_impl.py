@@ -19,7 +19,9 @@ the study each result by trial. Each trial has the sampled parameters as params 
 overrides as user attributes, as in Hydra's Optuna sweeper. A job that raised, or returned a value
 that is not one float per direction, is FAIL (user attribute ``failure``: the error type); more
 failures in a batch than ``max_failure_rate`` allows end the sweep when at least one of them was a
-job that raised (a rejected return value alone never ends it, as upstream). Without a lock
+job that raised (a rejected return value alone never ends it, as upstream). A job ended from outside
+(`excolor.errors.TrialInterrupted`, e.g. ``scancel`` on SLURM) is FAIL ``interrupted`` and its slot
+runs again. Without a lock
 (a database server), a trial whose rank among the live and finished trials reaches ``n_trials`` is
 surplus: it is recorded FAIL with user attributes ``interrupted`` and ``surplus`` and not run.
 
@@ -46,7 +48,8 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from excolor.config import fail
-from excolor.study_storage import open_storage, resolve_storage, storage_file
+from excolor.errors import TrialInterrupted
+from excolor.study_storage import open_storage, resolve_storage, shown, storage_file
 from hydra_plugins.excolor_sweeper._grid import grid_sampler, is_grid
 from hydra_plugins.excolor_sweeper._lock import study_lock
 from hydra_plugins.excolor_sweeper._ownership import Heartbeat, claim, is_stale
@@ -136,7 +139,7 @@ class ResumableOptunaSweep:
         else:
             resolved = resolve_storage(str(self.storage_spec), sweep_dir)
             storage, lock_file = open_storage(resolved), storage_file(resolved)
-            log.info("study %r in %s", self.study_name, resolved)
+            log.info("study %r in %s", self.study_name, shown(resolved))
         with study_lock(lock_file):
             study = optuna.create_study(study_name=self.study_name, storage=storage, sampler=self.sampler,
                                         directions=self.directions, load_if_exists=True)
@@ -204,6 +207,11 @@ class ResumableOptunaSweep:
         for trial, ret in zip(batch, returns):
             try:
                 values = self._values(ret.return_value)  # re-raises the job's own error
+            except TrialInterrupted as error:  # its job was ended from outside (e.g. scancel): not a failure
+                trial.set_user_attr(INTERRUPTED, True)
+                tell(study, trial, state=TrialState.FAIL)
+                log.warning("trial %d was interrupted (%s); its slot runs again", trial.number, error)
+                continue
             except Exception as error:  # noqa: BLE001 - any failure of a trial is recorded, not raised
                 trial.set_user_attr(FAILURE, type(error).__name__)
                 tell(study, trial, state=TrialState.FAIL)
