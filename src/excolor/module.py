@@ -48,6 +48,10 @@ class AutoencoderModule(L.LightningModule):
         self.regularizers = torch.nn.ModuleDict(regularizers)
         self.learning_rates = schedule["lr"].tolist()
         self.schedule_values = {name: reg.schedule_column(schedule) for name, reg in regularizers.items()}
+        # Each term's per-member weight at every step, schedule_r(step) · multiplier_{r,n}, as one
+        # [steps, terms, N] float32 buffer: it moves with the model, and a step reads a row (a view, no
+        # kernel, nothing made on the host). Rounded as the product of the float64 values, as before.
+        self.register_buffer("_term_weights", self._weight_table(regularizers, min(steps, len(schedule))), persistent=False)
         self.steps = steps
         self.log_every_n_steps = log_every_n_steps
         self.history_columns = ["loss", "recon", *regularizers]
@@ -66,8 +70,21 @@ class AutoencoderModule(L.LightningModule):
         self.diverged = torch.zeros(model.size, dtype=torch.bool)  # per member: its loss went non-finite
         self.first_step_time: float | None = None  # wall clock (time.time) at the first step, for start-up timing
 
+    def _weight_table(self, regularizers: dict[str, Regularizer], steps: int) -> Tensor:
+        """[steps, terms, N]: schedule value × member weight, each product in float64, then float32."""
+        if not regularizers:
+            return torch.zeros(steps, 0, self.model.size)
+        columns = [torch.tensor(self.schedule_values[name][:steps], dtype=torch.float64) for name in regularizers]
+        weights = [reg.member_weights.to(torch.float64).cpu() for reg in regularizers.values()]
+        return torch.stack([column[:, None] * weight[None, :] for column, weight in zip(columns, weights)], 1).float()
+
     def configure_optimizers(self):
-        return torch.optim.Adam(self.model.parameters(), lr=self.learning_rates[0])
+        # Off the CPU (Lightning moves the model before it calls this): Adam keeps its step counters on
+        # the device (`capturable`), so a step creates nothing on the host and could be graph-captured.
+        # On the CPU: torch's default Adam, as always (the CPU results stay bit for bit what they were).
+        on_cpu = next(self.model.parameters()).device.type == "cpu"
+        options = {} if on_cpu else {"foreach": True, "capturable": True}
+        return torch.optim.Adam(self.model.parameters(), lr=self.learning_rates[0], **options)
 
     @property
     def history(self) -> Tensor:
@@ -105,13 +122,13 @@ class AutoencoderModule(L.LightningModule):
         recon = ((y - x) ** 2).mean((-2, -1)).reshape(self.model.size)  # each member's MSE
         loss = recon
         terms = []
-        for name, regularizer in self.regularizers.items():
-            scheduled = self.schedule_values[name][step]
-            if scheduled == 0:
+        weights = self._term_weights[step]  # [terms, N] on the model's device
+        for index, (name, regularizer) in enumerate(self.regularizers.items()):
+            if self.schedule_values[name][step] == 0:  # a host-side float: no sync
                 terms.append(self._skipped)
                 continue
             term = regularizer(latents[regularizer.layer], labels)
-            loss = loss + (scheduled * regularizer.member_weights).float() * term
+            loss = loss + weights[index] * term
             terms.append(term.detach().reshape(self.model.size))
         optimizer.zero_grad()
         self.manual_backward(loss.sum())
