@@ -14,12 +14,15 @@
 #   env          torch/CUDA/GPU versions
 #   single       python -m excolor.train trainer=gpu (the full Ex 2.3 schedule)
 #   population   the same with population.size=N (per-member draws on the device, the default)
-#   host_draws   population.size=N with data.device_draws=false (the CPU generators), fewer steps
-#   graphs       population.size=N with trainer.cuda_graphs... (only if the module supports it)
-#   profile      scripts/gpu_profile.py: where a population step's time goes, host syncs counted
+#   graphs       population.size=N with cuda_graphs=true (steps replayed as captured CUDA graphs)
 #   bench        python -m excolor.bench --device cuda --population N --population-only
-#   placement    pytest tests/test_device_placement.py (meta and cuda)
+#   tests        pytest tests/test_device_placement.py tests/test_step_graphs.py (meta, CPU and cuda)
+#   profile      scripts/gpu_profile.py: where a population step's time goes, host syncs counted
+#   host_draws   1,000 steps of population.size=N with data.device_draws=false (the CPU generators),
+#   device_draws the same 1,000 steps with the default device draws: their ms/step ratio
 #   summary      every figure in one table; $OUT/summary.json
+# The steps share a time budget (BUDGET seconds, 300 on cuda), most important first: a step's limit
+# is cut to what is left, and a step with less than 20 s left is skipped (listed; not a failure).
 
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -35,23 +38,32 @@ STARTED=$(date +%s)
 
 case "$DEVICE" in
   cuda)
-    N=${N:-1024}; TRAINER=trainer=gpu; STEPS=(); SHORT=(trainer.max_steps=1000)
+    N=${N:-1024}; TRAINER=trainer=gpu; STEPS=(); SHORT=(trainer.max_steps=1000); BUDGET=${BUDGET:-300}
     BENCH=(--device cuda --population "$N" --population-only); PROFILE_STEPS=300
-    LIMIT_SINGLE=150; LIMIT_POP=180; LIMIT_SHORT=120; LIMIT_BENCH=240; LIMIT_TEST=240; LIMIT_PROFILE=120 ;;
+    LIMIT_SINGLE=60; LIMIT_POP=90; LIMIT_SHORT=60; LIMIT_BENCH=120; LIMIT_TEST=120; LIMIT_PROFILE=60 ;;
   cpu)
-    N=${N:-8}; TRAINER=trainer=cpu; STEPS=(trainer.max_steps=60); SHORT=(trainer.max_steps=30)
+    N=${N:-8}; TRAINER=trainer=cpu; STEPS=(trainer.max_steps=60); SHORT=(trainer.max_steps=30); BUDGET=${BUDGET:-3600}
     BENCH=(--device cpu --population "$N" --population-only --quick); PROFILE_STEPS=30
-    LIMIT_SINGLE=300; LIMIT_POP=300; LIMIT_SHORT=300; LIMIT_BENCH=600; LIMIT_TEST=600; LIMIT_PROFILE=300 ;;
+    LIMIT_SINGLE=300; LIMIT_POP=300; LIMIT_SHORT=300; LIMIT_BENCH=600; LIMIT_TEST=900; LIMIT_PROFILE=300 ;;
   *) echo "gpu-check: DEVICE=$DEVICE must be cuda or cpu" >&2; exit 2 ;;
 esac
 COMMON=(logger=none callbacks=none cache.enabled=false evaluation.plots=false "$TRAINER")
 FAILED=()
+SKIPPED=()
 
 # step NAME LIMIT COMMAND…: runs COMMAND under `timeout`, its output in $OUT/NAME.log (the last lines
 # echoed), its exit status and seconds in $OUT/steps.tsv.
 step() {
   local name=$1 limit=$2
   shift 2
+  local left=$(( BUDGET - ($(date +%s) - STARTED) ))
+  if [ "$left" -lt 20 ]; then
+    echo "== $name: skipped, ${left} s of the ${BUDGET} s budget left"
+    printf '%s\t%s\t%s\n' "$name" skipped 0 >> "$OUT/steps.tsv"
+    SKIPPED+=("$name")
+    return
+  fi
+  [ "$left" -lt "$limit" ] && limit=$left
   echo "== $name (limit ${limit} s): $*"
   local start end rc
   start=$(date +%s.%N)
@@ -69,11 +81,7 @@ step() {
   echo "   ($seconds s)"
 }
 
-train() {  # train RUN_NAME OVERRIDES…
-  local name=$1
-  shift
-  "$PYTHON" -m excolor.train "${COMMON[@]}" "hydra.run.dir=$OUT/runs/$name" "$@"
-}
+TRAIN=("$PYTHON" -m excolor.train "${COMMON[@]}")  # + hydra.run.dir=$OUT/runs/<name> and the run's overrides
 
 step env 60 "$PYTHON" - "$OUT/env.json" <<'EOF'
 import json, os, platform, sys
@@ -91,17 +99,20 @@ if [ "$DEVICE" = cuda ] && command -v nvidia-smi > /dev/null 2>&1; then
   nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total,utilization.gpu --format=csv > "$OUT/nvidia-smi.log" 2>&1
 fi
 
-step single "$LIMIT_SINGLE" train single "${STEPS[@]}"
-step population "$LIMIT_POP" train population "population.size=$N" "${STEPS[@]}"
-step host_draws "$LIMIT_SHORT" train host_draws "population.size=$N" data.device_draws=false "${SHORT[@]}"
-step device_draws_short "$LIMIT_SHORT" train device_draws_short "population.size=$N" "${SHORT[@]}"
-if grep -q "cuda_graphs" src/excolor/module.py 2> /dev/null && [ "$DEVICE" = cuda ]; then
-  step graphs "$LIMIT_POP" train graphs "population.size=$N" +trainer_options.cuda_graphs=true "${STEPS[@]}"
-fi
+step single "$LIMIT_SINGLE" "${TRAIN[@]}" "hydra.run.dir=$OUT/runs/single" ${STEPS[@]+"${STEPS[@]}"}
+step population "$LIMIT_POP" "${TRAIN[@]}" "hydra.run.dir=$OUT/runs/population" "population.size=$N" \
+  ${STEPS[@]+"${STEPS[@]}"}
+step graphs "$LIMIT_POP" "${TRAIN[@]}" "hydra.run.dir=$OUT/runs/graphs" "population.size=$N" cuda_graphs=true \
+  ${STEPS[@]+"${STEPS[@]}"}
+step bench "$LIMIT_BENCH" "$PYTHON" -m excolor.bench "${BENCH[@]}" --out "$OUT/bench.json"
+step tests "$LIMIT_TEST" "$PYTHON" -m pytest tests/test_device_placement.py tests/test_step_graphs.py -q \
+  -p no:cacheprovider -rA
 step profile "$LIMIT_PROFILE" "$PYTHON" scripts/gpu_profile.py --device "$DEVICE" --population "$N" \
   --steps "$PROFILE_STEPS" --out "$OUT/profile.json"
-step bench "$LIMIT_BENCH" "$PYTHON" -m excolor.bench "${BENCH[@]}" --out "$OUT/bench.json"
-step placement "$LIMIT_TEST" "$PYTHON" -m pytest tests/test_device_placement.py -q -p no:cacheprovider -rA
+step host_draws "$LIMIT_SHORT" "${TRAIN[@]}" "hydra.run.dir=$OUT/runs/host_draws" "population.size=$N" \
+  data.device_draws=false "${SHORT[@]}"
+step device_draws "$LIMIT_SHORT" "${TRAIN[@]}" "hydra.run.dir=$OUT/runs/device_draws" "population.size=$N" \
+  "${SHORT[@]}"
 
 # ---------------------------------------------------------------------------- summary
 "$PYTHON" - "$OUT" "$N" "$(( $(date +%s) - STARTED ))" <<'EOF'
@@ -112,7 +123,7 @@ out, n, wall = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 summary = {"population_size": n, "wall_seconds": wall, "steps": {}, "runs": {}}
 for line in (out / "steps.tsv").read_text().splitlines():
     name, rc, seconds = line.split("\t")
-    summary["steps"][name] = {"exit": int(rc), "seconds": float(seconds)}
+    summary["steps"][name] = {"exit": int(rc) if rc.lstrip("-").isdigit() else rc, "seconds": float(seconds)}
 for name in ("env", "bench", "profile"):
     path = out / f"{name}.json"
     if path.is_file():
@@ -134,8 +145,8 @@ if "single" in runs and "population" in runs and runs["single"].get("train/secon
     s, p = runs["single"], runs["population"]
     ratios["population_ratio (member fit / single fit)"] = p["fit_seconds_per_member"] / s["train/seconds"]
     ratios["population fit + eval per member / single"] = (p["train/seconds"] + p["eval/seconds"]) / p["population/size"] / (s["train/seconds"] + s["eval/seconds"])
-if "host_draws" in runs and "device_draws_short" in runs:
-    ratios["ms/step host draws / device draws (same steps)"] = runs["host_draws"]["ms_per_step"] / runs["device_draws_short"]["ms_per_step"]
+if "host_draws" in runs and "device_draws" in runs:
+    ratios["ms/step host draws / device draws (same steps)"] = runs["host_draws"]["ms_per_step"] / runs["device_draws"]["ms_per_step"]
 if "graphs" in runs and "population" in runs:
     ratios["ms/step eager / graphs"] = runs["population"]["ms_per_step"] / runs["graphs"]["ms_per_step"]
 summary["ratios"] = ratios
@@ -173,6 +184,7 @@ print(f"\nJSON: {out / 'summary.json'}")
 EOF
 [ $? -eq 0 ] || FAILED+=(summary)
 
+[ ${#SKIPPED[@]} -gt 0 ] && echo "gpu-check: skipped for lack of time: ${SKIPPED[*]}" >&2
 if [ ${#FAILED[@]} -gt 0 ]; then
   echo "gpu-check: FAILED steps: ${FAILED[*]} (logs in $OUT/)" >&2
   exit 1

@@ -19,7 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-SYNC_CALLS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "aten::_local_scalar_dense", "aten::nonzero")
+SYNC_CALLS = (
+    "cudaStreamSynchronize",
+    "cudaDeviceSynchronize",
+    "cudaEventSynchronize",
+    "aten::_local_scalar_dense",
+    "aten::nonzero",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     profiled = max(1, args.steps // 3)
     total = args.warmup + args.steps + profiled
     with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
-        cfg = compose("train", overrides=[f"population.size={args.population}", "logger=none", "callbacks=none"])
+        cfg = compose(
+            "train", overrides=[f"population.size={args.population}", "logger=none", "callbacks=none"]
+        )
     with trusted_targets():
         schedule = instantiate(cfg.schedule)
         population = instantiate(cfg.population)
@@ -86,11 +94,21 @@ def main(argv: list[str] | None = None) -> int:
             sync()
             profiler.__exit__(None, None, None)
 
-    module = AutoencoderModule(model, regularizers, schedule, total, log_every_n_steps=int(cfg.trainer.log_every_n_steps))
-    trainer = L.Trainer(accelerator="gpu" if args.device == "cuda" else "cpu", devices=1, max_steps=total, logger=False,
-                        callbacks=[Phases()], enable_progress_bar=False, enable_checkpointing=False,
-                        enable_model_summary=False, num_sanity_val_steps=0,
-                        log_every_n_steps=int(cfg.trainer.log_every_n_steps))
+    module = AutoencoderModule(
+        model, regularizers, schedule, total, log_every_n_steps=int(cfg.trainer.log_every_n_steps)
+    )
+    trainer = L.Trainer(
+        accelerator="gpu" if args.device == "cuda" else "cpu",
+        devices=1,
+        max_steps=total,
+        logger=False,
+        callbacks=[Phases()],
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=int(cfg.trainer.log_every_n_steps),
+    )
     trainer.fit(module, train_dataloaders=ContinuousBatches(data, total, device=trainer.strategy.root_device))
 
     events = profiler.key_averages()
@@ -116,8 +134,19 @@ def main(argv: list[str] | None = None) -> int:
         "sync_calls": {name: by_name[name].count for name in SYNC_CALLS if name in by_name},
         "h2d_per_step": h2d / profiled,
         "d2h_per_step": d2h / profiled,
-        "launches_per_step": sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC")) / profiled,
-        "top": [{"name": e.key, "calls": e.count, "self_cpu_ms": e.self_cpu_time_total / 1000, "self_cuda_ms": device_ms(e)} for e in top],
+        "launches_per_step": sum(
+            e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC")
+        )
+        / profiled,
+        "top": [
+            {
+                "name": e.key,
+                "calls": e.count,
+                "self_cpu_ms": e.self_cpu_time_total / 1000,
+                "self_cuda_ms": device_ms(e),
+            }
+            for e in top
+        ],
     }
     print(json.dumps({k: v for k, v in result.items() if k != "top"}, indent=2))
     print(events.table(sort_by="self_cpu_time_total", row_limit=25))

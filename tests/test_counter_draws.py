@@ -8,7 +8,14 @@ import torch
 from omegaconf import OmegaConf
 
 from excolor.config import CONF_DIR
-from excolor.counter_draws import MASK32, _mul32, fmix32, fmix32_int, member_key, uniforms
+from excolor.counter_draws import (
+    MASK32,
+    _mul32,
+    fmix32,
+    fmix32_int,
+    member_key,
+    uniforms,
+)
 from excolor.data import ContinuousBatches, DeviceDraws
 from excolor.module import AutoencoderModule
 from excolor.population import Population
@@ -43,7 +50,11 @@ def test_uniforms_are_keyed_per_member_and_uniform():
     # each row alone is the same as in a bigger batch (no dependence on N or position)
     assert torch.equal(uniforms(keys[1:2], torch.arange(100_000))[0], u[1])
     # mean 1/2, variance 1/12 within ~5 standard errors; rows differ; 24-bit grid
-    assert torch.allclose(u.double().mean(1), torch.full((3,), 0.5, dtype=torch.float64), atol=5 * (1 / 12) ** 0.5 / 100_000**0.5)
+    assert torch.allclose(
+        u.double().mean(1),
+        torch.full((3,), 0.5, dtype=torch.float64),
+        atol=5 * (1 / 12) ** 0.5 / 100_000**0.5,
+    )
     assert torch.allclose(u.double().var(1), torch.full((3,), 1 / 12, dtype=torch.float64), rtol=0.02)
     assert not torch.equal(u[0], u[1]) and torch.equal(u * 2**24, (u * 2**24).floor())
     assert member_key(5) != member_key(5, stream=1) and member_key(5) == member_key(5 + 2**64)
@@ -144,12 +155,18 @@ def test_term_weights_are_the_scheduled_products_bit_for_bit():
     unit.set_member_weights([0.1, 1.0, 3.0])
     planar.set_member_weights([0.7, 0.7, 0.7])
     population = Population(size=3, seed=0)
-    module = AutoencoderModule(population.build_model(OmegaConf.create({"_target_": "excolor.model.ColorAutoencoder"})),
-                               {"unit": unit, "planar": planar}, schedule, 3001)
+    module = AutoencoderModule(
+        population.build_model(OmegaConf.create({"_target_": "excolor.model.ColorAutoencoder"})),
+        {"unit": unit, "planar": planar},
+        schedule,
+        3001,
+    )
     assert module._term_weights.shape == (3001, 2, 3) and module._term_weights.dtype == torch.float32
     for step in (0, 5, 1000, 2950, 3000):
         for index, (name, term) in enumerate((("unit", unit), ("planar", planar))):
-            old = (schedule[term.column].tolist()[step] * term.member_weights).float()  # the old step's formula
+            old = (
+                schedule[term.column].tolist()[step] * term.member_weights
+            ).float()  # the old step's formula
             assert torch.equal(module._term_weights[step, index], old), (name, step)
     # hand-worked: reg-unit is 0.1 at step 1000, so member 2 (× 3) weighs 0.3 in float32
     assert module._term_weights[1000, 0, 2].item() == torch.tensor(0.1 * 3.0).float().item()

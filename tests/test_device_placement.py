@@ -35,10 +35,28 @@ from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.schedule import load_schedule
 
 DEVICES = ["meta", *(["cuda"] if torch.cuda.is_available() else [])]
-MODEL = OmegaConf.create({"_target_": "excolor.model.ColorAutoencoder", "hidden": 16, "bottleneck": 4, "normalize": True, "output": "linear"})
+MODEL = OmegaConf.create(
+    {
+        "_target_": "excolor.model.ColorAutoencoder",
+        "hidden": 16,
+        "bottleneck": 4,
+        "normalize": True,
+        "output": "linear",
+    }
+)
 # Ops whose result the host must read from the device (a sync), whatever their arguments.
-SYNC_OPS = {"_local_scalar_dense", "nonzero", "masked_select", "is_nonzero", "equal", "_unique", "_unique2",
-            "unique_dim", "unique_consecutive", "repeat_interleave"}
+SYNC_OPS = {
+    "_local_scalar_dense",
+    "nonzero",
+    "masked_select",
+    "is_nonzero",
+    "equal",
+    "_unique",
+    "_unique2",
+    "unique_dim",
+    "unique_consecutive",
+    "repeat_interleave",
+}
 BUILDERS = {"tensor", "as_tensor"}  # torch functions that copy host data into a tensor
 
 
@@ -102,8 +120,12 @@ class Recorder(TorchDispatchMode):
         name = func.overloadpacket.__name__
         inputs = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
         on_meta = any(t.device.type == "meta" for t in inputs)
-        reads_device = any(t.device.type != "cpu" for t in inputs)  # an .item() of a CPU tensor waits for nothing
-        if reads_device and (name in SYNC_OPS or (name in ("index", "index_put", "index_put_") and bool_index(args))):
+        reads_device = any(
+            t.device.type != "cpu" for t in inputs
+        )  # an .item() of a CPU tensor waits for nothing
+        if reads_device and (
+            name in SYNC_OPS or (name in ("index", "index_put", "index_put_") and bool_index(args))
+        ):
             event = self.note("sync", func)
             if on_meta:
                 raise AssertionError(f"host sync on the device: {event}")
@@ -159,7 +181,9 @@ class Watch:
 
 
 def report(events: list[Event]) -> str:
-    return "\n".join(str(e) for e in events[:20]) + (f"\n… and {len(events) - 20} more" if len(events) > 20 else "")
+    return "\n".join(str(e) for e in events[:20]) + (
+        f"\n… and {len(events) - 20} more" if len(events) > 20 else ""
+    )
 
 
 # ----------------------------------------------------------------------------- the recorder itself
@@ -179,7 +203,12 @@ def test_the_recorder_catches_syncs_host_tensors_and_copies():
         z.cpu()  # to the host
         torch.zeros(2).to("meta")  # to the device
     kinds = [e.kind for e in watch.events]
-    assert "created on the CPU" in kinds and "from host data" in kinds and "to host" in kinds and "to device" in kinds
+    assert (
+        "created on the CPU" in kinds
+        and "from host data" in kinds
+        and "to host" in kinds
+        and "to device" in kinds
+    )
     clean = Watch()
     with clean:
         (z.index_select(-1, torch.zeros(1, dtype=torch.long, device="meta")) ** 2).sum(-1)
@@ -208,7 +237,9 @@ def data_config(seed: int):
     return config
 
 
-def module_on(device: str, population: Population, steps: int, log_every: int) -> tuple[AutoencoderModule, ContinuousBatches]:
+def module_on(
+    device: str, population: Population, steps: int, log_every: int
+) -> tuple[AutoencoderModule, ContinuousBatches]:
     """The module and its batches on `device`, wired as Lightning would (model moved, then the
     optimizer built), with a stand-in trainer: a step counter and a plain backward."""
     schedule = load_schedule(str(CONF_DIR / "schedule" / "ex-2.3-dopesheet.csv"))
@@ -219,8 +250,12 @@ def module_on(device: str, population: Population, steps: int, log_every: int) -
     module = AutoencoderModule(model, terms, schedule, steps, log_every_n_steps=log_every).to(device)
     optimizer = module.configure_optimizers()
     module._optimizer, module._param_groups = optimizer, optimizer.param_groups
-    module._trainer = SimpleNamespace(global_step=0, logger=None, callback_metrics={},
-                                      strategy=SimpleNamespace(backward=lambda loss, _optimizer: loss.backward()))
+    module._trainer = SimpleNamespace(
+        global_step=0,
+        logger=None,
+        callback_metrics={},
+        strategy=SimpleNamespace(backward=lambda loss, _optimizer: loss.backward()),
+    )
     return module, ContinuousBatches(data, steps, device=device)
 
 
@@ -231,7 +266,9 @@ def capturable_on_meta(monkeypatch):
     from torch.optim import adam
 
     supported = adam._get_capturable_supported_devices
-    monkeypatch.setattr(adam, "_get_capturable_supported_devices", lambda *a, **k: [*supported(*a, **k), "meta"])
+    monkeypatch.setattr(
+        adam, "_get_capturable_supported_devices", lambda *a, **k: [*supported(*a, **k), "meta"]
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -252,7 +289,9 @@ def test_training_steps_stay_on_the_device_and_never_sync_between_logged_steps(d
         with watch:
             module.training_step(batch, step)
             batch = next(batch_iter)  # at step 56 → 57 the next epoch is drawn
-        assert batch[0].device.type == device and batch[0].shape[0] == 3  # the last batch of an epoch is short
+        assert (
+            batch[0].device.type == device and batch[0].shape[0] == 3
+        )  # the last batch of an epoch is short
         if not logged:
             assert watch.events == [], f"step {step}:\n{report(watch.events)}"
             quiet_steps += 1
@@ -281,7 +320,11 @@ def test_evaluation_computes_on_the_device_and_copies_to_the_host_only_at_the_en
     runs on the device, and nothing is made on the CPU before them."""
     model = Population(size=3, seed=0).build_model(MODEL).to(device)
     evaluator = Evaluator(model)
-    settings = {"none": [], "suppression": [Suppression([1, 0, 0, 0])], "repulsion": [Repulsion([1, 0, 0, 0])]}
+    settings = {
+        "none": [],
+        "suppression": [Suppression([1, 0, 0, 0])],
+        "repulsion": [Repulsion([1, 0, 0, 0])],
+    }
     for name, interventions in settings.items():
         interventions = [m.to(device) for m in interventions]  # as evaluate_run's first call leaves them
         watch = Watch(fake_host_copies=True)

@@ -124,7 +124,8 @@ class PopulationBatches:
             labels = torch.stack([epoch_labels for _, epoch_labels in draws])[self.stream_of]
             return colors.to(device), labels.to(device)
         if self._device_draws is None or self._device_draws.device != device:
-            self._device_draws = DeviceDraws(self.streams[0], [self.streams[i].seed for i in self.stream_of.tolist()], device)
+            seeds = [self.streams[i].seed for i in self.stream_of.tolist()]
+            self._device_draws = DeviceDraws(self.streams[0], seeds, device)
         return self._device_draws.draw_epoch()
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -174,7 +175,9 @@ class ContinuousBatches:
     whole schedule as a single epoch (one progress bar, no per-epoch hooks), while the batches and
     their random draws are exactly those of the epochs in turn."""
 
-    def __init__(self, batches: ColorBatches | PopulationBatches, steps: int, device: torch.device | str | None = None):
+    def __init__(
+        self, batches: ColorBatches | PopulationBatches, steps: int, device: torch.device | str | None = None
+    ):
         self.batches, self.steps = batches, int(steps)
         self.device = device  # None: as `batches` iterate (CPU); else each epoch is made there at once
 

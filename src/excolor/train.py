@@ -157,7 +157,8 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     from excolor.module import AutoencoderModule
     from excolor.run_record import CHECKPOINT_FILE, DIVERGED, FIRST_STEP_TIME, LOSSES_FILE, TRAIN_DEVICE, TRAIN_SECONDS
 
-    module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=cfg.trainer.log_every_n_steps)
+    module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=cfg.trainer.log_every_n_steps,
+                               cuda_graphs=bool(cfg.get("cuda_graphs", False)))
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
     trainer = instantiate(
         cfg.trainer,
