@@ -105,7 +105,7 @@ step population "$LIMIT_POP" "${TRAIN[@]}" "hydra.run.dir=$OUT/runs/population" 
 step graphs "$LIMIT_POP" "${TRAIN[@]}" "hydra.run.dir=$OUT/runs/graphs" "population.size=$N" cuda_graphs=true \
   ${STEPS[@]+"${STEPS[@]}"}
 step bench "$LIMIT_BENCH" "$PYTHON" -m excolor.bench "${BENCH[@]}" --out "$OUT/bench.json"
-step tests "$LIMIT_TEST" "$PYTHON" -m pytest tests/test_device_placement.py tests/test_step_graphs.py -q \
+step tests "$LIMIT_TEST" "$PYTHON" -m pytest tests/test_device_placement.py tests/test_step_graphs.py -q -m "not slow" \
   -p no:cacheprovider -rA
 step profile "$LIMIT_PROFILE" "$PYTHON" scripts/gpu_profile.py --device "$DEVICE" --population "$N" \
   --steps "$PROFILE_STEPS" --out "$OUT/profile.json"

@@ -125,7 +125,9 @@ def test_cuda_graphs_off_cuda_warn_and_run_eagerly(tmp_path, caplog):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_graphs_train_as_eager_steps_on_cuda(tmp_path):
+def test_cuda_graphs_train_as_eager_steps_on_cuda(tmp_path, monkeypatch):
+    """Real graphs (every key captured at its second step) against ordinary eager steps."""
+    monkeypatch.setattr(step_graphs, "WARMUP", 1)
     graphs = fit(tmp_path, "cuda", graphs=True, size=64)
     assert graphs._graphs is not None and graphs._graphs.captured == 4
     plain = fit(tmp_path, "cuda", graphs=False, size=64)
