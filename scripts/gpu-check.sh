@@ -170,6 +170,15 @@ for name, r in runs.items():
           f"{f('train/recon', '>12.4g')}{f('val/recon', '>11.4g')}{f('eval/none/median_mse', '>11.4g')}  {r.get('train/device')}")
 for name, value in ratios.items():
     print(f"{name}: {value:.4f}")
+targets = {}  # issue 16: N = 1,024 members fit in ≤ 15 s and evaluated in ≤ 15 s on one GPU
+for name in ("population", "graphs"):
+    r = runs.get(name, {})
+    if r.get("population/size") == 1024 and r.get("train/steps") == 3001:
+        for key, label in (("train/seconds", "fit"), ("eval/seconds", "eval")):
+            targets[f"{name} {label}"] = {"seconds": r[key], "met": r[key] <= 15}
+            print(f"target {name} {label} ≤ 15 s: {r[key]:.2f} s, {'met' if r[key] <= 15 else 'NOT met'}")
+summary["targets"] = targets
+(out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 if "bench" in summary:
     b = summary["bench"]
     print("\nbench: " + " · ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in b.items()))
