@@ -134,3 +134,22 @@ def test_cuda_graphs_train_as_eager_steps_on_cuda(tmp_path, monkeypatch):
     for a, b in zip(weights(graphs), weights(plain)):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
     torch.testing.assert_close(graphs.history, plain.history, rtol=1e-3, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("override", "text"),
+    [("cuda_graphs=3", "cuda_graphs=3 must be true or false"),
+     ("data.device_draws=maybe", "data.device_draws='maybe' must be true or false")],
+)
+def test_the_device_flags_must_be_bools(override, text):
+    from hydra import compose, initialize_config_dir
+
+    from excolor.config import VERSION_BASE
+    from excolor.errors import ConfigError
+    from excolor.validation import check_run_config
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
+        cfg = compose("train", overrides=[override])
+    with pytest.raises(ConfigError) as error:
+        check_run_config(cfg)
+    assert str(error.value) == text
