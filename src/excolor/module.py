@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 
 import lightning as L
 import torch
@@ -92,6 +93,8 @@ class AutoencoderModule(L.LightningModule):
         # On the CPU: torch's default Adam, as always (the CPU results stay bit for bit what they were).
         device = next(self.model.parameters()).device
         options = {} if device.type == "cpu" else {"foreach": True, "capturable": True}
+        if options:  # torch warns that capturable steps run uncaptured cost more: a few launches per step, known
+            warnings.filterwarnings("ignore", message="This instance was constructed with capturable=True")
         self._backend = self._graph_backend(device)
         lr = self.learning_rates[0]
         if self._backend is not None:  # a replayed step reads its learning rate from the device
