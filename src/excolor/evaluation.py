@@ -119,7 +119,11 @@ class Evaluator:
         device = next(model.parameters()).device
         hsv, rgb = loss_cube()
         self.loss_colors = torch.tensor(rgb.reshape(-1, 3), dtype=torch.float32, device=device)
-        self.red_mask = torch.tensor(hsv_similarity(hsv, PURE_RED_HSV).ravel() >= red_similarity, device=device)
+        red = hsv_similarity(hsv, PURE_RED_HSV).ravel() >= red_similarity
+        # Index buffers, not a boolean mask: a mask index is a `nonzero` (a host sync on CUDA); the
+        # gathered errors, in the same order, are those of the mask.
+        self.red_index = torch.tensor(np.flatnonzero(red), device=device)
+        self.other_index = torch.tensor(np.flatnonzero(~red), device=device)
         val_rgb = rgb_cube(val_grid)
         self.val_colors = torch.tensor(val_rgb, dtype=torch.float32, device=device)
         self.val_similarity = hsv_similarity(rgb_to_hsv(val_rgb), PURE_RED_HSV)
@@ -145,11 +149,12 @@ class Evaluator:
             eval_name(name, MAX_MSE): error.max(-1).values,
             eval_name(name, MEDIAN_MSE): error.median(-1).values,
             eval_name(name, MEAN_MSE): error.mean(-1),
-            eval_name(name, RED_MEAN_MSE): error[:, self.red_mask].mean(-1),
-            eval_name(name, OTHER_MEAN_MSE): error[:, ~self.red_mask].mean(-1),
+            eval_name(name, RED_MEAN_MSE): error.index_select(-1, self.red_index).mean(-1),
+            eval_name(name, OTHER_MEAN_MSE): error.index_select(-1, self.other_index).mean(-1),
             eval_name(name, SETTING_VAL_RECON): val_error.mean(-1),
         }
-        columns = {key: value.tolist() for key, value in values.items()}
+        # Everything computed on the device first; then the results come to the host.
+        columns = dict(zip(values, torch.stack(list(values.values())).cpu().tolist()))
         columns[eval_name(name, SCORE)] = targeting_scores(val_error.cpu().numpy(), self.val_similarity).tolist()
         members = [{key: float(column[m]) for key, column in columns.items()} for m in range(len(error))]
         return members, error.cpu().numpy()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 
 import lightning as L
 import torch
@@ -22,6 +23,7 @@ from excolor.metrics import LOSS_TERM, RECON_TERM, TRAIN_LR, train_name
 from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Regularizer
 from excolor.schedule import Schedule
+from excolor.step_graphs import CudaGraphs, GraphBackend, StepGraphs
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +45,18 @@ class AutoencoderModule(L.LightningModule):
         schedule: Schedule,
         steps: int,
         log_every_n_steps: int = 50,
+        cuda_graphs: bool = False,
     ):
         super().__init__()
         self.model = model
         self.regularizers = torch.nn.ModuleDict(regularizers)
         self.learning_rates = schedule["lr"].tolist()
         self.schedule_values = {name: reg.schedule_column(schedule) for name, reg in regularizers.items()}
+        # Each term's per-member weight at every step, schedule_r(step) · multiplier_{r,n}, as one
+        # [steps, terms, N] float32 buffer: it moves with the model, and a step reads a row (a view, no
+        # kernel, nothing made on the host). Rounded as the product of the float64 values, as before.
+        table = self._weight_table(regularizers, min(steps, len(schedule)))
+        self.register_buffer("_term_weights", table, persistent=False)
         self.steps = steps
         self.log_every_n_steps = log_every_n_steps
         self.history_columns = [LOSS_TERM, RECON_TERM, *regularizers]
@@ -66,9 +74,42 @@ class AutoencoderModule(L.LightningModule):
         self._param_groups: list[dict] = []
         self.diverged = torch.zeros(model.size, dtype=torch.bool)  # per member: its loss went non-finite
         self.first_step_time: float | None = None  # wall clock (time.time) at the first step, for start-up timing
+        self.cuda_graphs = cuda_graphs  # replay steps as captured CUDA graphs (excolor.step_graphs)
+        self._backend: GraphBackend | None = None
+        self._graphs: StepGraphs | None = None
+
+    def _weight_table(self, regularizers: dict[str, Regularizer], steps: int) -> Tensor:
+        """[steps, terms, N]: schedule value × member weight, each product in float64, then float32."""
+        if not regularizers:
+            return torch.zeros(steps, 0, self.model.size)
+        columns = [torch.tensor(self.schedule_values[name][:steps], dtype=torch.float64)
+                   for name in regularizers]
+        weights = [reg.member_weights.to(torch.float64).cpu() for reg in regularizers.values()]
+        products = [column[:, None] * weight[None, :] for column, weight in zip(columns, weights)]
+        return torch.stack(products, 1).float()
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.model.parameters(), lr=self.learning_rates[0])
+        # Off the CPU (Lightning moves the model before it calls this): Adam keeps its step counters on
+        # the device (`capturable`), so a step creates nothing on the host and could be graph-captured.
+        # On the CPU: torch's default Adam, as always (the CPU results stay bit for bit what they were).
+        device = next(self.model.parameters()).device
+        options = {} if device.type == "cpu" else {"foreach": True, "capturable": True}
+        if options:  # torch warns that capturable steps run uncaptured cost more: a few launches per step, known
+            warnings.filterwarnings("ignore", message="This instance was constructed with capturable=True")
+        self._backend = self._graph_backend(device)
+        lr = self.learning_rates[0]
+        if self._backend is not None:  # a replayed step reads its learning rate from the device
+            return torch.optim.Adam(self.model.parameters(), lr=torch.tensor(lr, device=device), **options)
+        return torch.optim.Adam(self.model.parameters(), lr=lr, **options)
+
+    def _graph_backend(self, device: torch.device) -> GraphBackend | None:
+        """CUDA graphs when asked for (`cuda_graphs`) and training on CUDA; None: eager steps."""
+        if not self.cuda_graphs:
+            return None
+        if device.type != "cuda":
+            log.warning("cuda_graphs=true: training on %s, not CUDA; the steps run eagerly", device)
+            return None
+        return CudaGraphs()
 
     @property
     def history(self) -> Tensor:
@@ -92,32 +133,37 @@ class AutoencoderModule(L.LightningModule):
     def on_train_start(self) -> None:
         self._optimizer = self.optimizers()
         self._param_groups = self._optimizer.optimizer.param_groups
+        if self._backend is not None:
+            torch_optimizer = self._optimizer.optimizer
+            lr = torch_optimizer.param_groups[0]["lr"]
+            self._graphs = StepGraphs(self._backend, self._graph_losses, torch_optimizer, lr)
         self.first_step_time = time.time()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        optimizer = self._optimizer
         x, labels = batch
         if self.model.size == 1:  # a population of one trains unstacked: the single model's own kernels
             x, labels = x[0], labels[0]
         step = self.global_step
-        for group in self._param_groups:
-            group["lr"] = self.learning_rates[step]
-        y, latents = self.model.forward_with_latents(x)
-        recon = ((y - x) ** 2).mean((-2, -1)).reshape(self.model.size)  # each member's MSE
-        loss = recon
-        terms = []
-        for name, regularizer in self.regularizers.items():
-            scheduled = self.schedule_values[name][step]
-            if scheduled == 0:
-                terms.append(self._skipped)
-                continue
-            term = regularizer(latents[regularizer.layer], labels)
-            loss = loss + (scheduled * regularizer.member_weights).float() * term
-            terms.append(term.detach().reshape(self.model.size))
-        optimizer.zero_grad()
-        self.manual_backward(loss.sum())
-        optimizer.step()
-        self._rows.append((loss.detach(), recon.detach(), *terms))
+        weights = self._term_weights[step]  # [terms, N] on the model's device
+        # Which terms run: host-side floats, no sync.
+        active = tuple(self.schedule_values[name][step] != 0 for name in self.regularizers)
+        if self._graphs is not None:
+            # Lightning counts a manual step (global_step) in these two hooks of its optimizer wrapper,
+            # whose step() the replayed graph stands in for.
+            self._optimizer._on_before_step()
+            rows = self._graphs(x, labels, weights, active, self.learning_rates[step])
+            self._optimizer._on_after_step()
+            loss = rows[0]
+            self._rows.append(tuple(rows.unbind(0)))
+        else:
+            optimizer = self._optimizer
+            for group in self._param_groups:
+                group["lr"] = self.learning_rates[step]
+            loss, recon, terms = self._losses(x, labels, weights, active)
+            optimizer.zero_grad()
+            self.manual_backward(loss.sum())
+            optimizer.step()
+            self._rows.append((loss.detach(), recon.detach(), *terms))
         if step % self.log_every_n_steps == 0 or step == self.steps - 1:
             self._check_finite()
             row = torch.stack(self._rows[-1]).nanmedian(-1).values.tolist()
@@ -125,6 +171,32 @@ class AutoencoderModule(L.LightningModule):
             self._publish({TRAIN_LR: self.learning_rates[step], **logged}, step)
             self._compact()
         return loss.sum()
+
+    def _losses(
+        self, x: Tensor, labels: Tensor, weights: Tensor, active: tuple[bool, ...]
+    ) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """Each member's loss and reconstruction error [N], and its terms' detached values (NaN where
+        a term is skipped): the module docstring's formula, terms weighted by `weights` [terms, N]."""
+        y, latents = self.model.forward_with_latents(x)
+        recon = ((y - x) ** 2).mean((-2, -1)).reshape(self.model.size)  # each member's MSE
+        loss = recon
+        terms = []
+        for index, (runs, regularizer) in enumerate(zip(active, self.regularizers.values())):
+            if not runs:
+                terms.append(self._skipped)
+                continue
+            term = regularizer(latents[regularizer.layer], labels)
+            loss = loss + weights[index] * term
+            terms.append(term.detach().reshape(self.model.size))
+        return loss, recon, terms
+
+    def _graph_losses(
+        self, x: Tensor, labels: Tensor, weights: Tensor, active: tuple[bool, ...]
+    ) -> tuple[Tensor, Tensor]:
+        """For StepGraphs: the step's rows [loss, recon, terms…] as one [columns, N] tensor, and the
+        summed loss to differentiate."""
+        loss, recon, terms = self._losses(x, labels, weights, active)
+        return torch.stack([loss.detach(), recon.detach(), *terms]), loss.sum()
 
     def _publish(self, metrics: dict[str, float], step: int) -> None:
         """Send metrics to the logger and to `trainer.callback_metrics` (what monitoring callbacks

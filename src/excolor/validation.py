@@ -367,6 +367,10 @@ def check_run_config(cfg) -> dict:
     plain = _plain(cfg)
     check_seed(plain.get("seed"))
     check_threads(plain.get("threads"))
+    for key, value in (("cuda_graphs", plain.get("cuda_graphs", False)),
+                       ("data.device_draws", (plain.get("data") or {}).get("device_draws", True))):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}={value!r} must be true or false")
     model = plain.get("model") or {}
     check_int("model.bottleneck", model.get("bottleneck"), minimum=2)
     if "hidden" in model:
