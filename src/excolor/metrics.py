@@ -69,6 +69,8 @@ INTERVENTION_STATS = (COLLATERAL, FOCUS)  # an intervention's only: relative to 
 # Bookkeeping written under train/: never a regularizer's name.
 TRAIN_BOOKKEEPING = (TRAIN_STEPS, TRAIN_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED)
 # Values of the run as a whole, not of a member: in metrics.json only, never a member's metric.
+# The chapter's sweep score (m2-family spec §1.9): r² of Pearson(feature^p, per-colour MSE) under a plan.
+CHAPTER_SCORE = "score"
 RUN_WIDE = (TRAIN_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS, POPULATION_SIZE, SEED)
 # Bookkeeping: recorded, but never a result to compare arms on.
 BOOKKEEPING = (*RUN_WIDE, TRAIN_STEPS, DIVERGED)
@@ -121,6 +123,7 @@ SCHEMA: tuple[Metric, ...] = (
     Metric(VAL_RECON, "lower", "MSE", "member", "the baseline's eval/none/val_recon"),
     Metric(SEED, None, "", "run", "the population's first seed"),
     Metric(POPULATION_SIZE, None, "count", "run", "members trained"),
+    Metric(CHAPTER_SCORE, "higher", "r²", "member", "the chapter's sweep score under an evaluation plan (excolor.scores)"),
 )
 
 

@@ -44,11 +44,14 @@ from excolor.report.dose import NO_DIFFERENCE
 from excolor.report.result import DoseResult, SweepResult
 from excolor.report.spec import Hypothesis, Spec
 from excolor.report.sweep import Member, Trial
+
+from excolor.metrics import BASELINE, MEDIAN_MSE, eval_name
+from excolor.metrics import SCORE as SCORE_STAT
 from excolor.run_record import Status
 
 ALPHA = 0.05
 ARM_KEY, DOSE_KEY = "model.normalize", "regularizers.unit.weight"
-MSE, SCORE = "eval/none/median_mse", "eval/suppression/score"
+MSE, SCORE = eval_name(BASELINE, MEDIAN_MSE), eval_name("suppression", SCORE_STAT)
 SEED_SD, ARM_SEED_SD, NOISE_SD = 1.0, 0.3, 0.3
 DIVERGE_QUANTILE, DIVERGE_PROBABILITY = 0.674, 0.8  # ε above its 75th percentile; then with this probability
 
