@@ -109,3 +109,13 @@ def test_readme_verdicts_match_the_committed_reports():
     """The README's verdict block is what excolor.docs writes from docs/examples (regenerate, don't type)."""
     block = docs.read_block((ROOT / "README.md").read_text(), "verdicts")
     assert block == docs.verdicts_block(ROOT / "docs" / "examples") and block.count("- `docs/examples/") >= 3
+
+
+def test_population_bench_table_shows_the_bare_loop_when_measured():
+    bench = {"population_device": "cpu", "population_size": 64, "population_fit_seconds": 30.0, "member_seconds": 0.46875,
+             "single_fit_seconds": 7.0, "population_ratio": 0.067, "population_eval_seconds": 6.4, "single_eval_seconds": 0.2,
+             "population_total_ratio": 0.05, "machine": "m"}
+    assert "bare stacked loop" not in docs.population_bench_table(bench)
+    table = docs.population_bench_table({**bench, "population_plain_fit_seconds": 25.0, "population_plain_ratio": 1.2,
+                                         "population_eval_ratio": 0.5})
+    assert "| 25.0 s | **1.20** | **0.500** |" in table.splitlines()
