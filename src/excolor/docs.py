@@ -132,8 +132,8 @@ def population_reference_rows(bench: dict) -> list[str]:
         "",
         "| bare stacked loop (same population) | population fit ÷ bare loop | population eval per member ÷ single eval |",
         "|---:|---:|---:|",
-        f"| {bench['population_plain_fit_seconds']:.1f} s | **{bench['population_plain_ratio']:.2f}** "
-        f"| **{bench['population_eval_ratio']:.3f}** |",
+        (f"| {bench['population_plain_fit_seconds']:.1f} s | **{bench['population_plain_ratio']:.2f}** "
+         f"| **{bench['population_eval_ratio']:.3f}** |"),
     ]
 
 
