@@ -32,7 +32,8 @@ def test_bench_quick_writes_positive_finite_figures(tmp_path):
 
 
 POPULATION_KEYS = ("population_fit_seconds", "member_seconds", "single_fit_seconds", "population_ratio",
-                   "population_eval_seconds", "single_eval_seconds", "population_total_ratio")
+                   "population_eval_seconds", "single_eval_seconds", "population_total_ratio", "population_eval_ratio",
+                   "population_plain_fit_seconds", "population_plain_ratio")
 
 
 def test_bench_population_writes_its_figures(tmp_path):
@@ -47,6 +48,9 @@ def test_bench_population_writes_its_figures(tmp_path):
         assert math.isfinite(results[key]) and results[key] > 0, (key, results[key])
     assert results["member_seconds"] == results["population_fit_seconds"] / 3
     assert results["population_ratio"] == results["member_seconds"] / results["single_fit_seconds"]
+    assert results["population_plain_ratio"] == results["population_fit_seconds"] / results["population_plain_fit_seconds"]
+    assert results["population_eval_ratio"] == results["population_eval_seconds"] / 3 / results["single_eval_seconds"]
+    assert "bare stacked loop of 3" in done.stdout
     assert "fit_seconds" not in results  # --population-only skips the framework-vs-plain figures
 
 

@@ -118,3 +118,13 @@ def test_readme_metric_table_is_the_schema():
     """The README's metric table is what excolor.docs renders from excolor.metrics (regenerate, don't type)."""
     block = docs.read_block((ROOT / "README.md").read_text(), "metrics")
     assert block == docs.metrics_table() and "`eval/<setting>/focus`" in block
+
+
+def test_population_bench_table_shows_the_bare_loop_when_measured():
+    bench = {"population_device": "cpu", "population_size": 64, "population_fit_seconds": 30.0, "member_seconds": 0.46875,
+             "single_fit_seconds": 7.0, "population_ratio": 0.067, "population_eval_seconds": 6.4, "single_eval_seconds": 0.2,
+             "population_total_ratio": 0.05, "machine": "m"}
+    assert "bare stacked loop" not in docs.population_bench_table(bench)
+    table = docs.population_bench_table({**bench, "population_plain_fit_seconds": 25.0, "population_plain_ratio": 1.2,
+                                         "population_eval_ratio": 0.5})
+    assert "| 25.0 s | **1.20** | **0.500** |" in table.splitlines()

@@ -113,3 +113,47 @@ def test_reevaluation_of_a_missing_or_corrupt_checkpoint_fails_clearly(tmp_path)
     assert "excolor: error: cannot read checkpoint" in corrupt.stderr
     assert len(corrupt.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def hooked_metrics(model, layer, interventions, evaluator):
+    """The evaluation as it was before the split path: the whole model per setting, the interventions hooked
+    on `layer`, the whole cube in one pass; returns the loss-cube error and each member's metrics."""
+    from excolor.evaluation import targeting_scores
+    from excolor.interventions import intervene
+
+    with torch.inference_mode(), intervene(model, layer, interventions):
+        error = per_color_error(model, evaluator.loss_colors).reshape(-1, len(evaluator.loss_colors))
+        val_error = per_color_error(model, evaluator.val_colors).reshape(len(error), -1)
+    red = evaluator.red_mask
+    columns = {"max_mse": error.max(-1).values, "median_mse": error.median(-1).values, "mean_mse": error.mean(-1),
+               "red_mean_mse": error[:, red].mean(-1), "other_mean_mse": error[:, ~red].mean(-1), "val_recon": val_error.mean(-1),
+               "score": torch.from_numpy(targeting_scores(val_error.numpy(), evaluator.val_similarity))}
+    return error, [{key: float(column[m]) for key, column in columns.items()} for m in range(len(error))]
+
+
+@pytest.mark.parametrize("layer", ["bottleneck", "encoder"])
+@pytest.mark.parametrize("members", [1, 3])
+def test_split_evaluation_equals_the_hooked_one_bit_for_bit(layer, members, monkeypatch):
+    """The encoder runs once per chunk and every setting's interventions act on its latent: every member's
+    per-color error and metrics are exactly those of the whole model run per setting with the interventions
+    hooked on the layer (as evaluation did before). On every 7th color of the cube, to keep the test short."""
+    from excolor.interventions import BezierMapper, BoundedFalloff, Repulsion, Suppression
+    from excolor.model import ColorAutoencoder
+    from excolor.population_model import PopulationAutoencoder
+
+    torch.manual_seed(4)
+    model = PopulationAutoencoder.from_members([ColorAutoencoder() for _ in range(members)])
+    settings = {"none": [], "suppression": [Suppression([1, 0, 0, 0], BoundedFalloff(0.2, 0.9, 2))],
+                "repulsion": [Repulsion([0, 1, 0, 0], BezierMapper(0.1, 0.5))],
+                "both": [Suppression([1, 0, 0, 0]), Repulsion([0.5, 0.5, 0, 0])]}
+    monkeypatch.setattr(Evaluator, "CHUNK", 2**11)
+    evaluator = Evaluator(model, layer)
+    evaluator.loss_colors, evaluator.red_mask = evaluator.loss_colors[::7], evaluator.red_mask[::7]
+    assert len(evaluator.loss_colors) // evaluator.chunk >= 38  # the colors really are evaluated in many chunks
+    results = evaluator.evaluate(settings)
+    for name, interventions in settings.items():
+        expected_error, expected = hooked_metrics(model, layer, interventions, evaluator)
+        members_metrics, error = results[name]
+        assert np.array_equal(error, expected_error.numpy()), name
+        for got, want in zip(members_metrics, expected):
+            assert got == {f"eval/{name}/{key}": value for key, value in want.items()}, name

@@ -286,3 +286,26 @@ def test_capture_records_post_intervention_latents():
     assert len(latents) == 1
     torch.testing.assert_close(latents[0], sup(z))
     assert not model.bottleneck._forward_hooks
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.0, 0.5), (0.1, 0.5), (0.3, 0.9), (0.95, 0.99), (0.0, 1.0)])
+def test_bezier_bucket_lookup_is_searchsorted_exactly(a, b):
+    """The bucketed table position equals torch.searchsorted on every table value, its float32 neighbours,
+    every bucket edge and its neighbours, and random points; so the mapper's output is unchanged."""
+    m = BezierMapper(a=a, b=b)
+    xs = m.xs.float()
+    edges = (a + torch.arange(m.BUCKETS + 1, dtype=torch.float64) / m._scale).float()
+    points = [xs, edges]
+    for values in (xs, edges):
+        up, down = values, values
+        for _ in range(3):
+            up, down = torch.nextafter(up, torch.tensor(2.0)), torch.nextafter(down, torch.tensor(-1.0))
+            points += [up, down]
+    q = torch.cat([*points, torch.rand(200_000), torch.tensor([0.0, 1.0, a])]).clamp(a, 1.0)
+    assert torch.equal(m._position(xs, q), torch.searchsorted(xs, q))
+    x = torch.cat([q, torch.rand(1000) * 1.4 - 0.2])
+    i = torch.searchsorted(xs, x.clamp(a, 1.0).contiguous()).clamp(1, len(xs) - 1)
+    w = (x.clamp(a, 1.0) - xs[i - 1]) / (xs[i] - xs[i - 1]).clamp_min(torch.finfo(x.dtype).tiny)
+    ys = m.ys.float()
+    expected = torch.where(x > a, ys[i - 1] + w.clamp(0.0, 1.0) * (ys[i] - ys[i - 1]), x)
+    assert torch.equal(m(x), expected)

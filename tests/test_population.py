@@ -311,3 +311,15 @@ def test_history_is_compacted_at_logged_steps_and_loses_nothing(caplog):
         module._check_finite()
     assert module.diverged.tolist() == [False, True]
     assert "the loss of member 1 is nan at step 31; the other members go on" in caplog.text
+
+
+def test_the_bare_stacked_loop_trains_what_the_framework_does():
+    """bench's reference loop for the population fit is the same training: the same members, bit for bit."""
+    from excolor.bench import train_plain_population
+
+    population = Population(size=3, seed=0)
+    stacked = train_population(population, 40)
+    plain, seconds = train_plain_population(3, 40)
+    assert seconds > 0
+    for expected, got in zip(plain.state_dict().values(), stacked.state_dict().values()):
+        assert torch.equal(expected, got)

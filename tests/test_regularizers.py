@@ -252,3 +252,35 @@ def test_float32_matches_float64():
     z = torch.tensor(Z3)
     labels = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
     assert reg(z, labels).item() == pytest.approx(8.0)  # (16 + 0)/2
+
+
+def test_near_one_is_isclose_to_one_exactly_at_the_boundary():
+    from excolor.regularizers.separate import near_one
+
+    one, values = torch.tensor(1.0), [torch.tensor(1.0)]
+    up, down = one, one
+    for _ in range(300):  # every float32 within 300 ulps of 1 on both sides: across the tolerance's edges
+        up, down = torch.nextafter(up, torch.tensor(2.0)), torch.nextafter(down, torch.tensor(0.0))
+        values += [up, down]
+    c = torch.cat([torch.stack(values), torch.rand(10_000) * 2.2 - 1.1, torch.tensor([float("nan"), float("inf"), -1.0, 0.0])])
+    expected = torch.isclose(c, torch.ones_like(c))
+    assert torch.equal(near_one(c), expected) and 0 < int(expected.sum()) < 601
+
+
+def test_separate_and_its_gradient_equal_the_isclose_formula_bit_for_bit():
+    from torch.nn import functional as F
+
+    def seed_formula(z):
+        unit = F.normalize(z, dim=-1)
+        cosine = unit @ unit.transpose(-1, -2)
+        cosine = torch.where(torch.isclose(cosine, torch.ones_like(cosine)), torch.zeros_like(cosine), cosine)
+        return (((cosine + 1) / 2) ** 100).sum(-1).mean(-1)
+
+    torch.manual_seed(0)
+    z = torch.randn(3, 64, 4)
+    z[:, 1] = z[:, 0]  # a duplicate sample: its off-diagonal pair is ≈ 1 too
+    z1, z2 = z.clone().requires_grad_(), z.clone().requires_grad_()
+    got, want = Separate(power=100, shift=True, column="x")(z1, torch.zeros(3, 64, 0)), seed_formula(z2)
+    got.sum().backward()
+    want.sum().backward()
+    assert torch.equal(got, want) and torch.equal(z1.grad, z2.grad)

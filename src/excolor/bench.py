@@ -13,7 +13,10 @@
 6. With `--population N`: a single run and a population of N (`population.size=N`) on `--device`,
    each a fresh process: `single_fit_seconds`, `single_eval_seconds`, `population_fit_seconds`,
    `population_eval_seconds`, `member_seconds` = population fit ÷ N, `population_ratio` = member ÷
-   single fit, `population_total_ratio` = (population fit + eval) ÷ N ÷ (single fit + eval).
+   single fit, `population_total_ratio` = (population fit + eval) ÷ N ÷ (single fit + eval),
+   `population_eval_ratio` = population eval ÷ N ÷ single eval; on the CPU also
+   `population_plain_fit_seconds`, the same population trained by a bare stacked loop
+   (`train_plain_population`, a fresh process), and `population_plain_ratio` = population fit ÷ that.
 """
 
 from __future__ import annotations
@@ -92,6 +95,54 @@ def train_plain(steps: int | None, seed: int = 0, overrides: tuple[str, ...] = (
     return model, time.perf_counter() - started
 
 
+def train_plain_population(size: int, steps: int | None, seed: int = 0, overrides: tuple[str, ...] = ()):
+    """A population of `size` seeds (`population.size`, plus `overrides`) trained by a bare stacked
+    loop — the population analogue of `train_plain`, no Lightning: the framework's stacked model and
+    per-member data streams, each member's loss_n = MSE_n + Σ_r schedule_r(step) · multiplier_{r,n} ·
+    term_{r,n}, one Adam over the stacked tensors stepping on Σ_n loss_n. Returns the model and the
+    loop's seconds (the reference the framework's population fit is measured against)."""
+    import torch
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from excolor.config import CONF_DIR, VERSION_BASE
+    from excolor.console import trusted_targets
+    from excolor.data import ContinuousBatches
+    from excolor.regularizers.build import build_regularizers
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
+        cfg = compose("train", overrides=[f"seed={seed}", f"population.size={size}", *overrides])
+    torch.set_num_threads(int(cfg.threads))
+    with trusted_targets():
+        schedule = instantiate(cfg.schedule)
+        steps = steps or len(schedule)
+        population = instantiate(cfg.population)
+        model = population.build_model(cfg.model).train()
+        data = population.build_data(cfg.data)
+        regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
+    population.bind_regularizers(regularizers)
+    columns = {name: regularizer.schedule_column(schedule) for name, regularizer in regularizers.items()}
+    learning_rates = schedule["lr"].tolist()
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
+
+    started = time.perf_counter()
+    for step, (x, labels) in enumerate(ContinuousBatches(data, steps)):
+        if len(population) == 1:
+            x, labels = x[0], labels[0]
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rates[step]
+        y, latents = model.forward_with_latents(x)
+        loss = ((y - x) ** 2).mean((-2, -1))
+        for name, regularizer in regularizers.items():
+            if columns[name][step] != 0:
+                multiplier = (columns[name][step] * regularizer.member_weights).float()
+                loss = loss + multiplier * regularizer(latents[regularizer.layer], labels)
+        optimizer.zero_grad()
+        loss.sum().backward()
+        optimizer.step()
+    return model, time.perf_counter() - started
+
+
 def evaluation_seconds(run_dir: Path) -> float:
     """Loss-cube evaluation of baseline + suppression + repulsion on a trained model."""
     from hydra import compose, initialize_config_dir
@@ -122,6 +173,7 @@ def population_figures(size: int, device: str, steps: int | None, tmp: Path) -> 
     population = framework_run(tmp / "population", steps, [*quiet, f"population.size={size}"])
     member_seconds = population[TRAIN_SECONDS] / size
     single_total = single[TRAIN_SECONDS] + single[EVAL_SECONDS]
+    plain_seconds = population_plain_seconds(size, steps) if device == "cpu" else None
     return {
         "population_size": size,
         "population_device": population[TRAIN_DEVICE],
@@ -132,7 +184,19 @@ def population_figures(size: int, device: str, steps: int | None, tmp: Path) -> 
         "member_seconds": member_seconds,
         "population_ratio": member_seconds / single[TRAIN_SECONDS],
         "population_total_ratio": (population[TRAIN_SECONDS] + population[EVAL_SECONDS]) / size / single_total,
+        "population_eval_ratio": population[EVAL_SECONDS] / size / single[EVAL_SECONDS],
+        **({"population_plain_fit_seconds": plain_seconds, "population_plain_ratio": population[TRAIN_SECONDS] / plain_seconds}
+           if plain_seconds is not None else {}),
     }
+
+
+def population_plain_seconds(size: int, steps: int | None) -> float:
+    """The bare stacked loop's seconds for a population of `size` (`train_plain_population`), in a fresh
+    process like the framework's runs, on one thread."""
+    code = ("import sys, torch; from excolor.bench import train_plain_population; torch.set_num_threads(1); "
+            f"print(train_plain_population({size}, {steps!r})[1])")
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"population of {results['population_size']} on {results['population_device']}: fit {results['population_fit_seconds']:.2f} s "
               f"({results['member_seconds']:.3f} s per member) · eval {results['population_eval_seconds']:.2f} s · single fit "
               f"{results['single_fit_seconds']:.2f} s, eval {results['single_eval_seconds']:.2f} s · ratio {results['population_ratio']:.3f} "
-              f"(fit + eval: {results['population_total_ratio']:.3f})", flush=True)
+              f"(fit + eval: {results['population_total_ratio']:.3f}; eval per member ÷ single eval: "
+              f"{results['population_eval_ratio']:.3f})", flush=True)
+        if "population_plain_fit_seconds" in results:
+            print(f"bare stacked loop of {results['population_size']}: {results['population_plain_fit_seconds']:.2f} s · "
+                  f"population fit ÷ bare loop {results['population_plain_ratio']:.2f}", flush=True)
     if args.population_only:
         if args.out:
             args.out.write_text(json.dumps(results, indent=2) + "\n")

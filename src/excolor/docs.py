@@ -119,6 +119,7 @@ def population_bench_table(bench: dict) -> str:
         f"| {device} | {bench['population_size']} | {bench['population_fit_seconds']:.1f} s | {bench['member_seconds']:.3f} s "
         f"| {bench['single_fit_seconds']:.1f} s | **{bench['population_ratio']:.3f}** | {bench['population_eval_seconds']:.1f} s "
         f"| {bench['single_eval_seconds']:.2f} s | **{bench['population_total_ratio']:.3f}** |",
+        *population_reference_rows(bench),
         "",
         f"Machine: {bench['machine']}.",
     ])
@@ -130,6 +131,20 @@ def metrics_table() -> str:
     for metric in SCHEMA:
         lines.append(f"| `{metric.pattern}` | {metric.direction or ''} | {metric.unit} | {metric.scope} | {metric.meaning} |")
     return "\n".join(lines)
+
+
+def population_reference_rows(bench: dict) -> list[str]:
+    """The population fit against the bare stacked loop and the evaluation per member against a single run's,
+    when the bench measured them (a table of their own below the main one)."""
+    if "population_plain_fit_seconds" not in bench:
+        return []
+    return [
+        "",
+        "| bare stacked loop (same population) | population fit ÷ bare loop | population eval per member ÷ single eval |",
+        "|---:|---:|---:|",
+        (f"| {bench['population_plain_fit_seconds']:.1f} s | **{bench['population_plain_ratio']:.2f}** "
+         f"| **{bench['population_eval_ratio']:.3f}** |"),
+    ]
 
 
 def verdict_lines(report_md: str) -> list[str]:

@@ -60,3 +60,23 @@ class ColorAutoencoder(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         y = self.decoder(self.bottleneck(self.encoder(x)))
         return y if self.training else torch.clamp(y, 0, 1)
+
+    def latent(self, x: Tensor, layer: str) -> Tensor:
+        """The output of `layer` (`encoder`: before normalisation, `bottleneck`: after) for input x:
+        the forward pass up to where interventions act."""
+        encoded = self.encoder(x)
+        if layer == "encoder":
+            return encoded
+        if layer == "bottleneck":
+            return self.bottleneck(encoded)
+        raise ValueError(f"layer={layer!r} must be encoder or bottleneck")
+
+    def reconstruct(self, z: Tensor, layer: str) -> Tensor:
+        """The forward pass from `layer`'s output z on: forward(x) = reconstruct(latent(x, layer), layer),
+        op for op, so an intervention applied to z between the two acts as a hook on `layer` would."""
+        if layer == "encoder":
+            z = self.bottleneck(z)
+        elif layer != "bottleneck":
+            raise ValueError(f"layer={layer!r} must be encoder or bottleneck")
+        y = self.decoder(z)
+        return y if self.training else torch.clamp(y, 0, 1)
