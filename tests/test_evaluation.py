@@ -115,7 +115,7 @@ def test_reevaluation_of_a_missing_or_corrupt_checkpoint_fails_clearly(tmp_path)
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
-def hooked_metrics(model, layer, interventions, evaluator):
+def hooked_metrics(model, layer, interventions, evaluator, red):
     """The evaluation as it was before the split path: the whole model per setting, the interventions hooked
     on `layer`, the whole cube in one pass; returns the loss-cube error and each member's metrics."""
     from excolor.evaluation import targeting_scores
@@ -124,7 +124,6 @@ def hooked_metrics(model, layer, interventions, evaluator):
     with torch.inference_mode(), intervene(model, layer, interventions):
         error = per_color_error(model, evaluator.loss_colors).reshape(-1, len(evaluator.loss_colors))
         val_error = per_color_error(model, evaluator.val_colors).reshape(len(error), -1)
-    red = evaluator.red_mask
     columns = {"max_mse": error.max(-1).values, "median_mse": error.median(-1).values, "mean_mse": error.mean(-1),
                "red_mean_mse": error[:, red].mean(-1), "other_mean_mse": error[:, ~red].mean(-1), "val_recon": val_error.mean(-1),
                "score": torch.from_numpy(targeting_scores(val_error.numpy(), evaluator.val_similarity))}
@@ -148,11 +147,14 @@ def test_split_evaluation_equals_the_hooked_one_bit_for_bit(layer, members, monk
                 "both": [Suppression([1, 0, 0, 0]), Repulsion([0.5, 0.5, 0, 0])]}
     monkeypatch.setattr(Evaluator, "CHUNK", 2**11)
     evaluator = Evaluator(model, layer)
-    evaluator.loss_colors, evaluator.red_mask = evaluator.loss_colors[::7], evaluator.red_mask[::7]
+    red = torch.zeros(len(evaluator.loss_colors), dtype=torch.bool)
+    red[evaluator.red_index] = True
+    evaluator.loss_colors, red = evaluator.loss_colors[::7], red[::7]
+    evaluator.red_index, evaluator.other_index = torch.nonzero(red)[:, 0], torch.nonzero(~red)[:, 0]
     assert len(evaluator.loss_colors) // evaluator.chunk >= 38  # the colors really are evaluated in many chunks
     results = evaluator.evaluate(settings)
     for name, interventions in settings.items():
-        expected_error, expected = hooked_metrics(model, layer, interventions, evaluator)
+        expected_error, expected = hooked_metrics(model, layer, interventions, evaluator, red)
         members_metrics, error = results[name]
         assert np.array_equal(error, expected_error.numpy()), name
         for got, want in zip(members_metrics, expected):
