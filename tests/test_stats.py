@@ -317,6 +317,16 @@ def test_tost_equivalence_by_hand():
         stats.tost_p(c, c, 1.5, True)
 
 
+def test_identical_pairs_are_equivalent_when_there_are_enough_seeds():
+    # every per-seed ratio exactly 1 (a population member equals its single run): the 90 % CI is the point 1,
+    # inside any margin; the exact one-sided Wilcoxon p of n identical nonzero shifts is 1/2^n
+    c = np.arange(1.0, 9.0)
+    v = stats.verdict(c, c, paired=True, margin=0.1)
+    assert (v.lo, v.hi) == (1.0, 1.0) and v.p == pytest.approx(1 / 256) and v.outcome == stats.EQUIVALENT
+    three = stats.verdict(c[:3], c[:3], paired=True, margin=0.1)
+    assert three.p == pytest.approx(1 / 8) and three.outcome == stats.NOT_EQUIVALENT
+
+
 def test_family_adjustment_in_a_verdict():
     v = stats.verdict([1.0, 2, 3, 4, 5, 2.4], [2.0, 4, 6, 8, 10, 6], paired=True)
     adjusted = v.adjusted(0.2, "H", 28)

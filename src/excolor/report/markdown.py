@@ -60,6 +60,8 @@ def _interval(verdict) -> str:
     point, lo, hi = fmt_estimate(verdict.effect, verdict.lo, verdict.hi)
     level = f"{fmt_num(100 * verdict.ci_level)}%"
     if verdict.lo == verdict.hi:
+        if verdict.margin is not None:  # every per-seed ratio is this value: the TOST p decides
+            return f"{point} [{level} CI: a single point, {lo}: every per-seed ratio is {lo}]"
         return f"{point} [{level} CI: a single point, {lo}; no evidence either way]"
     ci_name = "BCa CI" if verdict.ci_method in ("BCa", "degenerate") else f"{verdict.ci_method} CI"
     return f"{point} [{level} {ci_name} {lo}, {hi}]"

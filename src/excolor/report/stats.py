@@ -112,7 +112,9 @@ VERDICT_RULE = (
     "p < 0.05 and the whole CI on the worse side; **inconclusive**: anything else, including "
     "fewer than 3 seeds in either group and a CI that is a single point. An equivalence hypothesis (a "
     "margin ±m): two one-sided tests (TOST) against ratios 1 − m and 1 + m, **equivalent within ±m** if "
-    "the adjusted TOST p < 0.05 and the 90% CI lies inside [1 − m, 1 + m], else **not shown equivalent**. "
+    "the adjusted TOST p < 0.05 and the 90% CI lies inside [1 − m, 1 + m] (a CI that is a single point "
+    "counts here: every per-seed ratio is that value, and the exact TOST p refuses too few seeds), else "
+    "**not shown equivalent**. "
     "A hypothesis with several metrics is supported (equivalent) only if all are, not supported if any is "
     "not supported, otherwise inconclusive (not shown equivalent). Divergence per side is compared too "
     "(McNemar exact test paired by seed, Fisher's exact test unpaired), outside the family."
@@ -446,8 +448,11 @@ def decide(lo: float, hi: float, p_adjusted: float, null: float, better: str, en
 
 def decide_equivalence(lo: float, hi: float, p_adjusted: float, margin: float, enough: bool,
                        alpha: float = 0.05) -> str:
-    """equivalent if enough units, adjusted TOST p < alpha and 1 − m ≤ lo < hi ≤ 1 + m; else not shown."""
-    if not enough or any(math.isnan(x) for x in (lo, hi, p_adjusted)) or p_adjusted >= alpha or lo == hi:
+    """equivalent if enough units, adjusted TOST p < alpha and 1 − m ≤ lo ≤ hi ≤ 1 + m; else not shown.
+
+    Unlike `decide`, a CI that is a point counts here: every per-seed ratio is then that value, and the
+    exact TOST p already refuses too few seeds (3 identical ratios give p = 1/8)."""
+    if not enough or any(math.isnan(x) for x in (lo, hi, p_adjusted)) or p_adjusted >= alpha:
         return NOT_EQUIVALENT
     return EQUIVALENT if 1 - margin <= lo and hi <= 1 + margin else NOT_EQUIVALENT
 
