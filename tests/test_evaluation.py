@@ -159,3 +159,14 @@ def test_split_evaluation_equals_the_hooked_one_bit_for_bit(layer, members, monk
         assert np.array_equal(error, expected_error.numpy()), name
         for got, want in zip(members_metrics, expected):
             assert got == {f"eval/{name}/{key}": value for key, value in want.items()}, name
+
+
+def test_chunks_are_cache_sized_on_the_cpu_and_launch_sized_elsewhere():
+    """On the CPU a chunk holds members × colors ≤ CHUNK (cache); on another device ≤ DEVICE_CHUNK, so
+    a population of 1,024 on a GPU is not evaluated 16 colors at a time (kernel launches dominate)."""
+    from excolor.model import ColorAutoencoder
+    from excolor.population_model import PopulationAutoencoder
+
+    model = PopulationAutoencoder.from_members([ColorAutoencoder() for _ in range(4)])
+    assert Evaluator(model).chunk == Evaluator.CHUNK // 4
+    assert Evaluator(model.to("meta")).chunk == Evaluator.DEVICE_CHUNK // 4

@@ -136,6 +136,10 @@ class Evaluator:
     # members × colors per chunk: [members, colors, hidden] activations of ~1 MB (hidden 16), so the
     # intermediate tensors of one chunk stay in cache and are reused from the allocator's free lists.
     CHUNK = 2**14
+    # Off the CPU the cost is kernel launches, not cache misses: chunks of members × colors ≤ 2^22
+    # (~256 MB per [members, colors, 16] activation). With the CPU's chunks a population of 1,024 on an
+    # H200 evaluated in 49.9 s (16 colors a chunk), against 5.4 s with 65,536-color chunks before.
+    DEVICE_CHUNK = 2**22
     # Colors per forward pass for a model that cannot be split: bounds [members, colors, hidden] to ~2^26 floats.
     ACTIVATION_BUDGET = 2**26
 
@@ -158,7 +162,8 @@ class Evaluator:
         self.members = config.get("members", 1)
         self.split = isinstance(model, SplitModel)
         width = self.members * max(config.get("hidden", 16), 3)
-        self.chunk = max(1, self.CHUNK // self.members) if self.split else max(1, self.ACTIVATION_BUDGET // width)
+        per_chunk = self.CHUNK if self.loss_colors.device.type == "cpu" else self.DEVICE_CHUNK
+        self.chunk = max(1, per_chunk // self.members) if self.split else max(1, self.ACTIVATION_BUDGET // width)
 
     def errors(self, colors: torch.Tensor, settings: Mapping[str, Sequence[nn.Module]]) -> dict[str, torch.Tensor]:
         """Per-color error [members, colors] under each setting (name → interventions, applied in order)."""
