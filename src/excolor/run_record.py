@@ -9,7 +9,8 @@ A run dir (`python -m excolor.train`, one trial of a sweep, or `<run>/evaluation
   then every per-member metric (the same names as in metrics.json);
 - `metrics.json`: the run's flat metrics: each per-member metric's **median over members**, the
   run-wide values (`RUN_WIDE`: the fit's and the evaluation's wall time, device, cache hit,
-  `population/size`, the count of diverged members) and `seed` (the population's first seed);
+  `population/size`, the count of diverged members, the CPU kernels it trained with: `dispatch/*`)
+  and `seed` (the population's first seed);
 - `failure.json`: `{"type": …, "error": …}` when the run failed (a sweep's trial).
 
 Its **status** follows from those files: *ok* with a readable metrics.json (and members.csv, when
@@ -52,8 +53,15 @@ FIRST_STEP_TIME = "train/first_step_time"
 DIVERGED = "train/diverged"
 EVAL_SECONDS = "eval/seconds"
 SEED = "seed"
+# The CPU kernels the run trained with (excolor.reproducible): the `reproducible` mode, ATen's CPU
+# capability, MKL's CBWR branch, oneDNN's ISA cap.
+DISPATCH_MODE = "dispatch/mode"
+DISPATCH_ATEN = "dispatch/aten"
+DISPATCH_MKL = "dispatch/mkl_cbwr"
+DISPATCH_ONEDNN = "dispatch/onednn_isa"
+DISPATCH = (DISPATCH_MODE, DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_ONEDNN)
 # Values of the run as a whole, not of a member: in metrics.json only, never a member's metric.
-RUN_WIDE = (TRAIN_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS, POPULATION_SIZE, SEED)
+RUN_WIDE = (TRAIN_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS, POPULATION_SIZE, SEED, *DISPATCH)
 # Bookkeeping: recorded, but never a result to compare arms on.
 BOOKKEEPING = (*RUN_WIDE, TRAIN_STEPS, DIVERGED)
 

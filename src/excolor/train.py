@@ -66,6 +66,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         warn_cut_short(schedule, steps)
     with config_key("population"):
         population = instantiate(cfg.population)
+    from excolor.reproducible import pin
+
+    pin(cfg.reproducible)  # before torch is imported: its kernels read the dispatch once
 
     import torch
 
@@ -155,6 +158,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     from excolor.data import ContinuousBatches
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
+    from excolor.reproducible import dispatch
     from excolor.run_record import CHECKPOINT_FILE, DIVERGED, FIRST_STEP_TIME, LOSSES_FILE, TRAIN_DEVICE, TRAIN_SECONDS
 
     module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=cfg.trainer.log_every_n_steps)
@@ -177,7 +181,8 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     history = module.history.numpy()
     columns = module.history_columns
     write_losses_csv(out_dir / LOSSES_FILE, history, columns, schedule)
-    run_wide = {TRAIN_SECONDS: seconds, FIRST_STEP_TIME: module.first_step_time, TRAIN_DEVICE: str(trainer.strategy.root_device)}
+    run_wide = {TRAIN_SECONDS: seconds, FIRST_STEP_TIME: module.first_step_time, TRAIN_DEVICE: str(trainer.strategy.root_device),
+                **dispatch(cfg.reproducible)}
     members = summarize_losses(history, columns, schedule)
     for summary, diverged in zip(members, module.diverged.tolist()):
         summary[DIVERGED] = int(diverged)

@@ -34,6 +34,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from excolor.errors import ConfigError
+from excolor.reproducible import check_mode, pin
 from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
 
 TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
@@ -353,6 +354,7 @@ def check_run_config(cfg) -> dict:
     plain = _plain(cfg)
     check_seed(plain.get("seed"))
     check_threads(plain.get("threads"))
+    check_mode(plain.get("reproducible"))
     model = plain.get("model") or {}
     check_int("model.bottleneck", model.get("bottleneck"), minimum=2)
     if "hidden" in model:
@@ -418,6 +420,8 @@ def check_train_entry(cfg, multirun: bool) -> None:
     """`python -m excolor.train`, before Hydra runs: the run's config, then where it will write
     (the run or sweep directory, and an Optuna sweeper's storage)."""
     check_run_config(cfg)
+    if OmegaConf.select(cfg, "trainer.accelerator") in ("gpu", "cuda"):
+        pin(OmegaConf.select(cfg, "reproducible"))  # check_cuda imports torch: its CPU kernels first
     check_cuda(OmegaConf.select(cfg, "trainer.accelerator"))
     try:
         if multirun:
