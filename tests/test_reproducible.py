@@ -163,3 +163,28 @@ def compose_train(overrides: list[str]):
 def test_the_mode_is_part_of_the_cache_key():
     assert compose_train([]).reproducible == "portable"
     assert training_key(compose_train(["reproducible=native"]), 3001, "cpu") != training_key(compose_train([]), 3001, "cpu")
+
+
+def sweep(tmp_path: Path, overrides: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "excolor.train", "-m", *FAST, *overrides, f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_joblib_workers_pin_their_kernels(tmp_path):
+    """The trials run in loky worker processes: each pins the portable kernels itself."""
+    done = sweep(tmp_path, ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=0,1"], clean_env(**FORCED))
+    assert done.returncode == 0, done.stderr[-3000:]
+    for trial in ("0", "1"):
+        metrics = read_run(tmp_path / "sweep" / trial).metrics
+        assert {key: metrics[key] for key in DISPATCH} == {DISPATCH_MODE: "portable", **reproducible.PORTABLE_DISPATCH}
+
+
+@pytest.mark.slow
+def test_a_trial_asking_other_kernels_in_the_same_process_fails_in_one_line(tmp_path):
+    """The basic launcher runs every trial in this process: the second mode cannot be had there."""
+    sweep(tmp_path, ["reproducible=portable,native"], clean_env())
+    first, second = read_run(tmp_path / "sweep" / "0"), read_run(tmp_path / "sweep" / "1")
+    assert first.metrics[DISPATCH_MODE] == "portable"
+    assert second.error is not None and "\n" not in second.error
+    assert second.error.startswith("reproducible=native: this process already runs torch with the portable kernels")

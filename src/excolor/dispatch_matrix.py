@@ -1,7 +1,8 @@
 """The dispatch table: the default run under every CPU dispatch this machine supports, forced from
 outside, in both `reproducible` modes — native's metrics differ, portable's are identical.
 
-    python -m excolor.dispatch_matrix [--jobs 2] [--full] [--max-steps N] [--readme]
+    python -m excolor.dispatch_matrix [--jobs 2] [--full] [--max-steps N] [--out rows.json] [--readme]
+    python -m excolor.dispatch_matrix --render rows.json [--readme]
 
 Each row forces `ATEN_CPU_CAPABILITY`, `MKL_CBWR` and `ONEDNN_MAX_CPU_ISA` in the environment of a
 fresh `python -m excolor.train logger=none cache.enabled=false evaluation.plots=false` (once with
@@ -111,11 +112,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, help="shorter runs (default: the whole schedule, as the README's table)")
     parser.add_argument("--out", type=Path, help="also write every run's metrics as JSON here")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md's dispatch block")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="no runs: the table of a JSON that --out wrote")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs={args.jobs} must be ≥ 1")
     if args.max_steps is not None and args.max_steps < 1:
         parser.error(f"--max-steps={args.max_steps} must be ≥ 1")
+    if args.render:
+        try:
+            rows = json.loads(args.render.read_text())
+        except (OSError, ValueError) as error:
+            parser.error(f"--render {args.render}: {error}")
+    else:
+        rows = run_all(parser, args)
+    markdown = table(rows)
+    print(markdown)
+    if args.out and not args.render:
+        args.out.write_text(json.dumps(rows, indent=2) + "\n")
+    if args.readme:
+        from excolor.docs import ROOT, replace_block
+
+        readme = ROOT / "README.md"
+        readme.write_text(replace_block(readme.read_text(), "dispatch", markdown))
+    return 0
+
+
+def run_all(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[dict]:
+    """Every forced setting in both modes; one row per setting."""
     try:
         flags = cpu_flags(Path("/proc/cpuinfo").read_text())
     except OSError:
@@ -131,16 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(one, tasks))
-    markdown = table(rows)
-    print(markdown)
-    if args.out:
-        args.out.write_text(json.dumps(rows, indent=2) + "\n")
-    if args.readme:
-        from excolor.docs import ROOT, replace_block
-
-        readme = ROOT / "README.md"
-        readme.write_text(replace_block(readme.read_text(), "dispatch", markdown))
-    return 0
+    return rows
 
 
 if __name__ == "__main__":
