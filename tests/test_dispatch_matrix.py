@@ -16,11 +16,16 @@ def test_cpu_flags_and_choices():
     assert dm.cpu_flags("no flags here") == set()
 
 
-def test_combinations_cover_aten_by_mkl_then_each_onednn_isa():
-    values = {dm.ATEN: ["unset", "default"], dm.MKL: ["unset", "AVX2", "COMPATIBLE"], dm.ONEDNN: ["unset", "SSE41"]}
-    rows = dm.combinations(values, full=False)
+def test_combinations_of_each_design():
+    values = {dm.ATEN: ["unset", "default"], dm.MKL: ["unset", "COMPATIBLE", "AVX2"], dm.ONEDNN: ["unset", "SSE41"]}
+    rows = dm.combinations(values, "grid")
     assert len(rows) == 2 * 3 + 1 and rows[-1] == {dm.ATEN: "unset", dm.MKL: "unset", dm.ONEDNN: "SSE41"}
-    assert len(dm.combinations(values, full=True)) == 2 * 3 * 2
+    assert len(dm.combinations(values, "full")) == 2 * 3 * 2
+    each = dm.combinations(values, "each")
+    assert each[0] == dict.fromkeys(dm.VARIABLES, "unset") and len(each) == 1 + 1 + 2 + 1 + 2
+    assert each[1] == {dm.ATEN: "default", dm.MKL: "unset", dm.ONEDNN: "unset"}
+    assert each[-2:] == [{dm.ATEN: "default", dm.MKL: "COMPATIBLE", dm.ONEDNN: "SSE41"},
+                         {dm.ATEN: "default", dm.MKL: "AVX2", dm.ONEDNN: "SSE41"}]
 
 
 def metrics(recon: float, seconds: float, aten: str = "AVX512") -> dict:

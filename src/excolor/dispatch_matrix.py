@@ -1,14 +1,14 @@
 """The dispatch table: the default run under every CPU dispatch this machine supports, forced from
 outside, in both `reproducible` modes — native's metrics differ, portable's are identical.
 
-    python -m excolor.dispatch_matrix [--jobs 2] [--full] [--max-steps N] [--out rows.json] [--readme]
+    python -m excolor.dispatch_matrix [--jobs 2] [--design each|grid|full] [--max-steps N] [--out rows.json] [--readme]
     python -m excolor.dispatch_matrix --render rows.json [--readme]
 
 Each row forces `ATEN_CPU_CAPABILITY`, `MKL_CBWR` and `ONEDNN_MAX_CPU_ISA` in the environment of a
 fresh `python -m excolor.train logger=none cache.enabled=false evaluation.plots=false` (once with
-`reproducible=native`, once with `reproducible=portable`). The rows: every ATen capability × every
-MKL branch (oneDNN unforced), then every oneDNN ISA alone; `--full` takes the whole product. Only
-what the CPU has is forced (`/proc/cpuinfo` flags). Two runs agree when every number of their
+`reproducible=native`, once with `reproducible=portable`). The rows (`--design`, `combinations`):
+by default nothing forced, each value of each variable alone, all three at their lowest and all at
+their highest. Only what the CPU has is forced (`/proc/cpuinfo` flags). Two runs agree when every number of their
 metrics.json other than timings is bit-identical. `--readme` writes the table into README.md's
 `dispatch` block.
 """
@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -56,13 +57,24 @@ def choices(flags: set[str]) -> dict[str, list[str]]:
     }
 
 
-def combinations(values: dict[str, list[str]], full: bool) -> list[dict[str, str]]:
-    """The forced settings to run: ATen × MKL with oneDNN unforced, then each oneDNN ISA alone
-    (`full`: the whole product). Each is {variable: value}, UNFORCED included."""
-    if full:
+DESIGNS = ("each", "grid", "full")
+
+
+def combinations(values: dict[str, list[str]], design: str) -> list[dict[str, str]]:
+    """The forced settings to run, each {variable: value} (UNFORCED included):
+    `each`: nothing forced, every value of each variable alone, then all three at their lowest and
+    all at their highest; `grid`: ATen × MKL with oneDNN unforced, then each oneDNN ISA alone;
+    `full`: every combination."""
+    unforced = dict.fromkeys(VARIABLES, UNFORCED)
+    if design == "full":
         return [dict(zip(VARIABLES, combo)) for combo in itertools.product(*(values[v] for v in VARIABLES))]
-    rows = [{ATEN: aten, MKL: mkl, ONEDNN: UNFORCED} for aten, mkl in itertools.product(values[ATEN], values[MKL])]
-    rows += [{ATEN: UNFORCED, MKL: UNFORCED, ONEDNN: isa} for isa in values[ONEDNN] if isa != UNFORCED]
+    if design == "grid":
+        rows = [{ATEN: aten, MKL: mkl, ONEDNN: UNFORCED} for aten, mkl in itertools.product(values[ATEN], values[MKL])]
+        return rows + [{**unforced, ONEDNN: isa} for isa in values[ONEDNN] if isa != UNFORCED]
+    rows = [unforced] + [{**unforced, v: value} for v in VARIABLES for value in values[v] if value != UNFORCED]
+    forced = {v: [value for value in values[v] if value != UNFORCED] for v in VARIABLES}
+    if all(forced.values()):
+        rows += [{v: forced[v][0] for v in VARIABLES}, {v: forced[v][-1] for v in VARIABLES}]
     return rows
 
 
@@ -108,7 +120,9 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m excolor.dispatch_matrix", description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
-    parser.add_argument("--full", action="store_true", help="every combination of the three variables")
+    parser.add_argument("--design", choices=DESIGNS, default="each",
+                        help="each: every value alone, plus all lowest and all highest (default); grid: ATen × MKL, "
+                             "then each oneDNN ISA; full: every combination")
     parser.add_argument("--max-steps", type=int, help="shorter runs (default: the whole schedule, as the README's table)")
     parser.add_argument("--out", type=Path, help="also write every run's metrics as JSON here")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md's dispatch block")
@@ -143,14 +157,19 @@ def run_all(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[d
         flags = cpu_flags(Path("/proc/cpuinfo").read_text())
     except OSError:
         parser.error("no /proc/cpuinfo: this table is for Linux on x86-64")
-    rows = [{"forced": forced} for forced in combinations(choices(flags), args.full)]
+    rows = [{"forced": forced} for forced in combinations(choices(flags), args.design)]
+    lock = threading.Lock()
     with tempfile.TemporaryDirectory() as tmp:
         tasks = [(row, mode, Path(tmp) / f"{index}-{mode}") for index, row in enumerate(rows) for mode in (NATIVE, PORTABLE)]
 
         def one(task) -> None:
             row, mode, run_dir = task
-            row[mode] = run(row["forced"], mode, run_dir, args.max_steps)
-            print(f"{mode:8} {row['forced']}: train recon {row[mode]['train/recon']!r}", flush=True)
+            metrics = run(row["forced"], mode, run_dir, args.max_steps)
+            with lock:
+                row[mode] = metrics
+                print(f"{mode:8} {row['forced']}: train recon {metrics['train/recon']!r}", flush=True)
+                if args.out:  # what has run so far: a long table interrupted keeps its rows
+                    args.out.write_text(json.dumps(rows, indent=2) + "\n")
 
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(one, tasks))
