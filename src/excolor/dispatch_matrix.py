@@ -28,12 +28,12 @@ from pathlib import Path
 
 from excolor.reproducible import NATIVE, PORTABLE
 from excolor.run_record import (DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_ONEDNN, EVAL_SECONDS, FIRST_STEP_TIME,
-                                TRAIN_SECONDS, Status, read_run)
+                                TRAIN_CPU_SECONDS, TRAIN_SECONDS, Status, read_run)
 
 UNFORCED = "unset"
 ATEN, MKL, ONEDNN = "ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA"
 VARIABLES = (ATEN, MKL, ONEDNN)
-TIMINGS = (TRAIN_SECONDS, EVAL_SECONDS, FIRST_STEP_TIME)
+TIMINGS = (TRAIN_SECONDS, TRAIN_CPU_SECONDS, EVAL_SECONDS, FIRST_STEP_TIME)
 SHOWN = ("train/recon", "eval/none/median_mse")
 AVX512 = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}  # what ATen and MKL need for their AVX-512 paths
 

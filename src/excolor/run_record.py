@@ -46,6 +46,7 @@ TRAINING_FILES = (CHECKPOINT_FILE, LOSSES_FILE)  # what training writes and the 
 # --------------------------------------------------------------------------- run-wide metric names
 POPULATION_SIZE = "population/size"
 TRAIN_SECONDS = "train/seconds"
+TRAIN_CPU_SECONDS = "train/cpu_seconds"  # the fit's CPU time in this process (a load-independent cost)
 TRAIN_STEPS = "train/steps"
 TRAIN_CACHED = "train/cached"
 TRAIN_DEVICE = "train/device"
@@ -61,7 +62,7 @@ DISPATCH_MKL = "dispatch/mkl_cbwr"
 DISPATCH_ONEDNN = "dispatch/onednn_isa"
 DISPATCH = (DISPATCH_MODE, DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_ONEDNN)
 # Values of the run as a whole, not of a member: in metrics.json only, never a member's metric.
-RUN_WIDE = (TRAIN_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS, POPULATION_SIZE, SEED, *DISPATCH)
+RUN_WIDE = (TRAIN_SECONDS, TRAIN_CPU_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS, POPULATION_SIZE, SEED, *DISPATCH)
 # Bookkeeping: recorded, but never a result to compare arms on.
 BOOKKEEPING = (*RUN_WIDE, TRAIN_STEPS, DIVERGED)
 

@@ -12,7 +12,7 @@ which train builds before fitting; this module needs neither torch nor Lightning
 
 The metric names a run produces (`expected_metrics`), against which `objective` is checked:
 
-- `train/steps`, `train/seconds`, `train/first_step_time`, `train/device`, `train/cached`;
+- `train/steps`, `train/seconds`, `train/cpu_seconds`, `train/first_step_time`, `train/device`, `train/cached`;
 - `train/loss`, `train/recon`, and `train/<regularizer>` for each regularizer that runs (non-zero
   scheduled weight) in the last `TAIL` steps;
 - `train/<phase>/loss`, `train/<phase>/recon` for each dopesheet phase that starts within the run;
@@ -42,7 +42,7 @@ TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
 BASELINE = "none"
 EVAL_STATS = ("max_mse", "median_mse", "mean_mse", "red_mean_mse", "other_mean_mse", "val_recon", "score")
 INTERVENTION_STATS = ("collateral", "focus")
-TRAIN_BOOKKEEPING = ("steps", "seconds", "first_step_time", "device", "cached")
+TRAIN_BOOKKEEPING = ("steps", "seconds", "cpu_seconds", "first_step_time", "device", "cached")
 LAYERS = ("encoder", "bottleneck")
 # Groups whose numbers must all be finite (`inf`/`nan` never mean anything in them).
 FINITE_GROUPS = ("model", "data", "regularizers", "trainer", "intervention", "evaluation", "population")
