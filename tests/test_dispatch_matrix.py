@@ -38,6 +38,8 @@ def test_table_counts_distinct_results_ignoring_timings():
     rows = [{"forced": forced, "native": metrics(1e-5, 10.0), "portable": metrics(2e-5, 11.0, "DEFAULT")},
             {"forced": {**forced, dm.ATEN: "default"}, "native": metrics(1.5e-5, 9.0, "DEFAULT"),
              "portable": metrics(2e-5, 12.0, "DEFAULT")}]
+    rows.append({"forced": {**forced, dm.ATEN: "avx2"}, "native": metrics(1e-5, 8.0, "AVX2"),  # same numbers, other kernels
+                 "portable": metrics(2e-5, 10.0, "DEFAULT")})
     lines = dm.table(rows).splitlines()
     assert lines[2] == "| unset | unset | unset | AVX512 · OFF · unset | 1e-05 | 5e-06 | 2e-05 | 1e-05 |"
-    assert lines[-1].startswith("2 forced settings: native gave **2** different results, portable **1**")
+    assert lines[-1].startswith("3 forced settings: native gave **2** different results, portable **1**")

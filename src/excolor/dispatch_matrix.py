@@ -79,8 +79,10 @@ def combinations(values: dict[str, list[str]], design: str) -> list[dict[str, st
 
 
 def result(metrics: dict) -> tuple:
-    """What two runs must share to agree: every metric except timings, bit for bit."""
-    return tuple(sorted((key, value) for key, value in metrics.items() if key not in TIMINGS))
+    """What two runs must share to agree: every number in metrics.json except timings, bit for bit
+    (not the strings that name the kernels, which differ by design)."""
+    return tuple(sorted((key, value) for key, value in metrics.items()
+                        if key not in TIMINGS and isinstance(value, (int, float)) and not isinstance(value, bool)))
 
 
 def run(forced: dict[str, str], mode: str, run_dir: Path, max_steps: int | None) -> dict:
