@@ -20,8 +20,14 @@ from excolor.errors import ConfigError
 from excolor.run_record import DISPATCH, DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_MODE, DISPATCH_ONEDNN, read_run
 
 ROOT = Path(__file__).parents[1]
-FAST = ["logger=none", "callbacks=none", "trainer.max_steps=20", "evaluation.plots=false", "intervention=none",
-        "cache.enabled=false"]
+FAST = [
+    "logger=none",
+    "callbacks=none",
+    "trainer.max_steps=20",
+    "evaluation.plots=false",
+    "intervention=none",
+    "cache.enabled=false",
+]
 # What an outside environment may force (the variables pin overrides), all at their fastest here.
 FORCED = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
@@ -34,13 +40,16 @@ def has_avx2() -> bool:
 
 
 def clean_env(**forced: str) -> dict[str, str]:
-    """The environment without any dispatch variable (the suite's conftest sets the portable ones), plus `forced`."""
+    """The environment without any dispatch variable (the suite's conftest sets the portable ones),
+    plus `forced`."""
     env = {key: value for key, value in os.environ.items() if key not in reproducible.PORTABLE_ENV}
     return {**env, **forced, "WANDB_MODE": "disabled"}
 
 
 def python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_modes_are_checked():
@@ -66,7 +75,9 @@ print(json.dumps({'before': before, **reproducible.dispatch(sys.argv[1])}))
 
 
 def probe(mode: str, env: dict[str, str]) -> dict:
-    done = subprocess.run([sys.executable, "-c", PROBE, mode], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, mode], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -78,33 +89,50 @@ def test_portable_overrides_what_the_environment_forces():
     assert used[DISPATCH_MODE] == "portable"
 
 
-@pytest.mark.skipif(not has_avx2(), reason="the CPU has no AVX2: native and portable ATen kernels are the same")
+@pytest.mark.skipif(
+    not has_avx2(), reason="the CPU has no AVX2: native and portable ATen kernels are the same"
+)
 def test_native_keeps_what_the_environment_forces():
     own = probe("native", clean_env())
     assert own[DISPATCH_MODE] == "native" and own[DISPATCH_ATEN] != "DEFAULT"
     assert (own[DISPATCH_MKL], own[DISPATCH_ONEDNN]) == ("OFF", "unset")
-    forced = probe("native", clean_env(ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE", ONEDNN_MAX_CPU_ISA="AVX2"))
-    assert (forced[DISPATCH_ATEN], forced[DISPATCH_MKL], forced[DISPATCH_ONEDNN]) == ("DEFAULT", "COMPATIBLE", "AVX2")
+    forced = probe(
+        "native", clean_env(ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE", ONEDNN_MAX_CPU_ISA="AVX2")
+    )
+    assert (forced[DISPATCH_ATEN], forced[DISPATCH_MKL], forced[DISPATCH_ONEDNN]) == (
+        "DEFAULT",
+        "COMPATIBLE",
+        "AVX2",
+    )
 
 
 @pytest.mark.skipif(not has_avx2(), reason="the CPU has no AVX2: torch's own kernels are the portable ones")
 def test_torch_imported_first_is_refused_in_one_line():
-    code = ("import torch; from excolor import reproducible\n"
-            "try:\n    reproducible.pin('portable')\nexcept Exception as e:\n    print(type(e).__name__, e)")
+    code = (
+        "import torch; from excolor import reproducible\n"
+        "try:\n    reproducible.pin('portable')\nexcept Exception as e:\n    print(type(e).__name__, e)"
+    )
     done = python(code, clean_env())
     assert done.returncode == 0, done.stderr[-2000:]
-    line, = done.stdout.strip().splitlines()
-    assert line.startswith("ConfigError reproducible=portable: torch was imported in this process before the kernels were pinned")
+    (line,) = done.stdout.strip().splitlines()
+    assert line.startswith(
+        "ConfigError reproducible=portable: torch was imported in this process before the kernels were pinned"
+    )
     assert "aten" in line and "fresh process" in line
 
 
 def test_a_second_mode_in_one_process_is_refused():
-    code = ("from excolor import reproducible; reproducible.pin('portable'); import torch; reproducible.pin('portable')\n"
-            "try:\n    reproducible.pin('native')\nexcept Exception as e:\n    print(type(e).__name__, e)")
+    code = (
+        "from excolor import reproducible; reproducible.pin('portable'); import torch\n"
+        "reproducible.pin('portable')\n"
+        "try:\n    reproducible.pin('native')\nexcept Exception as e:\n    print(type(e).__name__, e)"
+    )
     done = python(code, clean_env())
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == ("ConfigError reproducible=native: this process already runs torch with the portable "
-                                   "kernels (a fresh process runs the native ones)")
+    assert done.stdout.strip() == (
+        "ConfigError reproducible=native: this process already runs torch with the portable "
+        "kernels (a fresh process runs the native ones)"
+    )
 
 
 TRAIN = """
@@ -128,8 +156,14 @@ def train(tmp_path: Path, name: str, overrides: list[str], env: dict[str, str]) 
     whether torch was imported before `pin` ran."""
     run_dir, out = tmp_path / name, tmp_path / f"{name}.json"
     code = TRAIN.replace("OUT", repr(str(out)))
-    done = subprocess.run([sys.executable, "-c", code, "-", *FAST, *overrides, f"hydra.run.dir={run_dir}"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code, "-", *FAST, *overrides, f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return {**read_run(run_dir).metrics, **json.loads(out.read_text())}
 
@@ -137,7 +171,10 @@ def train(tmp_path: Path, name: str, overrides: list[str], env: dict[str, str]) 
 def test_a_run_pins_before_torch_and_records_its_kernels(tmp_path):
     metrics = train(tmp_path, "portable", [], clean_env(**FORCED))
     assert metrics["torch_before_pin"] is False
-    assert {key: metrics[key] for key in DISPATCH} == {DISPATCH_MODE: "portable", **reproducible.PORTABLE_DISPATCH}
+    assert {key: metrics[key] for key in DISPATCH} == {
+        DISPATCH_MODE: "portable",
+        **reproducible.PORTABLE_DISPATCH,
+    }
 
 
 @pytest.mark.slow
@@ -145,12 +182,24 @@ def test_a_run_pins_before_torch_and_records_its_kernels(tmp_path):
 def test_forced_kernels_change_native_metrics_but_not_portable_ones(tmp_path):
     """100 steps: the forced kernels already move native's last digits; portable's are bit-identical."""
     steps = ["trainer.max_steps=100"]
-    native = [train(tmp_path, f"native-{i}", [*steps, "reproducible=native"], env) for i, env in
-              enumerate((clean_env(), clean_env(ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE", ONEDNN_MAX_CPU_ISA="SSE41")))]
-    portable = [train(tmp_path, f"portable-{i}", steps, env) for i, env in enumerate((clean_env(), clean_env(**FORCED)))]
+    native = [
+        train(tmp_path, f"native-{i}", [*steps, "reproducible=native"], env)
+        for i, env in enumerate(
+            (
+                clean_env(),
+                clean_env(ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE", ONEDNN_MAX_CPU_ISA="SSE41"),
+            )
+        )
+    ]
+    portable = [
+        train(tmp_path, f"portable-{i}", steps, env)
+        for i, env in enumerate((clean_env(), clean_env(**FORCED)))
+    ]
     recon = "eval/none/median_mse"
     assert native[0][DISPATCH_ATEN] != native[1][DISPATCH_ATEN] and native[0][recon] != native[1][recon]
-    assert portable[0][recon] == portable[1][recon] and portable[0]["train/recon"] == portable[1]["train/recon"]
+    assert (
+        portable[0][recon] == portable[1][recon] and portable[0]["train/recon"] == portable[1]["train/recon"]
+    )
     # the portable run is the native run under the pinned kernels forced from outside, bit for bit
     assert portable[0][recon] == native[1][recon]
 
@@ -162,22 +211,43 @@ def compose_train(overrides: list[str]):
 
 def test_the_mode_is_part_of_the_cache_key():
     assert compose_train([]).reproducible == "portable"
-    assert training_key(compose_train(["reproducible=native"]), 3001, "cpu") != training_key(compose_train([]), 3001, "cpu")
+    assert training_key(compose_train(["reproducible=native"]), 3001, "cpu") != training_key(
+        compose_train([]), 3001, "cpu"
+    )
 
 
 def sweep(tmp_path: Path, overrides: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "excolor.train", "-m", *FAST, *overrides, f"hydra.sweep.dir={tmp_path / 'sweep'}"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "excolor.train",
+            "-m",
+            *FAST,
+            *overrides,
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
 def test_joblib_workers_pin_their_kernels(tmp_path):
     """The trials run in loky worker processes: each pins the portable kernels itself."""
-    done = sweep(tmp_path, ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=0,1"], clean_env(**FORCED))
+    done = sweep(
+        tmp_path, ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=0,1"], clean_env(**FORCED)
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for trial in ("0", "1"):
         metrics = read_run(tmp_path / "sweep" / trial).metrics
-        assert {key: metrics[key] for key in DISPATCH} == {DISPATCH_MODE: "portable", **reproducible.PORTABLE_DISPATCH}
+        assert {key: metrics[key] for key in DISPATCH} == {
+            DISPATCH_MODE: "portable",
+            **reproducible.PORTABLE_DISPATCH,
+        }
 
 
 @pytest.mark.slow
@@ -187,4 +257,6 @@ def test_a_trial_asking_other_kernels_in_the_same_process_fails_in_one_line(tmp_
     first, second = read_run(tmp_path / "sweep" / "0"), read_run(tmp_path / "sweep" / "1")
     assert first.metrics[DISPATCH_MODE] == "portable"
     assert second.error is not None and "\n" not in second.error
-    assert second.error.startswith("reproducible=native: this process already runs torch with the portable kernels")
+    assert second.error.startswith(
+        "reproducible=native: this process already runs torch with the portable kernels"
+    )

@@ -1,15 +1,16 @@
 """The dispatch table: the default run under every CPU dispatch this machine supports, forced from
 outside, in both `reproducible` modes — native's metrics differ, portable's are identical.
 
-    python -m excolor.dispatch_matrix [--jobs 2] [--design each|grid|full] [--max-steps N] [--out rows.json] [--readme]
+    python -m excolor.dispatch_matrix [--jobs 2] [--design each|grid|full] [--max-steps N]
+                                      [--out rows.json] [--readme]
     python -m excolor.dispatch_matrix --render rows.json [--readme]
 
 Each row forces `ATEN_CPU_CAPABILITY`, `MKL_CBWR` and `ONEDNN_MAX_CPU_ISA` in the environment of a
 fresh `python -m excolor.train logger=none cache.enabled=false evaluation.plots=false` (once with
 `reproducible=native`, once with `reproducible=portable`). The rows (`--design`, `combinations`):
 by default nothing forced, each value of each variable alone, all three at their lowest and all at
-their highest. Only what the CPU has is forced (`/proc/cpuinfo` flags). Two runs agree when every number of their
-metrics.json other than timings is bit-identical. `--readme` writes the table into README.md's
+their highest. Only what the CPU has is forced (`/proc/cpuinfo` flags). Two runs agree when every
+number of their metrics.json other than timings is bit-identical. `--readme` writes the table into README.md's
 `dispatch` block.
 """
 
@@ -27,8 +28,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from excolor.reproducible import NATIVE, PORTABLE
-from excolor.run_record import (DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_ONEDNN, EVAL_SECONDS, FIRST_STEP_TIME,
-                                TRAIN_CPU_SECONDS, TRAIN_SECONDS, Status, read_run)
+from excolor.run_record import (
+    DISPATCH_ATEN,
+    DISPATCH_MKL,
+    DISPATCH_ONEDNN,
+    EVAL_SECONDS,
+    FIRST_STEP_TIME,
+    TRAIN_CPU_SECONDS,
+    TRAIN_SECONDS,
+    Status,
+    read_run,
+)
 
 UNFORCED = "unset"
 ATEN, MKL, ONEDNN = "ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA"
@@ -52,8 +62,12 @@ def choices(flags: set[str]) -> dict[str, list[str]]:
     return {
         ATEN: [UNFORCED, "default", *(["avx2"] if avx2 else []), *(["avx512"] if avx512 else [])],
         MKL: [UNFORCED, "COMPATIBLE", *(["AVX2"] if avx2 else []), *(["AVX512"] if avx512 else [])],
-        ONEDNN: [UNFORCED, *(["SSE41"] if "sse4_1" in flags else []), *(["AVX2"] if avx2 else []),
-                 *(["AVX512_CORE"] if avx512 else [])],
+        ONEDNN: [
+            UNFORCED,
+            *(["SSE41"] if "sse4_1" in flags else []),
+            *(["AVX2"] if avx2 else []),
+            *(["AVX512_CORE"] if avx512 else []),
+        ],
     }
 
 
@@ -69,9 +83,14 @@ def combinations(values: dict[str, list[str]], design: str) -> list[dict[str, st
     if design == "full":
         return [dict(zip(VARIABLES, combo)) for combo in itertools.product(*(values[v] for v in VARIABLES))]
     if design == "grid":
-        rows = [{ATEN: aten, MKL: mkl, ONEDNN: UNFORCED} for aten, mkl in itertools.product(values[ATEN], values[MKL])]
+        rows = [
+            {ATEN: aten, MKL: mkl, ONEDNN: UNFORCED}
+            for aten, mkl in itertools.product(values[ATEN], values[MKL])
+        ]
         return rows + [{**unforced, ONEDNN: isa} for isa in values[ONEDNN] if isa != UNFORCED]
-    rows = [unforced] + [{**unforced, v: value} for v in VARIABLES for value in values[v] if value != UNFORCED]
+    rows = [unforced] + [
+        {**unforced, v: value} for v in VARIABLES for value in values[v] if value != UNFORCED
+    ]
     forced = {v: [value for value in values[v] if value != UNFORCED] for v in VARIABLES}
     if all(forced.values()):
         rows += [{v: forced[v][0] for v in VARIABLES}, {v: forced[v][-1] for v in VARIABLES}]
@@ -81,16 +100,31 @@ def combinations(values: dict[str, list[str]], design: str) -> list[dict[str, st
 def result(metrics: dict) -> tuple:
     """What two runs must share to agree: every number in metrics.json except timings, bit for bit
     (not the strings that name the kernels, which differ by design)."""
-    return tuple(sorted((key, value) for key, value in metrics.items()
-                        if key not in TIMINGS and isinstance(value, (int, float)) and not isinstance(value, bool)))
+    return tuple(
+        sorted(
+            (key, value)
+            for key, value in metrics.items()
+            if key not in TIMINGS and isinstance(value, (int, float)) and not isinstance(value, bool)
+        )
+    )
 
 
 def run(forced: dict[str, str], mode: str, run_dir: Path, max_steps: int | None) -> dict:
     """One fresh `python -m excolor.train` with `forced` in its environment; its metrics.json."""
-    env = {key: value for key, value in os.environ.items() if key not in VARIABLES and key != "DNNL_MAX_CPU_ISA"}
+    env = {
+        key: value for key, value in os.environ.items() if key not in VARIABLES and key != "DNNL_MAX_CPU_ISA"
+    }
     env.update({key: value for key, value in forced.items() if value != UNFORCED})
-    command = [sys.executable, "-m", "excolor.train", "logger=none", "cache.enabled=false", "evaluation.plots=false",
-               f"reproducible={mode}", f"hydra.run.dir={run_dir}"]
+    command = [
+        sys.executable,
+        "-m",
+        "excolor.train",
+        "logger=none",
+        "cache.enabled=false",
+        "evaluation.plots=false",
+        f"reproducible={mode}",
+        f"hydra.run.dir={run_dir}",
+    ]
     if max_steps:
         command.append(f"trainer.max_steps={max_steps}")
     done = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -103,32 +137,52 @@ def run(forced: dict[str, str], mode: str, run_dir: Path, max_steps: int | None)
 def table(rows: list[dict]) -> str:
     """The markdown table: one line per forced setting, native and portable side by side, then
     how many distinct results each mode gave."""
-    header = (f"| `{ATEN}` | `{MKL}` | `{ONEDNN}` | native: kernels used (ATen · MKL · oneDNN) | native: train recon "
-              "| native: median MSE | portable: train recon | portable: median MSE |")
+    header = (
+        f"| `{ATEN}` | `{MKL}` | `{ONEDNN}` | native: kernels used (ATen · MKL · oneDNN) "
+        "| native: train recon | native: median MSE | portable: train recon | portable: median MSE |"
+    )
     lines = [header, "|" + "---|" * 8]
     for row in rows:
         native, portable = row[NATIVE], row[PORTABLE]
         used = " · ".join(str(native[key]) for key in (DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_ONEDNN))
-        cells = [*(row["forced"][v] for v in VARIABLES), used, *(f"{native[k]:.7g}" for k in SHOWN),
-                 *(f"{portable[k]:.7g}" for k in SHOWN)]
+        cells = [
+            *(row["forced"][v] for v in VARIABLES),
+            used,
+            *(f"{native[k]:.7g}" for k in SHOWN),
+            *(f"{portable[k]:.7g}" for k in SHOWN),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     counts = {mode: len({result(row[mode]) for row in rows}) for mode in (NATIVE, PORTABLE)}
     lines.append("")
-    lines.append(f"{len(rows)} forced settings: native gave **{counts[NATIVE]}** different results, portable "
-                 f"**{counts[PORTABLE]}** (every number in metrics.json but the timings compared bit for bit).")
+    lines.append(
+        f"{len(rows)} forced settings: native gave **{counts[NATIVE]}** different results, portable "
+        f"**{counts[PORTABLE]}** (every number in metrics.json but the timings compared bit for bit)."
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.dispatch_matrix", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m excolor.dispatch_matrix", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
-    parser.add_argument("--design", choices=DESIGNS, default="each",
-                        help="each: every value alone, plus all lowest and all highest (default); grid: ATen × MKL, "
-                             "then each oneDNN ISA; full: every combination")
-    parser.add_argument("--max-steps", type=int, help="shorter runs (default: the whole schedule, as the README's table)")
+    parser.add_argument(
+        "--design",
+        choices=DESIGNS,
+        default="each",
+        help="each: every value alone, plus all lowest and all highest (default); grid: ATen × MKL, "
+        "then each oneDNN ISA; full: every combination",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, help="shorter runs (default: the whole schedule, as the README's table)"
+    )
     parser.add_argument("--out", type=Path, help="also write every run's metrics as JSON here")
-    parser.add_argument("--readme", action="store_true", help="write the table into README.md's dispatch block")
-    parser.add_argument("--render", type=Path, metavar="JSON", help="no runs: the table of a JSON that --out wrote")
+    parser.add_argument(
+        "--readme", action="store_true", help="write the table into README.md's dispatch block"
+    )
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON", help="no runs: the table of a JSON that --out wrote"
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs={args.jobs} must be ≥ 1")
@@ -162,7 +216,11 @@ def run_all(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[d
     rows = [{"forced": forced} for forced in combinations(choices(flags), args.design)]
     lock = threading.Lock()
     with tempfile.TemporaryDirectory() as tmp:
-        tasks = [(row, mode, Path(tmp) / f"{index}-{mode}") for index, row in enumerate(rows) for mode in (NATIVE, PORTABLE)]
+        tasks = [
+            (row, mode, Path(tmp) / f"{index}-{mode}")
+            for index, row in enumerate(rows)
+            for mode in (NATIVE, PORTABLE)
+        ]
 
         def one(task) -> None:
             row, mode, run_dir = task

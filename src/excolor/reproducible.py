@@ -46,8 +46,21 @@ PORTABLE_ENV = {
 # What `dispatch()` must read in a portable process.
 PORTABLE_DISPATCH = {DISPATCH_ATEN: "DEFAULT", DISPATCH_MKL: "COMPATIBLE", DISPATCH_ONEDNN: "SSE41"}
 # MKL's branch numbers (mkl_cbwr.h) as mkl_cbwr_get(MKL_CBWR_BRANCH) answers them.
-MKL_BRANCHES = {1: "OFF", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3", 7: "SSE4_1", 8: "SSE4_2", 9: "AVX",
-                10: "AVX2", 11: "AVX512_MIC", 12: "AVX512", 13: "AVX512_MIC_E1", 14: "AVX512_E1"}
+MKL_BRANCHES = {
+    1: "OFF",
+    2: "AUTO",
+    3: "COMPATIBLE",
+    4: "SSE2",
+    6: "SSSE3",
+    7: "SSE4_1",
+    8: "SSE4_2",
+    9: "AVX",
+    10: "AVX2",
+    11: "AVX512_MIC",
+    12: "AVX512",
+    13: "AVX512_MIC_E1",
+    14: "AVX512_E1",
+}
 MKL_CBWR_BRANCH = 1
 UNSET = "unset"
 
@@ -78,15 +91,19 @@ def pin(mode: str) -> None:
         return
     if mode == NATIVE:
         if _pinned == PORTABLE:
-            raise ConfigError("reproducible=native: this process already runs torch with the portable kernels "
-                              "(a fresh process runs the native ones)")
+            raise ConfigError(
+                "reproducible=native: this process already runs torch with the portable kernels "
+                "(a fresh process runs the native ones)"
+            )
         return
     used = dispatch()
     wrong = {key: value for key, value in PORTABLE_DISPATCH.items() if used[key] != value}
     if wrong:
         found = ", ".join(f"{key.split('/')[1]} {value}" for key, value in wrong.items())
-        raise ConfigError(f"reproducible=portable: torch was imported in this process before the kernels were "
-                          f"pinned ({found}); run it in a fresh process")
+        raise ConfigError(
+            f"reproducible=portable: torch was imported in this process before the kernels were "
+            f"pinned ({found}); run it in a fresh process"
+        )
 
 
 def dispatch(mode: str | None = None) -> dict[str, str]:
@@ -95,8 +112,11 @@ def dispatch(mode: str | None = None) -> dict[str, str]:
     (oneDNN has no query for it), plus `mode` under DISPATCH_MODE when given."""
     import torch
 
-    record = {DISPATCH_ATEN: torch.backends.cpu.get_cpu_capability(), DISPATCH_MKL: mkl_branch(),
-              DISPATCH_ONEDNN: os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or UNSET}
+    record = {
+        DISPATCH_ATEN: torch.backends.cpu.get_cpu_capability(),
+        DISPATCH_MKL: mkl_branch(),
+        DISPATCH_ONEDNN: os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or UNSET,
+    }
     return record if mode is None else {DISPATCH_MODE: mode, **record}
 
 

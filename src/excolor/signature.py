@@ -44,7 +44,9 @@ def _definition(module: str, name: str, depth: int = 0) -> tuple[str, ast.AST] |
             return module, node
     is_package = (SRC_DIR.joinpath(*module.split(".")) / "__init__.py").is_file()
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and any((alias.asname or alias.name) == name for alias in node.names):
+        if isinstance(node, ast.ImportFrom) and any(
+            (alias.asname or alias.name) == name for alias in node.names
+        ):
             source = next(alias.name for alias in node.names if (alias.asname or alias.name) == name)
             if node.level:
                 parts = module.split(".")[: len(module.split(".")) - node.level + (1 if is_package else 0)]
@@ -58,13 +60,17 @@ def _definition(module: str, name: str, depth: int = 0) -> tuple[str, ast.AST] |
 def _arguments(function: ast.FunctionDef, skip_self: bool) -> tuple[list[str], bool]:
     """A function's keyword-passable parameter names and whether it takes **kwargs."""
     args = function.args
-    positional = [arg.arg for arg in [*args.posonlyargs, *args.args]][1 if skip_self else 0:]
+    positional = [arg.arg for arg in [*args.posonlyargs, *args.args]][1 if skip_self else 0 :]
     keyword = [arg.arg for arg in args.kwonlyargs]
-    return [name for name in positional if name not in {a.arg for a in args.posonlyargs}] + keyword, args.kwarg is not None
+    return [
+        name for name in positional if name not in {a.arg for a in args.posonlyargs}
+    ] + keyword, args.kwarg is not None
 
 
 def _class_parameters(module: str, node: ast.ClassDef, depth: int) -> list[str] | None:
-    init = next((item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None)
+    init = next(
+        (item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None
+    )
     names: list[str] = []
     if init is not None:
         names, open_ended = _arguments(init, skip_self=True)
@@ -98,5 +104,5 @@ def parameters(target: str) -> tuple[str, ...] | None:
     if isinstance(node, ast.FunctionDef):
         names, open_ended = _arguments(node, skip_self=False)
         return None if open_ended else tuple(names)
-    names = _class_parameters(where, node, 0) if isinstance(node, ast.ClassDef) else None
-    return None if names is None else tuple(names)
+    inherited = _class_parameters(where, node, 0) if isinstance(node, ast.ClassDef) else None
+    return None if inherited is None else tuple(inherited)
