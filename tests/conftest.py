@@ -1,9 +1,18 @@
 """Tests build configs with `hydra.utils.instantiate` as the entry points do: inside the same trusted-
-target whitelist (`excolor.console.trusted_targets`), so Hydra ≥ 1.4 neither warns nor refuses."""
+target whitelist (`excolor.console.trusted_targets`), so Hydra ≥ 1.4 neither warns nor refuses.
+
+The suite runs torch's portable CPU kernels (`excolor.reproducible.PORTABLE_ENV`), set here before any
+test module imports torch: a reference computed in this process (a plain loop, a `train(cfg)` call)
+uses the kernels of the runs it is compared with, and every subprocess inherits them."""
+
+import os
 
 import pytest
 
 from excolor.console import trusted_targets
+from excolor.reproducible import PORTABLE_ENV
+
+os.environ.update(PORTABLE_ENV)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,12 @@ def test_bench_quick_writes_positive_finite_figures(tmp_path):
         assert math.isfinite(value) and value > 0, (key, value)
     assert results["ratio"] == results["fit_seconds"] / results["plain_seconds"]
     assert results["repeats"] == 1
+    assert results["reproducible"] == "portable"  # the default mode; the other one timed beside it
+    assert math.isfinite(results["native_fit_seconds"]) and results["native_fit_seconds"] > 0
+    assert results["portable_fit_seconds"] == results["fit_seconds"]  # one repeat: the default run's own
+    assert results["portable_ratio"] == results["portable_fit_seconds"] / results["native_fit_seconds"]
+    assert results["portable_cpu_ratio"] == results["portable_fit_cpu_seconds"] / results["native_fit_cpu_seconds"]
+    assert 0 < results["portable_fit_cpu_seconds"] and math.isfinite(results["portable_cpu_ratio"])
     assert "ratio" in done.stdout
     # the benchmark trains with the cache off: nothing is stored
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())

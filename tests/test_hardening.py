@@ -128,7 +128,23 @@ def test_payload_never_runs_through_evaluate(tmp_path, trained):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("excolor: error: refusing checkpoint"), done.stderr
     assert not marker.exists()
-    assert not list(run.glob("evaluations/*/metrics.json"))
+    assert not (run / "evaluations").exists()  # the refused evaluation left no evaluations/<time>/ behind
+
+
+def test_a_broken_checkpoint_leaves_no_evaluation_dir(tmp_path, trained):
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text((trained / ".hydra" / "config.yaml").read_text())
+    (run / "model.ckpt").write_bytes(b"not a checkpoint")
+    (run / "evaluations" / "earlier").mkdir(parents=True)  # an evaluation from before stays
+    done = subprocess.run(
+        [sys.executable, "-m", "excolor.evaluate", f"run={run}", "evaluation.plots=false", "intervention=none"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 2, done.stderr[-3000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("excolor: error: ") and "checkpoint" in lines[0], done.stderr
+    assert [path.name for path in (run / "evaluations").iterdir()] == ["earlier"]
 
 
 # --- 2. the cache key -----------------------------------------------------------------------------

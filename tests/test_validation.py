@@ -36,6 +36,16 @@ BAD_RUN = {
     "seed_float": (["seed=1.5"], ["seed=1.5", "integer"]),
     "seed_bool": (["seed=true"], ["seed=True", "integer"]),
     "seed_null": (["seed=null"], ["seed=None"]),
+    "seed_negative": (["seed=-1"], ["seed=-1", "≥ 0"]),  # torch would take it as 2**64-1's alias
+    "seed_beyond_64_bits": (["seed=18446744073709551616"], ["seed=18446744073709551616", "2**64-1"]),
+    "member_seeds_beyond_64_bits": (["seed=18446744073709551615", "population.size=2"],
+                                    ["population.seed=18446744073709551615", "2 members", "18446744073709551616", "2**64-1"]),
+    "reproducible": (["reproducible=fast"], ["reproducible='fast'", "portable, native"]),
+    "added_model_key": (["+model.foo=1"], ["model.foo: no such key", "model takes: hidden, bottleneck, normalize, output"]),
+    "added_data_key": (["+data.colour=1"], ["data.colour: no such key", "n_hues"]),
+    "added_nested_key": (["+intervention.suppression.falloff.c=1"], ["intervention.suppression.falloff.c: no such key", "a, b, power"]),
+    "added_regularizer_key": (["+regularizers.anchor.strength=1"], ["regularizers.anchor.strength", "point, column, weight"]),
+    "cache_dir_proc": (["cache.dir=/proc/excolor-cache"], ["cache.dir=/proc/excolor-cache", "/proc is not writable"]),
     "threads_0": (["threads=0"], ["threads=0", "≥ 1"]),
     "threads_neg": (["threads=-2"], ["threads=-2"]),
     "threads_str": (["threads=many"], ["threads='many'"]),
@@ -166,6 +176,8 @@ def test_checks_import_no_torch():
     ("sqlite:///:memory:", "must name a database file"),
     (3, "must be a database URL"),
     ("/tmp", "is a directory"),
+    ("sqlite:////proc/optuna.db", "/proc is not writable"),  # root's os.access says yes to /proc
+    ("/proc/journal.log", "/proc is not writable"),
 ])
 def test_bad_storage_urls(url, part):
     with pytest.raises(ConfigError, match="hydra.sweeper.storage") as error:
@@ -182,7 +194,7 @@ def test_good_storage_urls(tmp_path):
 
 def test_writable_dir_creates_nothing(tmp_path):
     assert check_writable_dir("k", tmp_path / "a" / "b") == tmp_path / "a" / "b"
-    assert not (tmp_path / "a").exists()
+    assert not any(tmp_path.iterdir())  # neither the directory nor the probe file
     (tmp_path / "f").write_text("")
     with pytest.raises(ConfigError, match="not a directory"):
         check_writable_dir("k", tmp_path / "f" / "x")
@@ -205,6 +217,17 @@ def test_composition_errors_become_one_line(overrides, part):
     message = composition_error(error.value, overrides)
     assert message is not None and "\n" not in message
     assert part in message and "common" not in message, message
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["hydra.run.dir=/proc/excolor-run"], "hydra.run.dir"),
+    (["hydra.run.dir=/sys/excolor-run"], "hydra.run.dir"),
+])
+def test_unwritable_run_dirs_are_found_by_trying(overrides, key):
+    """Tried, not asked: as root, os.access calls /proc and /sys writable; creating a file there fails."""
+    with pytest.raises(ConfigError) as error:
+        check_train_entry(compose_config("train", overrides), multirun=False)
+    assert str(error.value).startswith(f"{key}={overrides[0].split('=', 1)[1]}: ") and "is not writable" in str(error.value)
 
 
 def test_checked_main_stops_before_hydra(capsys):

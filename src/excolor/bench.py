@@ -7,6 +7,12 @@
 2. plain_seconds: the same model, data sampling, labels, regularizers and schedule in a plain
    PyTorch loop written here (no Lightning); median over repeats.
 3. ratio = fit_seconds / plain_seconds.
+   The framework run also runs in the other `reproducible` mode in every repeat (the order
+   alternates): `portable_fit_seconds`, `native_fit_seconds` (medians), `portable_ratio` = the median
+   of each repeat's portable ÷ native fit seconds (the cost of `reproducible=portable`,
+   excolor.reproducible), and the same for the fit's CPU seconds (`train/cpu_seconds`:
+   `portable_cpu_ratio`, which a loaded machine disturbs less than wall time); fit_seconds is the
+   default mode's.
 4. eval_seconds: the 552,960-color loss cube evaluated for the baseline + suppression + repulsion
    (metrics only, no figures), median over repeats.
 5. startup_seconds: wall time from launching `python -m excolor.train` to its first training step.
@@ -32,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from excolor.run_record import EVAL_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_SECONDS, read_run
+from excolor.run_record import EVAL_SECONDS, FIRST_STEP_TIME, TRAIN_CPU_SECONDS, TRAIN_DEVICE, TRAIN_SECONDS, read_run
 
 
 def framework_run(run_dir: Path, steps: int | None, extra: list[str] = ()) -> dict:
@@ -214,13 +220,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--population-only needs --population N")
     repeats, steps = (1, 300) if args.quick else (args.repeats, None)
 
+    from excolor.config import compose_config
+    from excolor.reproducible import NATIVE, PORTABLE, pin
+
+    mode = str(compose_config("train", []).reproducible)
+    pin(mode)  # the plain loop runs the kernels of the default run it is compared with
+
     import torch
 
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device here")
     torch.set_num_threads(1)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, torch {torch.__version__}"
-    results: dict = {"machine": machine, "steps": steps or "schedule"}
+    results: dict = {"machine": machine, "steps": steps or "schedule", "reproducible": mode}
     if args.population is not None:
         with tempfile.TemporaryDirectory() as tmp:
             results.update(population_figures(args.population, args.device, steps, Path(tmp)))
@@ -238,16 +250,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     fits, plains, evals, startups = [], [], [], []
+    by_mode: dict[str, list[dict]] = {PORTABLE: [], NATIVE: []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
-            run_dir = Path(tmp) / f"run{i}"
+            run_dir, other = Path(tmp) / f"run{i}", NATIVE if mode == PORTABLE else PORTABLE
+            other_first = i % 2 == 1  # alternate which mode goes first: drift in the machine's load cancels
+            if other_first:
+                by_mode[other].append(framework_run(Path(tmp) / f"{other}{i}", steps, [f"reproducible={other}"]))
             metrics = framework_run(run_dir, steps)
             fits.append(metrics[TRAIN_SECONDS])
             startups.append(metrics["startup_seconds"])
+            by_mode[mode].append(metrics)
+            if not other_first:
+                by_mode[other].append(framework_run(Path(tmp) / f"{other}{i}", steps, [f"reproducible={other}"]))
             plains.append(plain_loop(steps))
             evals.append(evaluation_seconds(run_dir))
-            print(f"repeat {i + 1}/{repeats}: framework fit {fits[-1]:.2f} s · plain loop {plains[-1]:.2f} s · "
-                  f"evaluation {evals[-1]:.3f} s · start-up {startups[-1]:.2f} s", flush=True)
+            print(f"repeat {i + 1}/{repeats}: framework fit {fits[-1]:.2f} s ({mode}; {other} {by_mode[other][-1][TRAIN_SECONDS]:.2f} s) · "
+                  f"plain loop {plains[-1]:.2f} s · evaluation {evals[-1]:.3f} s · start-up {startups[-1]:.2f} s", flush=True)
+    for key, name in ((TRAIN_SECONDS, "fit_seconds"), (TRAIN_CPU_SECONDS, "fit_cpu_seconds")):
+        portable, native = ([run[key] for run in by_mode[m]] for m in (PORTABLE, NATIVE))
+        results[f"portable_{name}"], results[f"native_{name}"] = statistics.median(portable), statistics.median(native)
+        ratio = "portable_ratio" if key == TRAIN_SECONDS else "portable_cpu_ratio"
+        results[ratio] = statistics.median([p / n for p, n in zip(portable, native)])
     results.update({
         "fit_seconds": statistics.median(fits),
         "plain_seconds": statistics.median(plains),
@@ -258,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     })
     print(f"fit {results['fit_seconds']:.2f} s · plain {results['plain_seconds']:.2f} s · ratio {results['ratio']:.2f} · "
           f"eval {results['eval_seconds']:.3f} s · start-up {results['startup_seconds']:.2f} s  ({results['machine']})")
+    print(f"reproducible=portable fit {results['portable_fit_seconds']:.2f} s · native {results['native_fit_seconds']:.2f} s · "
+          f"portable ÷ native {results['portable_ratio']:.3f} (CPU seconds {results['portable_fit_cpu_seconds']:.2f} ÷ "
+          f"{results['native_fit_cpu_seconds']:.2f} = {results['portable_cpu_ratio']:.3f})")
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -31,23 +31,42 @@ def main(cfg: DictConfig):
     except Exception as error:
         message = str(error) if isinstance(error, CheckpointError) else find_config_error(error)
         if message is not None:
+            discard(out_dir)
             fail(message)
         raise
+
+
+def discard(out_dir: Path) -> None:
+    """Remove the `<run>/evaluations/<time>/` Hydra made for a refused evaluation (it holds only
+    Hydra's own files then), and `evaluations/` too when nothing else is in it."""
+    import shutil
+
+    shutil.rmtree(out_dir, ignore_errors=True)
+    try:
+        out_dir.parent.rmdir()
+    except OSError:  # other evaluations live there
+        pass
 
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     from hydra.utils import instantiate
 
-    from excolor.checkpoint import load_population
     from excolor.errors import ConfigError
-    from excolor.evaluation import build_interventions, evaluate_run
-    from excolor.population import Population
+    from excolor.reproducible import NATIVE, dispatch, pin
     from excolor.run_record import CONFIG_FILE, EVAL_SECONDS, member_rows, run_metrics, write_members, write_metrics
 
     run_dir = Path(cfg.run)
     run_config = run_dir / CONFIG_FILE
     if not run_config.is_file():
         raise ConfigError(f"run={cfg.run}: not a run directory (no {CONFIG_FILE})")
+    # The run's own kernels unless asked otherwise (a run from before the setting: native).
+    mode = cfg.reproducible or OmegaConf.load(run_config).get("reproducible", NATIVE)
+    pin(mode)  # before torch is imported
+
+    from excolor.checkpoint import load_population
+    from excolor.evaluation import build_interventions, evaluate_run
+    from excolor.population import Population
+
     if cfg.concept is None:
         with open_dict(cfg):
             cfg.concept = OmegaConf.load(run_config).concept
@@ -64,7 +83,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     members = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
     seconds = time.perf_counter() - started
     write_members(out_dir, member_rows(population, members))
-    metrics = {**run_metrics(members, {EVAL_SECONDS: seconds}, population.seed), "run": str(run_dir)}
+    metrics = {**run_metrics(members, {EVAL_SECONDS: seconds, **dispatch(mode)}, population.seed), "run": str(run_dir)}
     log.info("wrote %s", write_metrics(out_dir, metrics))
     return metrics
 

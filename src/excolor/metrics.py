@@ -49,11 +49,16 @@ TRAIN_RECON = train_name(RECON_TERM)
 TRAIN_LR = train_name("lr")  # logged per step only
 TRAIN_STEPS = train_name("steps")
 TRAIN_SECONDS = train_name("seconds")
+TRAIN_CPU_SECONDS = train_name("cpu_seconds")  # the fit's CPU time in this process (a load-independent cost)
 TRAIN_CACHED = train_name("cached")
 TRAIN_DEVICE = train_name("device")
 FIRST_STEP_TIME = train_name("first_step_time")
 DIVERGED = train_name("diverged")
 EVAL_SECONDS = "eval/seconds"
+# The CPU kernels the run trained with (excolor.reproducible): the `reproducible` mode, ATen's CPU
+# capability, MKL's CBWR branch, oneDNN's ISA cap.
+DISPATCH_MODE, DISPATCH_ATEN = "dispatch/mode", "dispatch/aten"
+DISPATCH_MKL, DISPATCH_ONEDNN = "dispatch/mkl_cbwr", "dispatch/onednn_isa"
 VAL_RECON = "val/recon"
 SEED = "seed"
 POPULATION_SIZE = "population/size"
@@ -67,11 +72,12 @@ EVAL_STATS = (MAX_MSE, MEDIAN_MSE, MEAN_MSE, RED_MEAN_MSE, OTHER_MEAN_MSE, SETTI
 INTERVENTION_STATS = (COLLATERAL, FOCUS)  # an intervention's only: relative to the baseline
 
 # Bookkeeping written under train/: never a regularizer's name.
-TRAIN_BOOKKEEPING = (TRAIN_STEPS, TRAIN_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED)
+TRAIN_BOOKKEEPING = (TRAIN_STEPS, TRAIN_SECONDS, TRAIN_CPU_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED)
 # Values of the run as a whole, not of a member: in metrics.json only, never a member's metric.
 # The chapter's sweep score (m2-family spec §1.9): r² of Pearson(feature^p, per-colour MSE) under a plan.
 CHAPTER_SCORE = "score"
-RUN_WIDE = (TRAIN_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS, POPULATION_SIZE, SEED)
+RUN_WIDE = (TRAIN_SECONDS, TRAIN_CPU_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS,
+            POPULATION_SIZE, SEED, DISPATCH_MODE, DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_ONEDNN)
 # Bookkeeping: recorded, but never a result to compare arms on.
 BOOKKEEPING = (*RUN_WIDE, TRAIN_STEPS, DIVERGED)
 
@@ -103,6 +109,7 @@ SCHEMA: tuple[Metric, ...] = (
     Metric(TRAIN_LR, None, "", "run", "the scheduled learning rate (logged per step)"),
     Metric(TRAIN_STEPS, None, "steps", "member", "steps trained"),
     Metric(TRAIN_SECONDS, None, "s", "run", "fit wall time"),
+    Metric(TRAIN_CPU_SECONDS, None, "s", "run", "fit CPU time of the training process"),
     Metric(FIRST_STEP_TIME, None, "s", "run", "wall clock (Unix time) at the first step"),
     Metric(TRAIN_DEVICE, None, "", "run", "the device trained on"),
     Metric(TRAIN_CACHED, None, "count", "run", "1 when the trained model came from the cache"),
@@ -120,6 +127,10 @@ SCHEMA: tuple[Metric, ...] = (
     _eval(COLLATERAL, "lower", "fraction", "share of the intervention's damage outside red"),
     _eval(FOCUS, "higher", "fraction", "score · (1 − collateral)"),
     Metric(EVAL_SECONDS, None, "s", "run", "evaluation wall time"),
+    Metric(DISPATCH_MODE, None, "", "run", "the `reproducible` mode: portable or native CPU kernels"),
+    Metric(DISPATCH_ATEN, None, "", "run", "ATen's CPU capability in use"),
+    Metric(DISPATCH_MKL, None, "", "run", "MKL's conditional-numerical-reproducibility branch in use"),
+    Metric(DISPATCH_ONEDNN, None, "", "run", "oneDNN's instruction-set cap"),
     Metric(VAL_RECON, "lower", "MSE", "member", "the baseline's eval/none/val_recon"),
     Metric(SEED, None, "", "run", "the population's first seed"),
     Metric(POPULATION_SIZE, None, "count", "run", "members trained"),

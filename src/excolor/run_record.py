@@ -9,7 +9,8 @@ A run dir (`python -m excolor.train`, one trial of a sweep, or `<run>/evaluation
   then every per-member metric (the same names as in metrics.json);
 - `metrics.json`: the run's flat metrics: each per-member metric's **median over members**, the
   run-wide values (`RUN_WIDE`: the fit's and the evaluation's wall time, device, cache hit,
-  `population/size`, the count of diverged members) and `seed` (the population's first seed);
+  `population/size`, the count of diverged members, the CPU kernels it trained with: `dispatch/*`)
+  and `seed` (the population's first seed);
 - `failure.json`: `{"type": …, "error": …}` when the run failed (a sweep's trial).
 
 Its **status** follows from those files: *ok* with a readable metrics.json (and members.csv, when
@@ -35,6 +36,10 @@ from typing import Any, Iterable
 # The run-wide and bookkeeping metric names, declared in the metric schema (re-exported for readers).
 from excolor.metrics import (  # noqa: F401
     BOOKKEEPING,
+    DISPATCH_ATEN,
+    DISPATCH_MKL,
+    DISPATCH_MODE,
+    DISPATCH_ONEDNN,
     DIVERGED,
     EVAL_SECONDS,
     FIRST_STEP_TIME,
@@ -42,6 +47,7 @@ from excolor.metrics import (  # noqa: F401
     RUN_WIDE,
     SEED,
     TRAIN_CACHED,
+    TRAIN_CPU_SECONDS,
     TRAIN_DEVICE,
     TRAIN_SECONDS,
     TRAIN_STEPS,
@@ -57,6 +63,9 @@ CONFIG_FILE = ".hydra/config.yaml"
 OVERRIDES_FILE = ".hydra/overrides.yaml"
 TRAINING_FILES = (CHECKPOINT_FILE, LOSSES_FILE)  # what training writes and the cache keeps
 
+# The CPU kernels the run trained with (excolor.reproducible): the `reproducible` mode, ATen's CPU
+# capability, MKL's CBWR branch, oneDNN's ISA cap (declared in the metric schema).
+DISPATCH = (DISPATCH_MODE, DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_ONEDNN)
 MEMBER_COLUMNS = ("member", SEED)
 
 

@@ -67,6 +67,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         warn_cut_short(schedule, steps)
     with config_key("population"):
         population = instantiate(cfg.population)
+    from excolor.reproducible import pin
+
+    pin(cfg.reproducible)  # before torch is imported: its kernels read the dispatch once
 
     import torch
 
@@ -156,7 +159,8 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     from excolor.data import ContinuousBatches
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
-    from excolor.run_record import CHECKPOINT_FILE, DIVERGED, FIRST_STEP_TIME, LOSSES_FILE, TRAIN_DEVICE, TRAIN_SECONDS
+    from excolor.reproducible import dispatch
+    from excolor.run_record import CHECKPOINT_FILE, DIVERGED, FIRST_STEP_TIME, LOSSES_FILE, TRAIN_CPU_SECONDS, TRAIN_DEVICE, TRAIN_SECONDS
 
     module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=cfg.trainer.log_every_n_steps,
                                cuda_graphs=bool(cfg.get("cuda_graphs", False)))
@@ -172,15 +176,16 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     )
     if logger is not None:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     # Each epoch's batches are made on the training device at once: no host-to-device copy per step.
     trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps, device=trainer.strategy.root_device))
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     trainer.save_checkpoint(out_dir / CHECKPOINT_FILE, weights_only=True)
     history = module.history.numpy()
     columns = module.history_columns
     write_losses_csv(out_dir / LOSSES_FILE, history, columns, schedule)
-    run_wide = {TRAIN_SECONDS: seconds, FIRST_STEP_TIME: module.first_step_time, TRAIN_DEVICE: str(trainer.strategy.root_device)}
+    run_wide = {TRAIN_SECONDS: seconds, TRAIN_CPU_SECONDS: cpu_seconds, FIRST_STEP_TIME: module.first_step_time, TRAIN_DEVICE: str(trainer.strategy.root_device),
+                **dispatch(cfg.reproducible)}
     members = summarize_losses(history, columns, schedule)
     for summary, diverged in zip(members, module.diverged.tolist()):
         summary[DIVERGED] = int(diverged)

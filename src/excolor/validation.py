@@ -12,7 +12,7 @@ which train builds before fitting; this module needs neither torch nor Lightning
 
 The metric names a run produces (`expected_metrics`), against which `objective` is checked:
 
-- `train/steps`, `train/seconds`, `train/first_step_time`, `train/device`, `train/cached`;
+- `train/steps`, `train/seconds`, `train/cpu_seconds`, `train/first_step_time`, `train/device`, `train/cached`;
 - `train/loss`, `train/recon`, and `train/<regularizer>` for each regularizer that runs (non-zero
   scheduled weight) in the last `TAIL` steps;
 - `train/<phase>/loss`, `train/<phase>/recon` for each dopesheet phase that starts within the run;
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from excolor.metrics import (
     phase_name,
     train_name,
 )
+from excolor.reproducible import check_mode, pin
 from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
 
 TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
@@ -61,6 +63,10 @@ FINITE_GROUPS = ("model", "data", "regularizers", "trainer", "intervention", "ev
 PRECISIONS = {"64", "64-true", "32", "32-true", "16", "16-mixed", "16-true", "bf16", "bf16-mixed", "bf16-true",
               "transformer-engine", "transformer-engine-float16"}
 ACCELERATORS = {"auto", "cpu", "gpu", "cuda", "mps", "tpu"}
+# Keys Hydra's instantiate reads itself, besides the target's parameters.
+INSTANTIATE_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
+# torch.manual_seed's range: 0 … 2⁶⁴ − 1 (it also takes negative seeds, as aliases of large ones).
+SEED_MAX = 2**64 - 1
 
 
 # --- single values ------------------------------------------------------------------------------------
@@ -89,8 +95,14 @@ def check_number(key: str, value: Any, minimum: float | None = None, strict: boo
     return float(value)
 
 
-def check_seed(value: Any) -> int:
-    return check_int("seed", value)
+def check_seed(value: Any, key: str = "seed", members: int = 1) -> int:
+    """An integer such that every member's seed, `value` … `value + members − 1`, is one
+    torch.manual_seed takes and no two runs alias (0 … SEED_MAX)."""
+    seed = check_int(key, value, minimum=0)
+    if seed + members - 1 > SEED_MAX:
+        last = f" (its {members} members' seeds run to {seed + members - 1})" if members > 1 else ""
+        raise ConfigError(f"{key}={seed}{last} must be at most 2**64-1 = {SEED_MAX}, the largest seed torch takes")
+    return seed
 
 
 def check_threads(value: Any) -> int:
@@ -294,8 +306,9 @@ def check_directions(objective: Any, direction: Any) -> None:
 # --- places ------------------------------------------------------------------------------------------
 
 def check_writable_dir(key: str, path: Any) -> Path:
-    """`path` is (or can be created as) a directory this process may write into. Nothing is created:
-    the nearest existing ancestor must be a writable directory."""
+    """`path` is (or can be created as) a directory this process may write into: the nearest existing
+    ancestor is a directory in which a probe file can be created (and is removed at once). Found out
+    by trying, not by `os.access`, which answers yes to root for a read-only mount or /proc."""
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ConfigError(f"{key}={path!r} must be a directory path")
     path = Path(path).absolute()
@@ -304,8 +317,12 @@ def check_writable_dir(key: str, path: Any) -> Path:
         existing = existing.parent
     if not existing.is_dir():
         raise ConfigError(f"{key}={path}: {existing} is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{key}={path}: {existing} is not writable")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".excolor-probe-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise ConfigError(f"{key}={path}: {existing} is not writable ({error.strerror or error})") from None
     return path
 
 
@@ -337,8 +354,35 @@ def check_storage_url(key: str, url: Any) -> None:
         if database.is_dir():
             raise ConfigError(f"{key}={url!r}: {database} is a directory")
         check_writable_dir(key, database.absolute().parent)
-        if database.exists() and not os.access(database, os.R_OK | os.W_OK):
-            raise ConfigError(f"{key}={url!r}: {database} is not readable and writable")
+        if database.exists():
+            try:
+                with open(database, "r+b"):  # opened for reading and writing, nothing written
+                    pass
+            except OSError as error:
+                raise ConfigError(f"{key}={url!r}: {database} is not readable and writable ({error.strerror or error})") from None
+
+
+def check_target_keys(cfg) -> None:
+    """Every key of a node with an `excolor` `_target_` is a parameter of that target
+    (`excolor.signature`): `+model.foo=1` names model's keys here, not in a TypeError mid-run."""
+    from excolor.signature import parameters
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, Mapping):
+            target = node.get("_target_")
+            accepted = parameters(target) if isinstance(target, str) else None
+            if accepted is not None:
+                for key in node:
+                    if key not in accepted and key not in INSTANTIATE_KEYS:
+                        raise ConfigError(f"{where}.{key}: no such key ({where} takes: {', '.join(accepted)})")
+            for key, value in node.items():
+                walk(value, f"{where}.{key}" if where else str(key))
+        elif isinstance(node, (list, tuple)):
+            for index, value in enumerate(node):
+                walk(value, f"{where}[{index}]")
+
+    raw = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else dict(cfg)
+    walk({key: value for key, value in raw.items() if key != "hydra"}, "")
 
 
 # --- whole configs -------------------------------------------------------------------------------------
@@ -364,9 +408,11 @@ def check_run_config(cfg) -> dict:
     """All checks for a training run (excolor.train), in the order a reader meets the keys. Returns
     {"schedule": the loaded schedule, "steps": the run length, "objective": the objective names}."""
     check_trusted(cfg)
+    check_target_keys(cfg)
     plain = _plain(cfg)
     check_seed(plain.get("seed"))
     check_threads(plain.get("threads"))
+    check_mode(plain.get("reproducible"))
     for key, value in (("cuda_graphs", plain.get("cuda_graphs", False)),
                        ("data.device_draws", (plain.get("data") or {}).get("device_draws", True))):
         if not isinstance(value, bool):
@@ -382,6 +428,9 @@ def check_run_config(cfg) -> dict:
     check_regularizers(plain.get("regularizers"))
     settings = check_interventions(plain.get("intervention"))
     check_evaluation(plain.get("evaluation") or {}, population_size(plain))
+    population = plain.get("population")
+    if isinstance(population, Mapping) and "seed" in population:  # the members' seeds: seed … seed+size−1
+        check_seed(population["seed"], "population.seed", population.get("size") or 1)
     from excolor.schedule import load_schedule
 
     # The loader itself, not hydra's instantiate: numpy only, and no config-chosen code runs here.
@@ -419,6 +468,8 @@ def check_evaluate_config(cfg) -> None:
     width = OmegaConf.select(run_config, "model.bottleneck")
     concept = plain.get("concept")
     check_concept(run_config.get("concept") if concept is None else concept, width)
+    if plain.get("reproducible") is not None:
+        check_mode(plain["reproducible"])
     check_interventions(plain.get("intervention"))
     check_evaluation(plain.get("evaluation") or {}, population_size(OmegaConf.to_container(run_config)))
     check_writable_dir("run", run_dir / "evaluations")
@@ -438,6 +489,8 @@ def check_train_entry(cfg, multirun: bool) -> None:
     """`python -m excolor.train`, before Hydra runs: the run's config, then where it will write
     (the run or sweep directory, and an Optuna sweeper's storage)."""
     check_run_config(cfg)
+    if OmegaConf.select(cfg, "trainer.accelerator") in ("gpu", "cuda"):
+        pin(OmegaConf.select(cfg, "reproducible"))  # check_cuda imports torch: its CPU kernels first
     check_cuda(OmegaConf.select(cfg, "trainer.accelerator"))
     try:
         if multirun:
