@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from excolor.evaluation import Evaluator, focus_metrics, loss_cube, per_color_error, targeting_score
+from excolor.evaluation import Evaluator, focus_metrics, loss_cube, per_color_error, targeting_scores
+
+
+def targeting_score(error: np.ndarray, similarity: np.ndarray) -> float:
+    """`targeting_scores` of one member (one row)."""
+    return float(targeting_scores(np.asarray(error, float).reshape(1, -1), similarity)[0])
 
 
 def test_targeting_score_is_one_when_error_equals_similarity_squared():

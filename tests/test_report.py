@@ -9,8 +9,16 @@ import yaml
 from excolor import report, run_record
 from excolor.report.analysis import analyse
 from excolor.report.format import fmt_num
-from excolor.report.result import (ArmResult, Band, DoseEffect, DoseRow, HypothesisResult, MetricSummary,
-                                   MetricVerdict, SweepResult)
+from excolor.report.result import (
+    ArmResult,
+    Band,
+    DoseEffect,
+    DoseRow,
+    HypothesisResult,
+    MetricSummary,
+    MetricVerdict,
+    SweepResult,
+)
 from excolor.report.spec import parse_spec
 from excolor.report.stats import Verdict
 from excolor.report.sweep import load_sweep

@@ -30,6 +30,7 @@ Hydra/Optuna behaviour these tests pin down (see the individual tests):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -247,12 +248,11 @@ def sweep_two_processes(root: Path) -> dict:
     command = train_command("sweep=h1", "trainer.max_steps=20", "trainer.accelerator=cpu", "evaluation.plots=false", SMALL_POPULATION,
                             "cache.enabled=false", "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=1",
                             f"hydra.sweep.dir={sweep}")
-    logs = [open(root / f"process{i}.log", "w") for i in (0, 1)]
-    processes = [subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT)
-                 for log in logs]
-    codes = [p.wait(timeout=TIMEOUT) for p in processes]
-    for log in logs:
-        log.close()
+    with contextlib.ExitStack() as stack:
+        logs = [stack.enter_context(open(root / f"process{i}.log", "w")) for i in (0, 1)]
+        processes = [subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT)
+                     for log in logs]
+        codes = [p.wait(timeout=TIMEOUT) for p in processes]
     return {"codes": codes, "pids": [p.pid for p in processes], "sweep": sweep,
             "logs": [(root / f"process{i}.log").read_text() for i in (0, 1)],
             "study": study_snapshot(sweep, "h1"), "dirs": trial_dirs(sweep)}

@@ -8,7 +8,6 @@ exit 2, no traceback, nothing written where a result would go.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -18,10 +17,15 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from excolor.config import CONF_DIR, VERSION_BASE, checked_main, composition_error, compose_config
+from excolor.config import CONF_DIR, VERSION_BASE, checked_main, compose_config, composition_error
 from excolor.errors import ConfigError
 from excolor.validation import (
-    check_evaluate_config, check_run_config, check_storage_url, check_train_entry, check_writable_dir, expected_metrics,
+    check_evaluate_config,
+    check_run_config,
+    check_storage_url,
+    check_train_entry,
+    check_writable_dir,
+    expected_metrics,
 )
 
 

@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Set as AbstractSet
 from importlib import metadata
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def training_modules(roots: set[str]) -> dict[str, Path]:
     return dict(sorted(seen.items()))
 
 
-def code_version(extra_roots: set[str] = frozenset()) -> str:
+def code_version(extra_roots: AbstractSet[str] = frozenset()) -> str:
     """SHA-256 over the source of every module that training imports (module name + bytes)."""
     digest = hashlib.sha256()
     for name, file in training_modules({TRAINING_ROOT, *extra_roots}).items():

@@ -8,6 +8,7 @@ import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from omegaconf import OmegaConf
 
@@ -65,7 +66,7 @@ def config_key(key: str):
         raise ConfigError(f"{key}.{message}" if "=" in message.split(" ")[0] else f"{key}: {message}") from None
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print one line to stderr and exit non-zero."""
     print(f"excolor: error: {message}", file=sys.stderr)
     raise SystemExit(code)
@@ -175,7 +176,7 @@ def checked_main(hydra_main, config_name: str, check, argv: list[str] | None = N
             from hydra.core.override_parser.overrides_parser import OverridesParser
 
             parsed = OverridesParser.create().parse_overrides(overrides)
-            overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+            overrides = [str(o.input_line) for o in parsed if not o.is_sweep_override()]  # the parser sets input_line
         cfg = compose_config(config_name, overrides)
     except Exception as error:
         message = None if full_error else composition_error(error, overrides)

@@ -42,7 +42,14 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     from excolor.errors import ConfigError
     from excolor.evaluation import build_interventions, evaluate_run
     from excolor.population import Population
-    from excolor.run_record import CONFIG_FILE, EVAL_SECONDS, member_rows, run_metrics, write_members, write_metrics
+    from excolor.run_record import (
+        CONFIG_FILE,
+        EVAL_SECONDS,
+        member_rows,
+        run_metrics,
+        write_members,
+        write_metrics,
+    )
 
     run_dir = Path(cfg.run)
     run_config = run_dir / CONFIG_FILE
@@ -53,7 +60,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
             cfg.concept = OmegaConf.load(run_config).concept
     model = load_population(run_dir)
     run_cfg = OmegaConf.load(run_config)  # which members the run trained: seeds and grid values
-    population = instantiate(run_cfg.population) if "population" in run_cfg else Population(seed=int(run_cfg.get("seed", 0)))
+    population = instantiate(run_cfg.population) if "population" in run_cfg else Population(seed=int(OmegaConf.select(run_cfg, "seed", default=0)))
     if model.size != len(population):
         raise ConfigError(f"run={cfg.run}: its checkpoint holds {model.size} members, its config {len(population)}")
     interventions = build_interventions(cfg.intervention, model.width)

@@ -14,6 +14,7 @@ import time
 
 import lightning as L
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from excolor.checkpoint import MODEL_CONFIG_KEY
@@ -46,6 +47,7 @@ class AutoencoderModule(L.LightningModule):
         super().__init__()
         self.model = model
         self.regularizers = torch.nn.ModuleDict(regularizers)
+        self._terms: list[tuple[str, Regularizer]] = list(regularizers.items())  # the same modules, typed
         self.learning_rates = schedule["lr"].tolist()
         self.schedule_values = {name: reg.schedule_column(schedule) for name, reg in regularizers.items()}
         self.steps = steps
@@ -89,7 +91,9 @@ class AutoencoderModule(L.LightningModule):
             self._rows = []
 
     def on_train_start(self) -> None:
-        self._optimizer = self.optimizers()
+        optimizer = self.optimizers()
+        assert isinstance(optimizer, LightningOptimizer)  # configure_optimizers returns one
+        self._optimizer = optimizer
         self._param_groups = self._optimizer.optimizer.param_groups
         self.first_step_time = time.time()
 
@@ -105,7 +109,7 @@ class AutoencoderModule(L.LightningModule):
         recon = ((y - x) ** 2).mean((-2, -1)).reshape(self.model.size)  # each member's MSE
         loss = recon
         terms = []
-        for name, regularizer in self.regularizers.items():
+        for name, regularizer in self._terms:
             scheduled = self.schedule_values[name][step]
             if scheduled == 0:
                 terms.append(self._skipped)

@@ -27,10 +27,11 @@ import csv
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, TypeGuard
 
 # ---------------------------------------------------------------------------------- the run's files
 METRICS_FILE = "metrics.json"
@@ -171,7 +172,7 @@ def _number(cell: str, where: str) -> float:
         raise ValueError(f"{where}: {cell!r} is not a number") from None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -299,5 +300,5 @@ def _members(record: RunRecord) -> list[MemberRecord]:
     for row in rows:
         grid = {key: row[key] for key in grid_keys(row)}
         metrics = {key: value for key, value in row.items() if key not in MEMBER_COLUMNS and key not in grid}
-        members.append(MemberRecord(row["member"], row["seed"], grid, metrics))
+        members.append(MemberRecord(int(row["member"]), int(row["seed"]), grid, metrics))  # ints (read_members)
     return members

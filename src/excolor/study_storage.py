@@ -21,11 +21,6 @@ from typing import Any
 SQLITE = "sqlite:///"
 
 
-def is_file_storage(spec: str) -> bool:
-    """True for a journal file path or an sqlite URL: storages whose study is one local file."""
-    return spec.startswith(SQLITE) or "://" not in spec
-
-
 def resolve_storage(spec: str, sweep_dir: Path | None) -> str:
     """The storage spec with a relative file path made absolute against ``sweep_dir`` (an RDB server
     URL is returned as it is)."""

@@ -324,6 +324,8 @@ def check_targets(cfg) -> None:
                 walk(value, f"{where}[{index}]")
 
     raw = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else dict(cfg)
+    if not isinstance(raw, dict):
+        raise ConfigError("the config is not a mapping")
     walk({key: value for key, value in raw.items() if key != "hydra"}, "")
 
 
@@ -396,11 +398,14 @@ def check_evaluate_config(cfg) -> None:
     for group in ("intervention", "evaluation"):
         check_finite_numbers(group, plain.get(group))
     run_config = OmegaConf.load(run_dir / CONFIG_FILE)
+    run_plain = OmegaConf.to_container(run_config)
+    if not isinstance(run_config, DictConfig) or not isinstance(run_plain, dict):
+        raise ConfigError(f"run={run}: {CONFIG_FILE} is not a mapping")
     width = OmegaConf.select(run_config, "model.bottleneck")
     concept = plain.get("concept")
     check_concept(run_config.get("concept") if concept is None else concept, width)
     check_interventions(plain.get("intervention"))
-    check_evaluation(plain.get("evaluation") or {}, population_size(OmegaConf.to_container(run_config)))
+    check_evaluation(plain.get("evaluation") or {}, population_size(run_plain))
     check_writable_dir("run", run_dir / "evaluations")
 
 

@@ -13,12 +13,14 @@ import math
 import torch
 from torch import nn
 
-from excolor.interventions.falloff import BoundedFalloff
 from excolor.interventions.concept import concept_vector
+from excolor.interventions.falloff import BoundedFalloff
 
 
 class Suppression(nn.Module):
     """z' = z − falloff(clamp(z·v, 0, 1))·(z·v)·v, row-wise over Z of shape [..., K]."""
+
+    concept: torch.Tensor  # a buffer
 
     def __init__(self, concept, falloff: nn.Module | None = None, dim: int | None = None):
         super().__init__()

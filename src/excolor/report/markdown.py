@@ -10,10 +10,32 @@ from typing import Any
 
 from excolor.report import stats
 from excolor.report.dose import BETTER, WORSE
-from excolor.report.format import (MISSING, fmt_estimate, fmt_num, fmt_p, fmt_seconds, fmt_steps, fmt_value, md_row,
-                                   md_rule, selector_label, short_key)
-from excolor.report.result import (ArmResult, Band, DoseEffect, DoseResult, FailedTrial, HypothesisResult,
-                                   IncompleteTrial, MetricVerdict, NoDose, StudyResult, SweepResult)
+from excolor.report.format import (
+    MISSING,
+    fmt_estimate,
+    fmt_num,
+    fmt_p,
+    fmt_seconds,
+    fmt_steps,
+    fmt_value,
+    md_row,
+    md_rule,
+    selector_label,
+    short_key,
+)
+from excolor.report.result import (
+    ArmResult,
+    Band,
+    DoseEffect,
+    DoseResult,
+    FailedTrial,
+    HypothesisResult,
+    IncompleteTrial,
+    MetricVerdict,
+    NoDose,
+    StudyResult,
+    SweepResult,
+)
 from excolor.run_record import FAILURE_FILE, MEMBERS_FILE, METRICS_FILE, TRAIN_SECONDS
 
 _EFFECT_NAMES = {(True, "ratio"): "median of per-seed ratios", (True, "difference"): "median of per-seed differences",

@@ -17,8 +17,9 @@ test and their members counted (``n_unmatched``). Otherwise the units are compar
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -62,11 +62,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import stats as _sps
+
+# One sample of a metric: a sequence or a 1-D array of floats.
+Values = Sequence[float] | np.ndarray
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not supported"
@@ -146,7 +149,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
 # --------------------------------------------------------------------------- tests
 
 
-def mann_whitney(treatment: Sequence[float], control: Sequence[float]) -> float:
+def mann_whitney(treatment: Values, control: Values) -> float:
     """Two-sided Mann–Whitney U p-value of the finite values (NaN if a group is empty).
 
     ``scipy.stats.mannwhitneyu(t, c, alternative="two-sided")``: exact when small and tie-free,
@@ -160,7 +163,7 @@ def mann_whitney(treatment: Sequence[float], control: Sequence[float]) -> float:
     return 1.0 if math.isnan(p) else p
 
 
-def wilcoxon_signed_rank(differences: Sequence[float]) -> float:
+def wilcoxon_signed_rank(differences: Values) -> float:
     """Two-sided Wilcoxon signed-rank p-value of paired differences d_i (NaN if there are none).
 
     ``scipy.stats.wilcoxon(d)``: zeros dropped; exact for n ≤ 50 without ties, where with ranks
@@ -174,7 +177,8 @@ def wilcoxon_signed_rank(differences: Sequence[float]) -> float:
         return 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        p = float(_sps.wilcoxon(d, alternative="two-sided").pvalue)
+        # scipy builds the result class at run time, so its type has no `pvalue` for a checker
+        p = float(_sps.wilcoxon(d, alternative="two-sided").pvalue)  # pyright: ignore[reportAttributeAccessIssue]
     return 1.0 if math.isnan(p) else p
 
 
@@ -239,21 +243,7 @@ def _unpaired_effect(t: np.ndarray, c: np.ndarray, measure: str, n_boot: int, ci
     return effect, lo, hi, method
 
 
-def ratio_of_medians(treatment: Sequence[float], control: Sequence[float],
-                     n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0):
-    """(ratio, lo, hi): ratio = median(t)/median(c) with a BCa bootstrap CI (groups resampled
-    independently, `numpy.random.default_rng(seed)`; deterministic for a seed). lo/hi are NaN if
-    any resampled ratio is non-finite; all three are NaN if a group is empty."""
-    return _unpaired_effect(_finite(treatment), _finite(control), "ratio", n_boot, ci, seed)[:3]
-
-
-def diff_of_medians(treatment: Sequence[float], control: Sequence[float],
-                    n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0):
-    """(diff, lo, hi): diff = median(t) − median(c), same BCa bootstrap as `ratio_of_medians`."""
-    return _unpaired_effect(_finite(treatment), _finite(control), "difference", n_boot, ci, seed)[:3]
-
-
-def paired_values(treatment: Sequence[float], control: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def paired_values(treatment: Values, control: Values) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (t_i, c_i) whose two values are both finite, as two aligned arrays."""
     t, c = np.asarray(treatment, dtype=float).ravel(), np.asarray(control, dtype=float).ravel()
     if t.shape != c.shape:
@@ -265,17 +255,6 @@ def paired_values(treatment: Sequence[float], control: Sequence[float]) -> tuple
 def per_pair_effects(t: np.ndarray, c: np.ndarray, measure: str) -> np.ndarray:
     """t_i / c_i for a ratio, t_i − c_i for a difference."""
     return t / c if measure == "ratio" else t - c
-
-
-def median_of_ratios(treatment: Sequence[float], control: Sequence[float],
-                     n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0):
-    """(effect, lo, hi): median_i(t_i / c_i) over the finite pairs with a BCa CI (the per-pair
-    ratios resampled, i.e. pairs resampled whole). All three NaN without pairs."""
-    t, c = paired_values(treatment, control)
-    if t.size == 0:
-        return math.nan, math.nan, math.nan
-    ratios = per_pair_effects(t, c, "ratio")
-    return (float(np.median(ratios)), *bca_interval((ratios,), _median, n_boot, ci, seed)[:2])
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -324,7 +303,7 @@ def _check_better(better: str) -> None:
         raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
 
 
-def verdict(treatment: Sequence[float], control: Sequence[float], better: str = "lower", paired: bool = False,
+def verdict(treatment: Values, control: Values, better: str = "lower", paired: bool = False,
             alpha: float = 0.05, n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0) -> Verdict:
     """Compare treatment with control on one metric (rule: module docstring); p_holm = p.
 
@@ -353,7 +332,7 @@ def verdict(treatment: Sequence[float], control: Sequence[float], better: str = 
                    paired, int(t.size) if paired else 0, test, method)
 
 
-def verdicts(comparisons: Sequence[tuple[Sequence[float], Sequence[float], str]], paired: bool = False,
+def verdicts(comparisons: Sequence[tuple[Values, Values, str]], paired: bool = False,
              alpha: float = 0.05, n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0) -> list[Verdict]:
     """One verdict per (treatment, control, better) with the p-values Holm-adjusted across them."""
     found = [verdict(treatment, control, better, paired, alpha, n_boot, ci, seed)

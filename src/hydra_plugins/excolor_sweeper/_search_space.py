@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, Transformer
+from hydra.core.override_parser.types import IntervalSweep, Override, RangeSweep, Transformer
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 
@@ -53,17 +53,20 @@ def distribution(override: Override) -> BaseDistribution:
     if override.is_choice_sweep():
         return CategoricalDistribution(_encoded_values(override))
     if override.is_range_sweep():
-        values = list(override.sweep_iterator())
+        sweep = override.value()
+        assert isinstance(sweep, RangeSweep)  # what is_range_sweep() means
+        values = list(sweep)  # in order (a shuffled range is categorical below)
         if not values:
             raise ValueError(f"{override.input_line}: the range is empty")
-        step = values[1] - values[0] if len(values) > 1 else 1
-        sweep = override.value()
-        plain = not sweep.shuffle and all(isinstance(v, int) for v in values) and step > 0
-        if plain:
-            return IntDistribution(values[0], values[-1], step=step)
+        ints = [v for v in values if isinstance(v, int)]
+        step = ints[1] - ints[0] if len(ints) > 1 else 1
+        if not sweep.shuffle and len(ints) == len(values) and step > 0:
+            return IntDistribution(ints[0], ints[-1], step=step)
         return CategoricalDistribution(_encoded_values(override))
     if override.is_interval_sweep():
         interval = override.value()
+        assert isinstance(interval, IntervalSweep)  # what is_interval_sweep() means
+        assert interval.start is not None and interval.end is not None  # the grammar requires both
         log = "log" in interval.tags
         if isinstance(interval.start, int) and isinstance(interval.end, int):
             return IntDistribution(interval.start, interval.end, log=log)
