@@ -47,6 +47,7 @@ def get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
+@pytest.mark.slow
 def test_dashboard_lists_the_studys_trials(tmp_path):
     journal = tmp_path / "optuna.journal"
     expected = make_study(journal)

@@ -80,6 +80,7 @@ def default_run(tmp_path_factory):
     return read_run(run_dir), done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_default_run_reproduces_the_readme_seed0_linear_rows(default_run):
     record, _ = default_run
     metrics, rows = record.metrics, readme_rows()
@@ -89,6 +90,7 @@ def test_default_run_reproduces_the_readme_seed0_linear_rows(default_run):
         assert rows[f"linear, {setting}"][1:3] == [docs.fmt(metrics[f"eval/{setting}/max_mse"]), docs.fmt(metrics[f"eval/{setting}/median_mse"])]
 
 
+@pytest.mark.slow
 def test_default_run_terminal_is_quiet(default_run):
     _, output = default_run
     for noise in ("Tip:", "litlogger", "LeafSpec", "_execution_whitelist_", "version_base", "wandb:", "Traceback", "\r", "v_num"):

@@ -80,6 +80,7 @@ def test_evaluator_on_an_identity_like_model_has_no_error():
     assert error.shape == (1, 552_960)
 
 
+@pytest.mark.slow
 def test_reevaluation_reproduces_training_metrics(tmp_path):
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")}
     run = tmp_path / "run"
@@ -104,6 +105,7 @@ def test_reevaluation_reproduces_training_metrics(tmp_path):
     assert weak["eval/repulsion/max_mse"] != trained["eval/repulsion/max_mse"]
 
 
+@pytest.mark.slow
 def test_reevaluation_of_a_missing_or_corrupt_checkpoint_fails_clearly(tmp_path):
     run = tmp_path / "run"
     (run / ".hydra").mkdir(parents=True)

@@ -202,6 +202,7 @@ def test_a_population_of_one_trains_exactly_as_the_single_model():
         assert torch.equal(expected, got)
 
 
+@pytest.mark.slow
 def test_each_member_trains_as_its_single_model_up_to_rounding():
     population = Population(size=2, grid={"regularizers.unit.weight": [0.5, 2.0]}, seed=0)
     stacked = train_population(population, 60)
@@ -221,6 +222,7 @@ def test_members_with_different_weights_end_differently():
 # ----------------------------------------------------------------------------- evaluation
 
 
+@pytest.mark.slow
 def test_population_evaluation_equals_each_member_alone():
     torch.manual_seed(0)
     singles = [ColorAutoencoder() for _ in range(3)]
@@ -253,6 +255,7 @@ def run_train(tmp_path, name, *overrides):
     return done, run_dir
 
 
+@pytest.mark.slow
 def test_population_run_writes_members_medians_and_member_checkpoints(tmp_path):
     import excolor
 
@@ -287,6 +290,7 @@ def test_population_run_writes_members_medians_and_member_checkpoints(tmp_path):
         ("evaluation.member=3", "evaluation.member=3"),
     ],
 )
+@pytest.mark.slow
 def test_bad_population_input_is_one_line_and_no_output(tmp_path, override, text):
     done, run_dir = run_train(tmp_path, "bad", override, "trainer.max_steps=5")
     assert done.returncode == 2, done.stderr[-2000:]

@@ -154,6 +154,7 @@ def test_expected_metrics_follow_the_config():
     assert "train/separate" in expected_metrics(cfg, result["schedule"], 1500, [])
 
 
+@pytest.mark.slow
 def test_checks_import_no_torch():
     code = ("import sys; from tests.test_validation import composed; from excolor.validation import check_run_config;"
             "check_run_config(composed([])); assert 'torch' not in sys.modules, 'torch imported'")
@@ -306,6 +307,7 @@ def entry_runs(tmp_path_factory):
     return root, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(ENTRY_CASES))
 def test_entry_point_bad_input(entry_runs, name):
     root, results = entry_runs
@@ -323,6 +325,7 @@ def test_entry_point_bad_input(entry_runs, name):
     (["-m", "excolor.train", "evaluation.layer=foo", *FAST], "evaluation.layer='foo'"),
     (["-m", "excolor.evaluate"], "run: missing"),
 ])
+@pytest.mark.slow
 def test_real_process_exit_status(tmp_path, argv, part):
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     done = subprocess.run([sys.executable, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
