@@ -7,6 +7,8 @@ uses the kernels of the runs it is compared with, and every subprocess inherits 
 
 import os
 
+from collections import Counter
+
 import pytest
 
 from excolor.console import trusted_targets
@@ -30,3 +32,11 @@ def fake_srun_dir(tmp_path_factory):
     srun.write_text('#!/bin/sh\nexec "$@"\n')
     srun.chmod(0o755)
     return directory
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with the most `slow` tests first, the rest after them in their own order (a stable sort:
+    the order inside a file stays). With the files run in parallel (pytest-xdist `--dist loadfile
+    --no-loadscope-reorder`), the long files start at once and the short ones fill in around them."""
+    slow = Counter(item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow"))
+    items.sort(key=lambda item: -slow[item.nodeid.split("::")[0]])

@@ -10,9 +10,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 KEYS = ("fit_seconds", "plain_seconds", "ratio", "eval_seconds", "startup_seconds")
 
 
+@pytest.mark.slow
 def test_bench_quick_writes_positive_finite_figures(tmp_path):
     out = tmp_path / "bench.json"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
@@ -42,6 +45,7 @@ POPULATION_KEYS = ("population_fit_seconds", "member_seconds", "single_fit_secon
                    "population_plain_fit_seconds", "population_plain_ratio")
 
 
+@pytest.mark.slow
 def test_bench_population_writes_its_figures(tmp_path):
     out = tmp_path / "bench.json"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
@@ -60,6 +64,7 @@ def test_bench_population_writes_its_figures(tmp_path):
     assert "fit_seconds" not in results  # --population-only skips the framework-vs-plain figures
 
 
+@pytest.mark.slow
 def test_bench_refuses_a_bad_population(tmp_path):
     done = subprocess.run([sys.executable, "-m", "excolor.bench", "--population", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--population=0 must be ≥ 1" in done.stderr

@@ -165,9 +165,8 @@ def test_resolves_to_the_spec_table(experiment):
     assert schedule.steps == steps
     assert len(schedule) == steps[-1] + 1 == (3001 if steps[-1] == 3000 else 1501)
     for step, values in keys.items():
-        at = schedule.at(step)
         for column, value in values.items():
-            assert at[column] == pytest.approx(value, abs=1e-15), (experiment, step, column)
+            assert schedule[column][step] == pytest.approx(value, abs=1e-15), (experiment, step, column)
 
 
 def test_copies_match():

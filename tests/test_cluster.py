@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from excolor import docs
+from readme_blocks import read_block
 from excolor.run_record import Status, read_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def time_limit_sweep(request, cluster, tmp_path_factory):
 def readme_command(start: str) -> list[str]:
     """The command of the README's cluster block that starts with `start`, split as the shell would
     (before expanding variables), without its comment."""
-    block = docs.read_block((ROOT / "README.md").read_text(), "cluster")
+    block = read_block((ROOT / "README.md").read_text(), "cluster")
     (line,) = [line for line in block.splitlines() if line.startswith(start)]
     return shlex.split(line.split("  #")[0])
 

@@ -42,7 +42,7 @@ def test_separate_keeps_pairs_just_outside_isclose():
     """cos = 1 − 2e-5 > the tolerance 1.001e-5: kept, (1 − 1e-5)^100 = 0.99900 per row."""
     loss = Separate(power=100, shift=True, column="reg-separate").per_sample(pair(2e-5))
     assert loss == pytest.approx([TINY + (1 - 1e-5) ** 100] * 2, rel=1e-4)
-    assert (1 - 1e-5) ** 100 == pytest.approx(0.999000, abs=1e-6)
+    assert pytest.approx(0.999000, abs=1e-6) == (1 - 1e-5) ** 100
 
 
 def test_separate_without_shift_is_exactly_the_pair_term():

@@ -13,8 +13,11 @@ import pytest
 
 from excolor import docs
 from excolor.run_record import read_run
+from readme_blocks import read_block
 
 ROOT = docs.ROOT
+
+
 
 
 def test_fmt_by_hand():
@@ -36,8 +39,8 @@ def test_seed_printout_comes_from_the_math_doc():
 def test_replace_block_rewrites_only_its_block():
     text = "a\n<!-- excolor.docs:x -->\nold\n<!-- /excolor.docs:x -->\nb\n<!-- excolor.docs:y -->\nkeep\n<!-- /excolor.docs:y -->\n"
     new = docs.replace_block(text, "x", "new\nlines")
-    assert docs.read_block(new, "x") == "new\nlines"
-    assert docs.read_block(new, "y") == "keep"
+    assert read_block(new, "x") == "new\nlines"
+    assert read_block(new, "y") == "keep"
     assert new.startswith("a\n") and "\nb\n" in new
     with pytest.raises(ValueError, match="no block"):
         docs.replace_block(text, "z", "")
@@ -53,7 +56,7 @@ def test_seed_table_layout():
 
 
 def readme_rows() -> dict[str, list[str]]:
-    block = docs.read_block((ROOT / "README.md").read_text(), "seed0")
+    block = read_block((ROOT / "README.md").read_text(), "seed0")
     rows = {}
     for line in block.splitlines()[2:]:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -75,6 +78,7 @@ def default_run(tmp_path_factory, fake_srun_dir):
     return read_run(run_dir), done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_default_run_reproduces_the_readme_seed0_linear_rows(default_run):
     record, _ = default_run
     metrics, rows = record.metrics, readme_rows()
@@ -84,6 +88,7 @@ def test_default_run_reproduces_the_readme_seed0_linear_rows(default_run):
         assert rows[f"linear, {setting}"][1:3] == [docs.fmt(metrics[f"eval/{setting}/max_mse"]), docs.fmt(metrics[f"eval/{setting}/median_mse"])]
 
 
+@pytest.mark.slow
 def test_default_run_terminal_is_quiet(default_run):
     _, output = default_run
     for noise in ("Tip:", "litlogger", "LeafSpec", "_execution_whitelist_", "version_base", "wandb:", "Traceback", "\r", "v_num",
@@ -111,13 +116,13 @@ def test_verdict_lines_are_the_reports_own():
 
 def test_readme_verdicts_match_the_committed_reports():
     """The README's verdict block is what excolor.docs writes from docs/examples (regenerate, don't type)."""
-    block = docs.read_block((ROOT / "README.md").read_text(), "verdicts")
+    block = read_block((ROOT / "README.md").read_text(), "verdicts")
     assert block == docs.verdicts_block(ROOT / "docs" / "examples") and block.count("- `docs/examples/") >= 3
 
 
 def test_readme_metric_table_is_the_schema():
     """The README's metric table is what excolor.docs renders from excolor.metrics (regenerate, don't type)."""
-    block = docs.read_block((ROOT / "README.md").read_text(), "metrics")
+    block = read_block((ROOT / "README.md").read_text(), "metrics")
     assert block == docs.metrics_table() and "`eval/<setting>/focus`" in block
 
 

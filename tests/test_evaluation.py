@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from excolor.evaluation import Evaluator, focus_metrics, loss_cube, per_color_error, targeting_score
+from excolor.evaluation import Evaluator, focus_metrics, loss_cube, per_color_error, targeting_scores
+
+
+def targeting_score(error: np.ndarray, similarity: np.ndarray) -> float:
+    """`targeting_scores` of one member (one row)."""
+    return float(targeting_scores(np.asarray(error, float).reshape(1, -1), similarity)[0])
 
 
 def test_targeting_score_is_one_when_error_equals_similarity_squared():
@@ -75,6 +80,7 @@ def test_evaluator_on_an_identity_like_model_has_no_error():
     assert error.shape == (1, 552_960)
 
 
+@pytest.mark.slow
 def test_reevaluation_reproduces_training_metrics(tmp_path):
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")}
     run = tmp_path / "run"
@@ -99,6 +105,7 @@ def test_reevaluation_reproduces_training_metrics(tmp_path):
     assert weak["eval/repulsion/max_mse"] != trained["eval/repulsion/max_mse"]
 
 
+@pytest.mark.slow
 def test_reevaluation_of_a_missing_or_corrupt_checkpoint_fails_clearly(tmp_path):
     run = tmp_path / "run"
     (run / ".hydra").mkdir(parents=True)

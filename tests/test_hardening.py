@@ -61,6 +61,7 @@ def trained(tmp_path_factory) -> Path:
 
 # --- 1. checkpoints ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_real_checkpoint_loads_weights_only(trained):
     checkpoint = torch.load(trained / "model.ckpt", weights_only=True)  # what Lightning wrote passes
     model = load_model(trained)
@@ -70,6 +71,7 @@ def test_a_real_checkpoint_loads_weights_only(trained):
     assert torch.equal(model.encoder[0].weight, stored.reshape(-1, 16, 3)[0])  # member 0 of a stacked population
 
 
+@pytest.mark.slow
 def test_payload_never_runs_through_load_model(tmp_path, trained):
     marker = tmp_path / "PWNED"
     Payload(marker).__reduce__()  # sanity: the payload is real (calling it would create the file)
@@ -102,6 +104,7 @@ def test_unreadable_checkpoints_are_one_line_errors(tmp_path, content, reason):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_truncated_and_foreign_checkpoints_are_refused(tmp_path, trained):
     data = (trained / "model.ckpt").read_bytes()
     (tmp_path / "model.ckpt").write_bytes(data[: len(data) // 2])
@@ -114,6 +117,7 @@ def test_truncated_and_foreign_checkpoints_are_refused(tmp_path, trained):
         load_model(tmp_path / "missing")
 
 
+@pytest.mark.slow
 def test_payload_never_runs_through_evaluate(tmp_path, trained):
     run = tmp_path / "run"
     (run / ".hydra").mkdir(parents=True)
@@ -153,26 +157,32 @@ def key(overrides: list[str] = (), steps: int = 3001, device: str = "cpu") -> st
     return training_key(compose_train(overrides), steps, device)
 
 
+@pytest.fixture(scope="module")
+def default_key() -> str:
+    """`key()` of the default config, computed once for the comparisons below."""
+    return key()
+
+
 @pytest.mark.parametrize("override", [
     "+trainer.precision=bf16-mixed", "trainer.devices=2", "trainer.accelerator=cpu", "trainer.log_every_n_steps=7",
     "seed=1", "threads=2", "model.hidden=8", "data.batch_size=32", "regularizers.unit.weight=0.5",
     "regularizers=ex2.2", "schedule=ex2.2", "concept=[0,1,0,0]", "++population.size=4",
 ])
-def test_everything_that_shapes_training_changes_the_key(override):
-    assert key([override]) != key()
+def test_everything_that_shapes_training_changes_the_key(override, default_key):
+    assert key([override]) != default_key
 
 
 @pytest.mark.parametrize("override", [
     "intervention=none", "intervention.suppression.falloff.power=3", "evaluation.plots=false",
     "logger=none", "objective=[eval/none/median_mse]", "cache.dir=/elsewhere", "tag=other",
 ])
-def test_evaluation_and_logging_do_not_change_the_key(override):
-    assert key([override]) == key()
+def test_evaluation_and_logging_do_not_change_the_key(override, default_key):
+    assert key([override]) == default_key
 
 
-def test_steps_and_device_change_the_key():
-    assert key(steps=500) != key()
-    assert key(device="cuda") != key()
+def test_steps_and_device_change_the_key(default_key):
+    assert key(steps=500) != default_key
+    assert key(device="cuda") != default_key
 
 
 def test_the_modules_training_imports_are_found_from_the_code():
@@ -227,6 +237,7 @@ BREAKERS = {
 }
 
 
+@pytest.mark.slow
 def test_a_good_entry_is_found(tmp_path, trained):
     entry = make_entry(tmp_path, trained)
     assert CheckpointCache(tmp_path).lookup("k") == entry
@@ -236,6 +247,7 @@ def test_a_good_entry_is_found(tmp_path, trained):
     assert load_model(run).encoder[0].weight.shape == (16, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("breaker", list(BREAKERS))
 def test_a_broken_entry_is_reported_and_evicted(tmp_path, trained, caplog, breaker):
     entry = make_entry(tmp_path, trained)
@@ -248,6 +260,7 @@ def test_a_broken_entry_is_reported_and_evicted(tmp_path, trained, caplog, break
     assert CheckpointCache(tmp_path).lookup("missing") is None
 
 
+@pytest.mark.slow
 def test_a_poisoned_cache_hit_is_evicted_and_retrained_not_run(tmp_path, trained):
     """Through the real entry point: a payload planted in the cache entry that this run's key points
     at is refused, evicted (its path in the log), and the run trains afresh and re-fills the entry."""

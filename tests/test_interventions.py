@@ -233,7 +233,6 @@ def test_intervene_changes_output_and_restores():
     x = torch.randn(64, 4, generator=torch.Generator().manual_seed(1)).abs()
     with torch.no_grad():
         before = model(x)
-        z = model.bottleneck(model.encoder(x))
         with intervene(model, "bottleneck", [Suppression([1, 0, 0, 0], BoundedFalloff(0, 1, 1))]):
             during = model(x)
         after = model(x)
@@ -244,9 +243,8 @@ def test_intervene_changes_output_and_restores():
 
 def test_intervene_removes_hook_on_exception():
     model = TinyModel()
-    with pytest.raises(RuntimeError, match="boom"):
-        with intervene(model, "bottleneck", [Repulsion([1, 0, 0, 0])]):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), intervene(model, "bottleneck", [Repulsion([1, 0, 0, 0])]):
+        raise RuntimeError("boom")
     assert not model.bottleneck._forward_hooks
 
 

@@ -196,6 +196,7 @@ def test_cone_circle_geometry():
     np.testing.assert_allclose(np.nan_to_num(front[:, 0]), 0.0, atol=1e-12)  # x = 0 on circle
 
 
+@pytest.mark.slow
 def test_module_does_not_import_torch():
     code = "import sys, excolor.plots; assert 'torch' not in sys.modules; print('ok')"
     src = str(Path(__file__).resolve().parents[1] / "src")

@@ -202,6 +202,7 @@ def test_a_population_of_one_trains_exactly_as_the_single_model():
         assert torch.equal(expected, got)
 
 
+@pytest.mark.slow
 def test_each_member_trains_as_its_single_model_up_to_rounding():
     population = Population(size=2, grid={"regularizers.unit.weight": [0.5, 2.0]}, seed=0)
     stacked = train_population(population, 60)
@@ -221,6 +222,7 @@ def test_members_with_different_weights_end_differently():
 # ----------------------------------------------------------------------------- evaluation
 
 
+@pytest.mark.slow
 def test_population_evaluation_equals_each_member_alone():
     torch.manual_seed(0)
     singles = [ColorAutoencoder() for _ in range(3)]
@@ -253,6 +255,7 @@ def run_train(tmp_path, name, *overrides):
     return done, run_dir
 
 
+@pytest.mark.slow
 def test_population_run_writes_members_medians_and_member_checkpoints(tmp_path):
     import excolor
 
@@ -277,22 +280,43 @@ def test_population_run_writes_members_medians_and_member_checkpoints(tmp_path):
     assert (run_dir / "members.csv").read_text() == (run_dir_again / "members.csv").read_text()
 
 
-@pytest.mark.parametrize(
-    ("override", "text"),
-    [
-        ("population.size=0", "population.size=0"),
-        ("population.grid={model.hidden:[8,16]}", "not a per-member scalar"),
-        ("population.grid={regularizers.unit.weight:[]}", "non-empty list"),
-        ("population.grid={regularizers.nope.weight:[1]}", "no regularizer 'nope'"),
-        ("evaluation.member=3", "evaluation.member=3"),
-    ],
-)
-def test_bad_population_input_is_one_line_and_no_output(tmp_path, override, text):
-    done, run_dir = run_train(tmp_path, "bad", override, "trainer.max_steps=5")
-    assert done.returncode == 2, done.stderr[-2000:]
-    errors = [line for line in done.stderr.splitlines() if line.startswith("excolor: error:")]
-    assert len(errors) == 1 and text in errors[0], done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
+BAD_POPULATIONS = {  # override -> what its one error line says
+    "population.size=0": "population.size=0",
+    "population.grid={model.hidden:[8,16]}": "not a per-member scalar",
+    "population.grid={regularizers.unit.weight:[]}": "non-empty list",
+    "population.grid={regularizers.nope.weight:[1]}": "no regularizer 'nope'",
+    "evaluation.member=3": "evaluation.member=3",
+}
+
+
+@pytest.fixture(scope="module")
+def bad_population_runs(tmp_path_factory) -> tuple:
+    """Every bad override through `python -m excolor.train`'s `__main__`, all in ONE interpreter
+    (tests/entry_driver.py: a case costs a config composition, not ~4 s of imports)."""
+    root = tmp_path_factory.mktemp("bad_populations")
+    common = ["logger=none", "callbacks=none", "evaluation.plots=false", "trainer.max_steps=5"]
+    cases = {override: ("excolor.train", [*common, override, f"hydra.run.dir={root / str(index)}"])
+             for index, override in enumerate(BAD_POPULATIONS)}
+    out = root / "driver.json"
+    env = {**os.environ, "EXCOLOR_CACHE_DIR": str(root / "cache"), "WANDB_MODE": "disabled"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    driver = os.path.join(os.path.dirname(__file__), "entry_driver.py")
+    done = subprocess.run([sys.executable, driver, json.dumps(cases), str(out)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
+    return root, json.loads(out.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("override", list(BAD_POPULATIONS))
+def test_bad_population_input_is_one_line_and_no_output(bad_population_runs, override):
+    root, results = bad_population_runs
+    result = results[override]
+    assert result["returncode"] == 2, result["stderr"][-2000:]
+    errors = [line for line in result["stderr"].splitlines() if line.startswith("excolor: error:")]
+    assert len(errors) == 1 and BAD_POPULATIONS[override] in errors[0], result["stderr"][-2000:]
+    assert "Traceback" not in result["stderr"]
+    run_dir = root / str(list(BAD_POPULATIONS).index(override))
     assert not (run_dir / "model.ckpt").exists() and not (run_dir / "metrics.json").exists()
 
 

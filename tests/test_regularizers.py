@@ -136,7 +136,7 @@ M = (1 + S) / 2
     ],
 )
 def test_separate_with_shift(power, expected):
-    assert M**2 == pytest.approx((1.5 + math.sqrt(2)) / 4)
+    assert pytest.approx((1.5 + math.sqrt(2)) / 4) == M**2
     reg = bound(Separate(column="reg-separate", power=power, shift=True))
     assert reg.per_sample(t(SEP_Z)).tolist() == pytest.approx(expected)
     assert reg(t(SEP_Z), no_labels(3)).item() == pytest.approx(sum(expected) / 3)
@@ -158,7 +158,7 @@ def test_separate_p100_sanity():
     # near-parallel pair with cos = 0.99: ((1 + 0.99)/2)^100 = 0.995^100 ≈ 0.6058, + 0.5^100
     z = t([[1.0, 0.0], [0.99, math.sqrt(1 - 0.99**2)]])
     assert reg.per_sample(z).tolist() == pytest.approx([0.995**100] * 2, rel=1e-6)
-    assert 0.995**100 == pytest.approx(0.6058, abs=1e-4)
+    assert pytest.approx(0.6058, abs=1e-4) == 0.995**100
     # duplicates only: everything zeroed -> shifted 1/2 -> 3 * 0.5^100 per row, ≈ 0
     assert reg(t([[2.0, 0.0]] * 3), no_labels(3)).item() == pytest.approx(3 * 0.5**100, rel=1e-6)
     # gradients are finite in float32 on a random batch

@@ -9,8 +9,16 @@ import yaml
 from excolor import report, run_record
 from excolor.report.analysis import analyse
 from excolor.report.format import fmt_num
-from excolor.report.result import (ArmResult, Band, DoseEffect, DoseRow, HypothesisResult, MetricSummary,
-                                   MetricVerdict, SweepResult)
+from excolor.report.result import (
+    ArmResult,
+    Band,
+    DoseEffect,
+    DoseRow,
+    HypothesisResult,
+    MetricSummary,
+    MetricVerdict,
+    SweepResult,
+)
 from excolor.report.spec import parse_spec
 from excolor.report.stats import Verdict
 from excolor.report.sweep import load_sweep
@@ -209,6 +217,7 @@ def _make_study(db: Path, name: str):
     return study
 
 
+@pytest.mark.slow
 def test_optuna_pareto(tmp_path, monkeypatch):
     sweep = tmp_path / "multirun" / "h4"
     sweep.mkdir(parents=True)
@@ -228,6 +237,7 @@ def test_optuna_pareto(tmp_path, monkeypatch):
     assert (sweep / "optuna.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_optuna_storage_url_cli(tmp_path, capsys):
     _make_study(tmp_path / "o.db", "h5")
     url = f"sqlite:///{tmp_path / 'o.db'}"
@@ -428,6 +438,7 @@ def test_grid_key_arm(tmp_path):
     assert "| weight=0.1 | 20 |" in md
 
 
+@pytest.mark.slow
 def test_dose_table_and_figure(tmp_path):
     sweep = _dose_sweep(tmp_path / "sweep", DOSE_NODE)
     md = report.build_report(sweep).read_text()

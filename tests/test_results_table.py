@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from excolor.report.results_table import ROWS, median_iqr, table
 from excolor.run_record import run_metrics, write_members, write_metrics
 
@@ -36,12 +38,14 @@ def test_table_from_two_runs(tmp_path):
     assert lines[-1] == "| sigmoid / linear ratio of median MSE medians | | **3** |"
 
 
+@pytest.mark.slow
 def test_a_missing_arm_is_one_line(tmp_path):
     make_run(tmp_path / "0", "linear", 1.0)
     done = subprocess.run([sys.executable, "-m", "excolor.report.results_table", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no sigmoid run" in done.stderr
 
 
+@pytest.mark.slow
 def test_an_unfinished_run_is_one_line(tmp_path):
     make_run(tmp_path / "0", "linear", 1.0)
     make_run(tmp_path / "1", "sigmoid", 1.0)

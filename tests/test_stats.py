@@ -24,19 +24,19 @@ def test_summarize_small_and_empty():
 
 
 def test_ratio_of_medians_point_and_ci():
-    r, lo, hi = stats.ratio_of_medians([1, 2, 3], [2, 4, 6], n_boot=2000)
+    v = stats.verdict([1, 2, 3], [2, 4, 6], n_boot=2000)  # unpaired: the ratio of medians
+    assert v.measure == "ratio" and not v.paired
+    r, lo, hi = v.effect, v.lo, v.hi
     assert r == pytest.approx(0.5)
     assert lo <= r <= hi
     # every bootstrap median of t lies in [1, 3] and of c in [2, 6]
-    assert 1 / 6 - 1e-12 <= lo and hi <= 1.5 + 1e-12
+    assert lo >= 1 / 6 - 1e-12 and hi <= 1.5 + 1e-12
 
 
 def test_bootstrap_deterministic_for_seed():
     rng = np.random.default_rng(1)
     t, c = rng.lognormal(0, 1, 12), rng.lognormal(0.5, 1, 12)
-    a = stats.ratio_of_medians(t, c, seed=3)
-    b = stats.ratio_of_medians(t, c, seed=3)
-    d = stats.ratio_of_medians(t, c, seed=4)
+    a, b, d = ((v.effect, v.lo, v.hi) for v in (stats.verdict(t, c, seed=seed) for seed in (3, 3, 4)))
     assert a == b
     assert a[0] == d[0] and (a[1], a[2]) != (d[1], d[2])
     assert a[1] <= a[0] <= a[2]
@@ -106,11 +106,11 @@ def test_verdict_bad_direction():
 
 
 def test_combine_outcomes():
-    S, N, I = stats.SUPPORTED, stats.NOT_SUPPORTED, stats.INCONCLUSIVE
+    S, N, U = stats.SUPPORTED, stats.NOT_SUPPORTED, stats.INCONCLUSIVE
     assert stats.combine_outcomes([S, S]) == S
-    assert stats.combine_outcomes([S, I]) == I
+    assert stats.combine_outcomes([S, U]) == U
     assert stats.combine_outcomes([S, N]) == N
-    assert stats.combine_outcomes([]) == I
+    assert stats.combine_outcomes([]) == U
 
 
 def test_summarize_quartiles_by_hand():
@@ -143,11 +143,12 @@ def test_wilcoxon_by_hand_count():
 
 def test_median_of_ratios_by_hand():
     # per-pair ratios 2/1 = 2, 3/2 = 1.5, 8/2 = 4 -> median 2 (the ratio of medians would be 3/2 = 1.5)
-    effect, lo, hi = stats.median_of_ratios([2, 3, 8], [1, 2, 2], n_boot=2000)
+    v = stats.verdict([2, 3, 8], [1, 2, 2], paired=True, n_boot=2000)  # paired: the median of ratios
+    effect, lo, hi = v.effect, v.lo, v.hi
     assert effect == pytest.approx(2.0)
     assert 1.5 <= lo <= effect <= hi <= 4.0  # every resampled median is one of the ratios
     # pairs with a non-finite value are dropped: the same three pairs remain
-    assert stats.median_of_ratios([2, 3, 8, float("nan")], [1, 2, 2, 5], n_boot=2000)[0] == pytest.approx(2.0)
+    assert stats.verdict([2, 3, 8, float("nan")], [1, 2, 2, 5], paired=True, n_boot=2000).effect == pytest.approx(2.0)
 
 
 def test_paired_verdict_by_hand():

@@ -30,6 +30,7 @@ Hydra/Optuna behaviour these tests pin down (see the individual tests):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -247,12 +248,11 @@ def sweep_two_processes(root: Path) -> dict:
     command = train_command("sweep=h1", "trainer.max_steps=20", "trainer.accelerator=cpu", "evaluation.plots=false", SMALL_POPULATION,
                             "cache.enabled=false", "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=1",
                             f"hydra.sweep.dir={sweep}")
-    logs = [open(root / f"process{i}.log", "w") for i in (0, 1)]
-    processes = [subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT)
-                 for log in logs]
-    codes = [p.wait(timeout=TIMEOUT) for p in processes]
-    for log in logs:
-        log.close()
+    with contextlib.ExitStack() as stack:
+        logs = [stack.enter_context(open(root / f"process{i}.log", "w")) for i in (0, 1)]
+        processes = [subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT)
+                     for log in logs]
+        codes = [p.wait(timeout=TIMEOUT) for p in processes]
     return {"codes": codes, "pids": [p.pid for p in processes], "sweep": sweep,
             "logs": [(root / f"process{i}.log").read_text() for i in (0, 1)],
             "study": study_snapshot(sweep, "h1"), "dirs": trial_dirs(sweep)}
@@ -440,6 +440,7 @@ def test_slurm_launcher_composes():
 # --------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.slow
 def test_h2_end_to_end(sweeps):
     r = result(sweeps, "h2")
     done, sweep = r["done"], r["sweep"]
@@ -469,6 +470,7 @@ def test_h2_end_to_end(sweeps):
     assert "metrics.png" in report
 
 
+@pytest.mark.slow
 def test_h1_optuna_study_and_pareto_report(sweeps):
     r = result(sweeps, "h1_resume")
     assert r["first"].returncode == 0, tail(r["first"])
@@ -494,6 +496,7 @@ def test_h1_optuna_study_and_pareto_report(sweeps):
     assert is_png(sweep / "optuna.png")
 
 
+@pytest.mark.slow
 def test_h1_rerun_runs_only_the_missing_trials(sweeps):
     r = result(sweeps, "h1_resume")
     assert r["first"].returncode == 0, tail(r["first"])
@@ -522,6 +525,7 @@ def test_h1_rerun_runs_only_the_missing_trials(sweeps):
     assert "Trials by state: COMPLETE 5, FAIL 2, RUNNING 0." in report
 
 
+@pytest.mark.slow
 def test_h1_rerun_marks_an_interrupted_trial_failed_and_reruns_its_slot(sweeps):
     r = result(sweeps, "h1_resume")
     assert r["second"].returncode == 0, tail(r["second"])
@@ -539,6 +543,7 @@ def test_h1_rerun_marks_an_interrupted_trial_failed_and_reruns_its_slot(sweeps):
     assert "trial 4 was interrupted" in r["second"].stdout + r["second"].stderr
 
 
+@pytest.mark.slow
 def test_h1_resumes_after_sigkill(sweeps):
     r = result(sweeps, "sigkill")
     assert r["exited_early"] is None, f"the sweep ended before it could be killed: {(r['sweep'].parent / 'killed.log').read_text()[-3000:]}"
@@ -569,6 +574,7 @@ def test_h1_resumes_after_sigkill(sweeps):
             assert (sweep / str(t["number"]) / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_basic_sweeper_runs_every_trial_despite_a_failure(sweeps):
     """hidden=16 trains; hidden=0 raises ConfigError in its trial. The basic sweeper still runs every
     trial of the batch, then re-raises the failure: the exit code is 1. Our basic sweeper still writes
@@ -591,6 +597,7 @@ def test_basic_sweeper_runs_every_trial_despite_a_failure(sweeps):
     assert "## Failed trials" in report and "`1/`" in report
 
 
+@pytest.mark.slow
 def test_optuna_sweep_records_a_failing_trial_and_goes_on(sweeps):
     r = result(sweeps, "fail_optuna")
     done, sweep = r["done"], r["sweep"]
@@ -617,6 +624,7 @@ def test_optuna_sweep_records_a_failing_trial_and_goes_on(sweeps):
         assert f"`{t['number']}/`" in section and "model.hidden=0" in section
 
 
+@pytest.mark.slow
 def test_falloff_sweep_reuses_cached_training(sweeps):
     r = result(sweeps, "cache")
     assert r["pretrain"].returncode == 0, tail(r["pretrain"])
@@ -637,6 +645,7 @@ def test_falloff_sweep_reuses_cached_training(sweeps):
     assert len(list((r["sweep"].parent / "cache").iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_cache_key_ignores_logging_evaluation_and_interventions(tmp_path):
     from excolor.cache import training_key
 
@@ -660,6 +669,7 @@ def test_cache_key_ignores_logging_evaluation_and_interventions(tmp_path):
     assert training_key(compose_task(*base), 30, "cuda") != key
 
 
+@pytest.mark.slow
 def test_joblib_launcher(sweeps):
     r = result(sweeps, "h2")
     done, sweep = r["done"], r["sweep"]
@@ -670,6 +680,7 @@ def test_joblib_launcher(sweeps):
     assert (sweep / "report.md").is_file()
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher(sweeps):
     r = result(sweeps, "submitit")
     done, sweep = r["done"], r["sweep"]
@@ -680,6 +691,7 @@ def test_submitit_local_launcher(sweeps):
     assert (sweep / "report.md").is_file()
 
 
+@pytest.mark.slow
 def test_two_processes_share_one_study(sweeps):
     """Two sweep processes on one study (journal file): 6 trials between them, each number once,
     each COMPLETE with its own directory, and both processes ran trials."""
@@ -699,6 +711,7 @@ def test_two_processes_share_one_study(sweeps):
     assert len({t["params"]["regularizers.unit.weight"] for t in study}) == 6
 
 
+@pytest.mark.slow
 def test_optuna_sweep_on_submitit_local(sweeps):
     r = result(sweeps, "submitit_optuna")
     done, sweep = r["done"], r["sweep"]
@@ -718,6 +731,7 @@ def copy_sweep(r: dict, tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.mark.slow
 def test_report_reads_the_sweeps_own_study(sweeps, tmp_path, monkeypatch):
     """Run from a directory that holds another optuna.journal, the report still reads the one in the
     (moved) sweep dir: a relative storage path is relative to the sweep dir."""
@@ -737,6 +751,7 @@ def test_report_reads_the_sweeps_own_study(sweeps, tmp_path, monkeypatch):
     assert "COMPLETE 5, FAIL 2" in (tmp_path / "study" / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_report_of_a_corrupt_or_missing_study_fails_and_keeps_the_old_one(sweeps, tmp_path, capsys):
     from excolor import report
 

@@ -143,6 +143,7 @@ REQUIRED = ["train/recon", "train/loss", "train/seconds", "val/recon", "seed",
             "eval/none/median_mse", "eval/suppression/score", "eval/repulsion/max_mse"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, output, normalize", [("linear", "linear", True), ("sigmoid", "sigmoid", True), ("unnormalized", "linear", False)])
 def test_successful_run(runs, name, output, normalize):
     run = runs[name]
@@ -182,6 +183,7 @@ def test_successful_run(runs, name, output, normalize):
     assert not (run.run_dir / "colors-none.png").exists()  # evaluation.plots=false
 
 
+@pytest.mark.slow
 def test_runs_are_deterministic(runs):
     # Two runs of the same config and seed that both train from scratch: `linear` (cache off) and
     # `cache_first` (cache on but empty, so it trains; plots on, which must not matter). A third
@@ -196,6 +198,7 @@ def test_runs_are_deterministic(runs):
     assert (a.run_dir / "losses.csv").read_text() == (b.run_dir / "losses.csv").read_text()
 
 
+@pytest.mark.slow
 def test_different_seed_differs(runs):
     seed1 = runs["cache_seed"]
     assert seed1.returncode == 0, seed1.explain()
@@ -203,6 +206,7 @@ def test_different_seed_differs(runs):
     assert seed1.metrics["train/recon"] != runs["linear"].metrics["train/recon"]
 
 
+@pytest.mark.slow
 def test_cache_store_and_hit(runs):
     first, hit = runs["cache_first"], runs["cache_hit"]
     assert first.returncode == 0, first.explain()
@@ -217,6 +221,7 @@ def test_cache_store_and_hit(runs):
     assert excolor.load_model(hit.run_dir).config == excolor.load_model(first.run_dir).config
 
 
+@pytest.mark.slow
 def test_cache_ignores_interventions_but_not_seed(runs):
     first, other, seed1 = runs["cache_first"], runs["cache_intervention"], runs["cache_seed"]
     assert other.returncode == 0, other.explain()
@@ -232,6 +237,7 @@ def test_cache_ignores_interventions_but_not_seed(runs):
     assert not [p for p in runs["_cache_dir"].iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.slow
 def test_plots(runs):
     run = runs["cache_first"]
     assert run.returncode == 0, run.explain()
@@ -241,6 +247,7 @@ def test_plots(runs):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*BAD, *(f"{n}_process" for n in SEPARATE_PROCESSES)])
 def test_bad_input_is_one_line_error(runs, name):
     run = runs[name]
@@ -258,6 +265,7 @@ def test_bad_input_is_one_line_error(runs, name):
     assert not (run.run_dir / "model.ckpt").exists()
 
 
+@pytest.mark.slow
 def test_unknown_group_option(runs):
     run = runs["unknown_option"]
     assert run.returncode == 2
@@ -265,6 +273,7 @@ def test_unknown_group_option(runs):
     assert not (run.run_dir / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_a_diverged_run_fails_with_one_line_and_no_metrics(tmp_path):
     """An absurd learning rate makes the loss NaN: the run stops with exit 1, names the step, and
     leaves no metrics.json (a sweeper then records the trial as failed, never as a NaN value)."""
@@ -309,6 +318,7 @@ def test_undriven_regularizer_and_unused_column_are_warned_about(caplog):
     assert regularizers["planar"].member_weights.tolist() == [0.5]
 
 
+@pytest.mark.slow
 def test_the_default_wandb_logger_is_offline_and_never_prompts(tmp_path):
     """The default logger is W&B in offline mode: no account, no network, no prompt (stdin closed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}

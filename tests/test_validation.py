@@ -8,7 +8,6 @@ exit 2, no traceback, nothing written where a result would go.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -18,10 +17,15 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from excolor.config import CONF_DIR, VERSION_BASE, checked_main, composition_error, compose_config
+from excolor.config import CONF_DIR, VERSION_BASE, checked_main, compose_config, composition_error
 from excolor.errors import ConfigError
 from excolor.validation import (
-    check_evaluate_config, check_run_config, check_storage_url, check_train_entry, check_writable_dir, expected_metrics,
+    check_evaluate_config,
+    check_run_config,
+    check_storage_url,
+    check_train_entry,
+    check_writable_dir,
+    expected_metrics,
 )
 
 
@@ -160,6 +164,7 @@ def test_expected_metrics_follow_the_config():
     assert "train/separate" in expected_metrics(cfg, result["schedule"], 1500, [])
 
 
+@pytest.mark.slow
 def test_checks_import_no_torch():
     code = ("import sys; from tests.test_validation import composed; from excolor.validation import check_run_config;"
             "check_run_config(composed([])); assert 'torch' not in sys.modules, 'torch imported'")
@@ -329,6 +334,7 @@ def entry_runs(tmp_path_factory):
     return root, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(ENTRY_CASES))
 def test_entry_point_bad_input(entry_runs, name):
     root, results = entry_runs
@@ -346,6 +352,7 @@ def test_entry_point_bad_input(entry_runs, name):
     (["-m", "excolor.train", "evaluation.layer=foo", *FAST], "evaluation.layer='foo'"),
     (["-m", "excolor.evaluate"], "run: missing"),
 ])
+@pytest.mark.slow
 def test_real_process_exit_status(tmp_path, argv, part):
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     done = subprocess.run([sys.executable, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)

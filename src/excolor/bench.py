@@ -36,12 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from excolor.run_record import EVAL_SECONDS, FIRST_STEP_TIME, TRAIN_CPU_SECONDS, TRAIN_DEVICE, TRAIN_SECONDS, read_run
 
 
-def framework_run(run_dir: Path, steps: int | None, extra: list[str] = ()) -> dict:
+def framework_run(run_dir: Path, steps: int | None, extra: Sequence[str] = ()) -> dict:
     """One `python -m excolor.train` process; returns its metrics plus the launch time."""
     overrides = ["cache.enabled=false", "evaluation.plots=false", f"hydra.run.dir={run_dir}", *extra]
     if steps:
@@ -206,7 +207,7 @@ def population_plain_seconds(size: int, steps: int | None) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m excolor.bench", description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one repeat of 300 steps: a smoke test, not a measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")

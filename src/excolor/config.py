@@ -8,6 +8,7 @@ import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from omegaconf import OmegaConf
 
@@ -65,7 +66,7 @@ def config_key(key: str):
         raise ConfigError(f"{key}.{message}" if "=" in message.split(" ")[0] else f"{key}: {message}") from None
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print one line to stderr and exit non-zero."""
     print(f"excolor: error: {message}", file=sys.stderr)
     raise SystemExit(code)

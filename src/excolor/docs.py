@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from excolor.config import CONF_DIR, fail
@@ -63,7 +64,7 @@ def seed_run_dir(root: Path, output: str) -> Path:
     return root / "outputs" / "docs" / f"seed0-{output}"
 
 
-def run_seed(root: Path, output: str, extra: list[str] = ()) -> Path:
+def run_seed(root: Path, output: str, extra: Sequence[str] = ()) -> Path:
     """`python -m excolor.train model=<output> seed=0` into its docs run dir (replaced if present)."""
     run_dir = seed_run_dir(root, output)
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -180,13 +181,6 @@ def replace_block(text: str, name: str, content: str) -> str:
     return pattern.sub(lambda match: match.group(1) + body + match.group(3), text)
 
 
-def read_block(text: str, name: str) -> str:
-    match = _block_pattern(name).search(text)
-    if match is None:
-        raise ValueError(f"README has no block <!-- excolor.docs:{name} -->")
-    return match.group(2).removesuffix("\n")
-
-
 def ok_metrics(run_dir: Path) -> dict:
     record = read_run(run_dir)
     if record.status != Status.OK:
@@ -227,7 +221,7 @@ def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.docs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m excolor.docs", description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--sweeps", action="store_true", help="rerun every example sweep first (hours)")
     args = parser.parse_args(argv)
     try:

@@ -72,7 +72,7 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
             cfg.concept = OmegaConf.load(run_config).concept
     model = load_population(run_dir)
     run_cfg = OmegaConf.load(run_config)  # which members the run trained: seeds and grid values
-    population = instantiate(run_cfg.population) if "population" in run_cfg else Population(seed=int(run_cfg.get("seed", 0)))
+    population = instantiate(run_cfg.population) if "population" in run_cfg else Population(seed=int(OmegaConf.select(run_cfg, "seed", default=0)))
     if model.size != len(population):
         raise ConfigError(f"run={cfg.run}: its checkpoint holds {model.size} members, its config {len(population)}")
     interventions = build_interventions(cfg.intervention, model.width)

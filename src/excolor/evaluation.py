@@ -69,7 +69,7 @@ def build_interventions(configs: DictConfig | None, width: int) -> dict[str, lis
             modules = [instantiate(item) for item in items]
             for module in modules:
                 check_dim(module, width)
-        evaluations[name] = modules
+        evaluations[str(name)] = modules
     return evaluations
 
 
@@ -77,11 +77,6 @@ def per_color_error(model: nn.Module, colors: torch.Tensor) -> torch.Tensor:
     """mean over channels of (clamp(model(x), 0, 1) − x)², one value per color ([..., colors]; a
     population gives [members, colors])."""
     return ((model(colors) - colors) ** 2).mean(-1)
-
-
-def targeting_score(error: np.ndarray, similarity: np.ndarray) -> float:
-    """r² of the Pearson correlation between per-color error and similarity² to the concept."""
-    return float(targeting_scores(np.asarray(error, float).reshape(1, -1), similarity)[0])
 
 
 def targeting_scores(errors: np.ndarray, similarity: np.ndarray) -> np.ndarray:
@@ -227,12 +222,15 @@ def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg:
         log.info("%-12s max %.4g · median %.4g · score %.4f%s", name, medians[eval_name(name, MAX_MSE)], medians[eval_name(name, MEDIAN_MSE)], medians[eval_name(name, SCORE)], " (medians over members)" if len(values) > 1 else "")
         if cfg.plots:
             from excolor.figures import draw_figures
+            from excolor.population_model import PopulationAutoencoder
 
-            shown_model = model.member(shown) if hasattr(model, "member") else model
+            shown_model = model.member(shown) if isinstance(model, PopulationAutoencoder) else model
             paths = draw_figures(shown_model, name, interventions, error[shown], cfg.layer, out_dir)
             if logger is not None and hasattr(logger, "log_image"):
                 for path in paths:
                     logger.log_image(key=f"figures/{path.stem}", images=[str(path)])
+    if members is None:
+        raise ValueError("evaluate_run: no evaluations (build_interventions always gives the baseline)")
     for member in members:
         for name in evaluations:
             if name != BASELINE:

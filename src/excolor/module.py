@@ -15,6 +15,7 @@ import warnings
 
 import lightning as L
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from excolor.checkpoint import MODEL_CONFIG_KEY
@@ -50,6 +51,7 @@ class AutoencoderModule(L.LightningModule):
         super().__init__()
         self.model = model
         self.regularizers = torch.nn.ModuleDict(regularizers)
+        self._terms: list[tuple[str, Regularizer]] = list(regularizers.items())  # the same modules, typed
         self.learning_rates = schedule["lr"].tolist()
         self.schedule_values = {name: reg.schedule_column(schedule) for name, reg in regularizers.items()}
         # Each term's per-member weight at every step, schedule_r(step) · multiplier_{r,n}, as one
@@ -131,7 +133,9 @@ class AutoencoderModule(L.LightningModule):
             self._rows = []
 
     def on_train_start(self) -> None:
-        self._optimizer = self.optimizers()
+        optimizer = self.optimizers()
+        assert isinstance(optimizer, LightningOptimizer)  # configure_optimizers returns one
+        self._optimizer = optimizer
         self._param_groups = self._optimizer.optimizer.param_groups
         if self._backend is not None:
             torch_optimizer = self._optimizer.optimizer

@@ -75,7 +75,9 @@ class Population:
         """Give every regularizer its per-member weights: the grid's values for `regularizers.<name>.weight`,
         else its configured `weight` for every member. Every grid key must name a configured regularizer."""
         for key in self.grid:
-            name = GRID_KEY.match(key)["name"]
+            match = GRID_KEY.match(key)
+            assert match is not None  # __init__ checked every grid key
+            name = match["name"]
             if name not in regularizers:
                 raise ConfigError(f"population.grid.{key}: no regularizer {name!r} (configured: {', '.join(regularizers) or 'none'})")
         for name, regularizer in regularizers.items():

@@ -130,4 +130,4 @@ class PopulationAutoencoder(ColorAutoencoder):
         model = ColorAutoencoder(**config)
         for part, position in LINEAR_LAYERS:
             getattr(model, part)[position] = getattr(self, part)[position].member(index)
-        return model.to(self.encoder[0].weight.device).train(self.training)
+        return model.to(next(self.parameters()).device).train(self.training)

@@ -28,10 +28,11 @@ import csv
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, TypeGuard
 
 # The run-wide and bookkeeping metric names, declared in the metric schema (re-exported for readers).
 from excolor.metrics import (  # noqa: F401
@@ -180,7 +181,7 @@ def _number(cell: str, where: str) -> float:
         raise ValueError(f"{where}: {cell!r} is not a number") from None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -29,8 +29,8 @@ import csv
 import os
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -92,12 +92,6 @@ class Schedule:
                  if name != "lr" and values.max() > values[:steps].max() * (1 + 1e-9)}
         return {"keyframes": [step for step in self.steps if step >= steps],
                 "phases": [name for start, name in self.phases if start >= steps], "peaks": peaks}
-
-    def at(self, step: int) -> dict[str, float]:
-        """Every quantity's value at ``step`` (``0 <= step < len(self)``)."""
-        if not 0 <= step < len(self):
-            raise IndexError(f"step {step} outside schedule of {len(self)} steps")
-        return {name: float(v[step]) for name, v in self.values.items()}
 
 
 def _fail(path: str, msg: str) -> ConfigError:

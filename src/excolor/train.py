@@ -77,7 +77,14 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     from excolor.checkpoint import load_population
     from excolor.evaluation import build_interventions, evaluate_run
     from excolor.regularizers.build import build_regularizers
-    from excolor.run_record import EVAL_SECONDS, TRAIN_CACHED, member_rows, run_metrics, write_members, write_metrics
+    from excolor.run_record import (
+        EVAL_SECONDS,
+        TRAIN_CACHED,
+        member_rows,
+        run_metrics,
+        write_members,
+        write_metrics,
+    )
 
     torch.set_num_threads(int(cfg.threads))
     with config_key("model"):
@@ -92,17 +99,18 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     device = resolve_device(cfg.trainer.accelerator)
     cache = CheckpointCache(cfg.cache.dir) if cfg.cache.enabled else None
     key = training_key(cfg, steps, device) if cache else None
-    entry = cache.lookup(key) if cache else None
+    entry = cache.lookup(key) if cache and key else None
     logger = instantiate(cfg.logger) if cfg.logger else None
     if logger is not None:
         quiet_libraries()  # the logger's import brought Lightning in
     if entry is not None:
         log.info("reusing the cached model %s (cache.enabled=false retrains)", entry)
+        assert cache is not None  # an entry comes from the cache
         cached = cache.restore(entry, out_dir)
         member_train, run_wide = cached["members"], {**cached["run"], TRAIN_CACHED: 1}
     else:
         member_train, run_wide = fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger)
-        if cache:
+        if cache and key:
             cache.store(key, out_dir, {"members": member_train, "run": run_wide})
         run_wide[TRAIN_CACHED] = 0
 
@@ -151,8 +159,8 @@ def resolve_device(accelerator: str) -> str:
 def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tuple[list[dict], dict]:
     """Train with Lightning; save model.ckpt and losses.csv; return each member's train/* metrics and
     the run-wide ones (fit seconds, device)."""
-    import lightning as L
     from hydra.utils import instantiate
+    from lightning.pytorch.callbacks import ProgressBar
 
     quiet_libraries()
 
@@ -172,7 +180,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
         log_every_n_steps=min(int(cfg.trainer.log_every_n_steps), steps),
         logger=logger if logger is not None else False,
         callbacks=callbacks,
-        enable_progress_bar=any(isinstance(c, L.pytorch.callbacks.ProgressBar) for c in callbacks),
+        enable_progress_bar=any(isinstance(c, ProgressBar) for c in callbacks),
     )
     if logger is not None:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))

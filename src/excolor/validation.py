@@ -382,6 +382,8 @@ def check_target_keys(cfg) -> None:
                 walk(value, f"{where}[{index}]")
 
     raw = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else dict(cfg)
+    if not isinstance(raw, dict):
+        raise ConfigError("the config is not a mapping")
     walk({key: value for key, value in raw.items() if key != "hydra"}, "")
 
 
@@ -471,7 +473,7 @@ def check_evaluate_config(cfg) -> None:
     if plain.get("reproducible") is not None:
         check_mode(plain["reproducible"])
     check_interventions(plain.get("intervention"))
-    check_evaluation(plain.get("evaluation") or {}, population_size(OmegaConf.to_container(run_config)))
+    check_evaluation(plain.get("evaluation") or {}, population_size(run_plain))
     check_writable_dir("run", run_dir / "evaluations")
 
 

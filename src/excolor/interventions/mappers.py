@@ -49,6 +49,9 @@ class BezierMapper(Mapper):
     samples of t) by linear interpolation; x > 1 gives b. Requires a < b ≤ 1.
     """
 
+    xs: torch.Tensor  # buffers: the curve's sample points
+    ys: torch.Tensor
+
     C = 1.0 / math.sqrt(2.0)
 
     def __init__(self, a: float = 0.0, b: float = 0.5, points: int = 1001):

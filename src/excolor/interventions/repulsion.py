@@ -23,6 +23,9 @@ from excolor.interventions.mappers import BezierMapper
 class Repulsion(Intervention):
     """z' = t·v + sqrt(1 − t²)·u with t = mapper(clamp(z·v, 0, 1)), for rows with z·v > 0."""
 
+    concept: torch.Tensor  # buffers
+    orthogonal: torch.Tensor
+
     def __init__(
         self,
         concept,

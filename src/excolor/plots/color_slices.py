@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from excolor.plots._common import (
-    DARK_BG, LIGHT_TEXT, as_array, check_grid_args, clip_rgb, new_figure, save,
+    DARK_BG,
+    LIGHT_TEXT,
+    as_array,
+    check_grid_args,
+    clip_rgb,
+    new_figure,
+    save,
 )
 
 _DARK_GAP = (0.45, 0.45, 0.45)  # the gaps between patches, on the dark theme
@@ -78,9 +84,9 @@ def plot_color_slices(true_rgb, recon_rgb, hues, saturations, values, title, pat
 
     for si, ax in enumerate(axes):
         # cell (row i, column j) is centered at (j, i); row 0 (largest value) at the top
-        ax.add_collection(PolyCollection(outer_sq, facecolors=recon_c[si].reshape(-1, 3),
+        ax.add_collection(PolyCollection(list(outer_sq), facecolors=recon_c[si].reshape(-1, 3),
                                          edgecolors="none"))
-        ax.add_collection(PolyCollection(inner_sq, facecolors=true_c[si].reshape(-1, 3),
+        ax.add_collection(PolyCollection(list(inner_sq), facecolors=true_c[si].reshape(-1, 3),
                                          edgecolors="none"))
         ax.set_xlim(-0.5, H - 0.5)
         ax.set_ylim(V - 0.5, -0.5)

@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from excolor.plots._common import (
-    OUTLINE, as_array, check_grid_args, hsv_to_rgb, new_figure, outlined, save,
+    OUTLINE,
+    as_array,
+    check_grid_args,
+    hsv_to_rgb,
+    new_figure,
+    outlined,
+    save,
 )
 
 # v targets of panel (a): the values at indices 47, 37, 27, 17, 7 of linspace(0, 1, 48)
@@ -95,7 +101,7 @@ def plot_error_by_color(mse, hues, saturations, values, title, path) -> Path:
         seg_col = hsv_to_rgb(0.5 * (hh[:-1] + hh[1:]), 1.0, values[vi])
         # one continuous dark outline under the per-segment colors
         ax_a.plot(hx, y, color=OUTLINE, lw=lw + 1.6, solid_capstyle="round")
-        ax_a.add_collection(LineCollection(segs, colors=seg_col, linewidths=lw,
+        ax_a.add_collection(LineCollection(list(segs), colors=seg_col, linewidths=lw,
                                            capstyle="round"))
         # legend proxy: a neutral gray of the same value
         (proxy,) = ax_a.plot([], [], color=(values[vi],) * 3, lw=lw,

@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 
 from excolor.plots._common import (
-    DARK_BG, LIGHT_TEXT, as_array, check_path, check_title, clip_rgb, new_figure, outlined, save,
+    DARK_BG,
+    LIGHT_TEXT,
+    as_array,
+    check_path,
+    check_title,
+    clip_rgb,
+    new_figure,
+    outlined,
+    save,
 )
 
 # Marker area (points^2) of a near point's disc at N <= 3000; scaled by sqrt(3000 / N) above.

@@ -10,6 +10,8 @@ from excolor.regularizers.base import Regularizer
 class Anchor(Regularizer):
     """loss_i = ‖z_i − a‖²: pins labelled samples to the anchor point a."""
 
+    point: Tensor  # a buffer
+
     def __init__(self, point: Sequence[float], **kwargs):
         super().__init__(**kwargs)
         point = [float(x) for x in point]

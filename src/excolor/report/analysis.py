@@ -33,8 +33,17 @@ from excolor.report.factorial import analyse_factorial
 from excolor.report.family import adjust_families
 from excolor.report.format import values_label
 from excolor.report.pairing import compare_groups, pair_members, select_sides
-from excolor.report.result import (ArmResult, Compute, Counts, FailedTrial, HypothesisResult, IncompleteTrial,
-                                   MetricSummary, MetricVerdict, SweepResult)
+from excolor.report.result import (
+    ArmResult,
+    Compute,
+    Counts,
+    FailedTrial,
+    HypothesisResult,
+    IncompleteTrial,
+    MetricSummary,
+    MetricVerdict,
+    SweepResult,
+)
 from excolor.report.spec import Hypothesis, Spec
 from excolor.report.sweep import Member, Trial
 from excolor.run_record import TRAIN_SECONDS, TRAIN_STEPS, Status

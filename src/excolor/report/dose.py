@@ -87,6 +87,8 @@ def _effect_rows(hypothesis: Hypothesis, metric: str, better: str, doses: list[f
 def analyse_dose(members: list[Member], spec: Spec, n_boot: int = stats.N_RESAMPLES) -> DoseResult | NoDose:
     """The dose analysis of the ok members (module docstring); `NoDose` says why there is none."""
     key = spec.dose
+    if key is None:
+        raise ValueError("analyse_dose: the spec names no dose key")
     dosed = [(member, dose) for member in members if (dose := _dose_of(member, key)) is not None]
     if not dosed:
         return NoDose(key, f"no member has a numeric value of {key}")

@@ -180,6 +180,7 @@ def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
     """Param-vs-objective scatter grid of a study (its summary from `load_optuna`, its Optuna
     trials); None without data."""
     from matplotlib.figure import Figure
+    from optuna.distributions import CategoricalDistribution
 
     params, objectives = study.params, study.objectives
     done = completed(trials)
@@ -196,7 +197,7 @@ def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
     jitter = np.random.default_rng(0)
     for column, param in enumerate(params):
         distribution = distributions.get(param)
-        choices = list(distribution.choices) if type(distribution).__name__ == "CategoricalDistribution" else None
+        choices = list(distribution.choices) if isinstance(distribution, CategoricalDistribution) else None
         for row, objective in enumerate(objectives):
             ax = axes[row][column]
             for is_best, style in ((False, {"color": "0.55", "s": 16, "alpha": 0.7, "label": "trial"}),

@@ -67,10 +67,11 @@ def fmt_estimate(point: float, lo: float, hi: float, digits: int = 3, max_digits
     if any(value is None or not math.isfinite(value) for value in values):
         return fmt_num(point), fmt_num(lo), fmt_num(hi)
     differs = [not math.isclose(value, point, rel_tol=1e-9, abs_tol=0.0) for value in values]
-    for shown_digits in range(digits, max_digits + 1):
-        texts = [_significant(value, shown_digits) for value in values]
+    texts = [_significant(value, digits) for value in values]
+    for shown_digits in range(digits + 1, max_digits + 1):
         if all(texts[bound] != texts[0] for bound in (1, 2) if differs[bound]):
             break
+        texts = [_significant(value, shown_digits) for value in values]
     return texts[0], texts[1], texts[2]
 
 

@@ -58,7 +58,7 @@ def table(sweep_dir: Path) -> str:
     def column(arm: str, key: str) -> np.ndarray:
         return np.array([member.metrics[key] for member in arms[arm]], dtype=float)
 
-    seeds = sorted({member.seed for members in arms.values() for member in members})
+    seeds = sorted({member.seed for members in arms.values() for member in members if member.seed is not None})
     lines = [f"| {len(seeds)} seeds ({seeds[0]}–{seeds[-1]}): median [IQR] over members | linear | sigmoid |", "|---|---|---|"]
     for label, key in ROWS:
         lines.append(f"| {label} | {median_iqr(column('linear', key))} | {median_iqr(column('sigmoid', key))} |")
@@ -71,7 +71,7 @@ def table(sweep_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.report.results_table", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m excolor.report.results_table", description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
     try:

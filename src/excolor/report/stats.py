@@ -372,17 +372,6 @@ def per_pair_effects(t: np.ndarray, c: np.ndarray, measure: str) -> np.ndarray:
     return effects
 
 
-def median_of_ratios(treatment: Sequence[float], control: Sequence[float],
-                     n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0):
-    """(effect, lo, hi): median_i(t_i / c_i) over the finite pairs with a BCa CI (the per-pair
-    ratios resampled, i.e. pairs resampled whole). All three NaN without pairs."""
-    t, c = paired_values(treatment, control)
-    if t.size == 0:
-        return math.nan, math.nan, math.nan
-    ratios = per_pair_effects(t, c, "ratio")
-    return (float(np.median(ratios)), *bca_interval((ratios,), _median, n_boot, ci, seed)[:2])
-
-
 # --------------------------------------------------------------------------- verdicts
 
 

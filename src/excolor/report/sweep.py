@@ -42,7 +42,7 @@ SWEEP_CONFIG_FILE = "multirun.yaml"  # Hydra's, beside the trial dirs: not a run
 class Member:
     """One population member of an ok trial: its seed, grid values and metrics (a sample)."""
 
-    trial: "Trial"
+    trial: Trial
     index: int
     seed: int | None
     grid: dict[str, float]

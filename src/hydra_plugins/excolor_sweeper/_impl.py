@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 from hydra.core.plugins import Plugins
@@ -72,10 +72,14 @@ def best_so_far(study: optuna.Study) -> str:
     return "; ".join(f"#{t.number} {[round(v, 6) for v in t.values]} {t.params}" for t in study.best_trials[:3])
 
 
-def directions(direction: Any) -> list[str]:
+def directions(direction: Any) -> list[Literal["minimize", "maximize"]]:
     """``hydra.sweeper.direction`` (one name or a list) as a list of ``minimize`` / ``maximize``."""
     items = list(direction) if isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction) else [direction]
-    return [getattr(d, "name", str(d)) for d in items]
+    names = [getattr(d, "name", str(d)) for d in items]
+    for name in names:
+        if name not in ("minimize", "maximize"):
+            raise ValueError(f"hydra.sweeper.direction: {name!r} is neither minimize nor maximize")
+    return ["minimize" if name == "minimize" else "maximize" for name in names]
 
 
 def tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None,

@@ -10,12 +10,13 @@ by `excolor_sweeper._settle`; live ones belong to another process and are left a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 import optuna
 
@@ -33,9 +34,8 @@ def is_stale(trial: optuna.trial.FrozenTrial, grace_period: float, now: float | 
     """True if no live process runs this RUNNING trial (see the module docstring)."""
     now = time.time() if now is None else now
     attrs = trial.user_attrs
-    if attrs.get(HOST) == socket.gethostname() and isinstance(attrs.get(PID), int):
-        if not _process_alive(attrs[PID]):
-            return True
+    if attrs.get(HOST) == socket.gethostname() and isinstance(attrs.get(PID), int) and not _process_alive(attrs[PID]):
+        return True
     last = attrs.get(HEARTBEAT)
     if not isinstance(last, (int, float)):
         start = trial.datetime_start
@@ -69,7 +69,7 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="excolor-heartbeat", daemon=True)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -80,7 +80,5 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             for trial in self.trials:
-                try:
+                with contextlib.suppress(Exception):  # a trial settled meanwhile; the sweep goes on
                     trial.set_user_attr(HEARTBEAT, time.time())
-                except Exception:  # noqa: BLE001 - a trial settled meanwhile; the sweep goes on
-                    pass

@@ -23,6 +23,7 @@ class ReportingBasicSweeper(BasicSweeper):
     def sweep(self, arguments: list[str]) -> Any:
         from excolor.report import write_report_safely
 
+        assert self.config is not None  # Hydra calls setup() before sweep()
         try:
             returns = super().sweep(arguments)
         except Exception as error:  # noqa: BLE001 - a trial's failure: already logged by the trial
