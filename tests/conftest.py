@@ -6,7 +6,6 @@ test module imports torch: a reference computed in this process (a plain loop, a
 uses the kernels of the runs it is compared with, and every subprocess inherits them."""
 
 import os
-
 from collections import Counter
 
 import pytest

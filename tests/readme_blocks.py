@@ -7,7 +7,10 @@ import re
 
 def read_block(text: str, name: str) -> str:
     """The body of the README block `name`, between `<!-- excolor.docs:name -->` and its closing tag."""
-    match = re.search(rf"<!-- excolor\.docs:{re.escape(name)} -->\n(.*?)<!-- /excolor\.docs:{re.escape(name)} -->",
-                      text, re.S)
+    match = re.search(
+        rf"<!-- excolor\.docs:{re.escape(name)} -->\n(.*?)<!-- /excolor\.docs:{re.escape(name)} -->",
+        text,
+        re.S,
+    )
     assert match is not None, f"no block {name}"
     return match.group(1).removesuffix("\n")

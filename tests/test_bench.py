@@ -19,8 +19,14 @@ KEYS = ("fit_seconds", "plain_seconds", "ratio", "eval_seconds", "startup_second
 def test_bench_quick_writes_positive_finite_figures(tmp_path):
     out = tmp_path / "bench.json"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
-    done = subprocess.run([sys.executable, "-m", "excolor.bench", "--quick", "--out", str(out)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "excolor.bench", "--quick", "--out", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     results = json.loads(out.read_text())
     for key in KEYS:
@@ -33,24 +39,52 @@ def test_bench_quick_writes_positive_finite_figures(tmp_path):
     assert math.isfinite(results["native_fit_seconds"]) and results["native_fit_seconds"] > 0
     assert results["portable_fit_seconds"] == results["fit_seconds"]  # one repeat: the default run's own
     assert results["portable_ratio"] == results["portable_fit_seconds"] / results["native_fit_seconds"]
-    assert results["portable_cpu_ratio"] == results["portable_fit_cpu_seconds"] / results["native_fit_cpu_seconds"]
-    assert 0 < results["portable_fit_cpu_seconds"] and math.isfinite(results["portable_cpu_ratio"])
+    assert (
+        results["portable_cpu_ratio"]
+        == results["portable_fit_cpu_seconds"] / results["native_fit_cpu_seconds"]
+    )
+    assert results["portable_fit_cpu_seconds"] > 0 and math.isfinite(results["portable_cpu_ratio"])
     assert "ratio" in done.stdout
     # the benchmark trains with the cache off: nothing is stored
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 
-POPULATION_KEYS = ("population_fit_seconds", "member_seconds", "single_fit_seconds", "population_ratio",
-                   "population_eval_seconds", "single_eval_seconds", "population_total_ratio", "population_eval_ratio",
-                   "population_plain_fit_seconds", "population_plain_ratio")
+POPULATION_KEYS = (
+    "population_fit_seconds",
+    "member_seconds",
+    "single_fit_seconds",
+    "population_ratio",
+    "population_eval_seconds",
+    "single_eval_seconds",
+    "population_total_ratio",
+    "population_eval_ratio",
+    "population_plain_fit_seconds",
+    "population_plain_ratio",
+)
 
 
 @pytest.mark.slow
 def test_bench_population_writes_its_figures(tmp_path):
     out = tmp_path / "bench.json"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
-    done = subprocess.run([sys.executable, "-m", "excolor.bench", "--quick", "--population", "3", "--population-only", "--out", str(out)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "excolor.bench",
+            "--quick",
+            "--population",
+            "3",
+            "--population-only",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     results = json.loads(out.read_text())
     assert results["population_size"] == 3 and results["population_device"] == "cpu"
@@ -58,13 +92,25 @@ def test_bench_population_writes_its_figures(tmp_path):
         assert math.isfinite(results[key]) and results[key] > 0, (key, results[key])
     assert results["member_seconds"] == results["population_fit_seconds"] / 3
     assert results["population_ratio"] == results["member_seconds"] / results["single_fit_seconds"]
-    assert results["population_plain_ratio"] == results["population_fit_seconds"] / results["population_plain_fit_seconds"]
-    assert results["population_eval_ratio"] == results["population_eval_seconds"] / 3 / results["single_eval_seconds"]
+    assert (
+        results["population_plain_ratio"]
+        == results["population_fit_seconds"] / results["population_plain_fit_seconds"]
+    )
+    assert (
+        results["population_eval_ratio"]
+        == results["population_eval_seconds"] / 3 / results["single_eval_seconds"]
+    )
     assert "bare stacked loop of 3" in done.stdout
     assert "fit_seconds" not in results  # --population-only skips the framework-vs-plain figures
 
 
 @pytest.mark.slow
 def test_bench_refuses_a_bad_population(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "excolor.bench", "--population", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "excolor.bench", "--population", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "--population=0 must be ≥ 1" in done.stderr

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from readme_blocks import read_block
 from excolor.run_record import Status, read_run
+from readme_blocks import read_block
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "local-cluster.sh"
@@ -38,13 +38,21 @@ def cluster(tmp_path_factory) -> dict[str, str]:
     a fresh checkpoint cache."""
     done = subprocess.run([str(SCRIPT), "env"], capture_output=True, text=True)
     if done.returncode != 0:
-        reason = f"no local SLURM cluster and PostgreSQL server: run `{SCRIPT.relative_to(ROOT)} start` as root"
+        reason = (
+            f"no local SLURM cluster and PostgreSQL server: run `{SCRIPT.relative_to(ROOT)} start` as root"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    settings = dict(line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines() if "=" in line)
-    return {**os.environ, **settings, "EXCOLOR_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    settings = dict(
+        line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines() if "=" in line
+    )
+    return {
+        **os.environ,
+        **settings,
+        "EXCOLOR_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
 
 
 TIME_LIMIT_TEST = "test_trial_at_the_time_limit_is_recorded_failed"
@@ -59,10 +67,24 @@ def time_limit_sweep(request, cluster, tmp_path_factory):
         return
     tmp_path = tmp_path_factory.mktemp("time-limit")
     sweep_dir = tmp_path / "h2"
-    overrides = ["sweep=h2", "population.size=2", "logger=none", *slurm(cluster), f"hydra.sweep.dir={sweep_dir}",
-                 "hydra.sweeper.params.model=linear", "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=15"]
-    sweeper = subprocess.Popen(train_command(*overrides), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               cwd=tmp_path, env=cluster)
+    overrides = [
+        "sweep=h2",
+        "population.size=2",
+        "logger=none",
+        *slurm(cluster),
+        f"hydra.sweep.dir={sweep_dir}",
+        "hydra.sweeper.params.model=linear",
+        "hydra.launcher.timeout_min=1",
+        "hydra.launcher.signal_delay_s=15",
+    ]
+    sweeper = subprocess.Popen(
+        train_command(*overrides),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=cluster,
+    )
     yield sweeper, sweep_dir
     if sweeper.poll() is None:  # the test did not wait for it: stop it (SIGTERM cancels its trial job)
         sweeper.terminate()
@@ -93,8 +115,12 @@ def train_command(*overrides: str) -> list[str]:
     return [sys.executable, "-m", "excolor.train", "-m", *overrides]
 
 
-def sweep(cluster: dict[str, str], cwd: Path, *overrides: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run(train_command(*overrides), capture_output=True, text=True, cwd=cwd, env=cluster, timeout=600)
+def sweep(
+    cluster: dict[str, str], cwd: Path, *overrides: str, check: bool = True
+) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        train_command(*overrides), capture_output=True, text=True, cwd=cwd, env=cluster, timeout=600
+    )
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -102,16 +128,36 @@ def sweep(cluster: dict[str, str], cwd: Path, *overrides: str, check: bool = Tru
 
 def squeue(cluster: dict[str, str], *options: str) -> list[str]:
     """squeue's lines for `options` (job ids with their state: ``%i %T``)."""
-    done = subprocess.run(["squeue", "--noheader", "--array", "--format=%i %T", *options], capture_output=True,
-                          text=True, env=cluster, check=True)
+    done = subprocess.run(
+        ["squeue", "--noheader", "--array", "--format=%i %T", *options],
+        capture_output=True,
+        text=True,
+        env=cluster,
+        check=True,
+    )
     return done.stdout.split()
 
 
 def sbatch(cluster: dict[str, str], cwd: Path, name: str, command: list[str]) -> str:
     """Submit `command` as a batch job (one core, its log in cwd); returns the job id."""
-    done = subprocess.run(["sbatch", "--parsable", f"--job-name={name}", "--cpus-per-task=1", "--mem=2G",
-                           f"--output={cwd}/{name}-%j.out", f"--partition={cluster['EXCOLOR_SLURM_PARTITION']}",
-                           "--wrap", shlex.join(command)], capture_output=True, text=True, cwd=cwd, env=cluster, check=True)
+    done = subprocess.run(
+        [
+            "sbatch",
+            "--parsable",
+            f"--job-name={name}",
+            "--cpus-per-task=1",
+            "--mem=2G",
+            f"--output={cwd}/{name}-%j.out",
+            f"--partition={cluster['EXCOLOR_SLURM_PARTITION']}",
+            "--wrap",
+            shlex.join(command),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=cluster,
+        check=True,
+    )
     return done.stdout.strip().split(";")[0]
 
 
@@ -141,7 +187,9 @@ def study_trials(cluster: dict[str, str], name: str):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with pytest.MonkeyPatch.context() as patch:  # libpq reads the password from the cluster's PGPASSFILE
         patch.setenv("PGPASSFILE", cluster["PGPASSFILE"])
-        return optuna.load_study(study_name=name, storage=cluster["EXCOLOR_STUDY_STORAGE"]).get_trials(deepcopy=False)
+        return optuna.load_study(study_name=name, storage=cluster["EXCOLOR_STUDY_STORAGE"]).get_trials(
+            deepcopy=False
+        )
 
 
 def by_state(trials) -> dict[str, int]:
@@ -150,7 +198,11 @@ def by_state(trials) -> dict[str, int]:
     for trial in trials:
         state = trial.state.name
         if state == "FAIL":
-            state = "FAIL interrupted" if trial.user_attrs.get("interrupted") else f"FAIL {trial.user_attrs.get('failure')}"
+            state = (
+                "FAIL interrupted"
+                if trial.user_attrs.get("interrupted")
+                else f"FAIL {trial.user_attrs.get('failure')}"
+            )
         counts[state] += 1
     return dict(sorted(counts.items()))
 
@@ -162,15 +214,27 @@ def assert_settled(trials, n_trials: int, sweep_dir: Path) -> None:
     assert len(numbers) == len(set(numbers))
     complete = [t for t in trials if t.state.name == "COMPLETE"]
     assert len(complete) == n_trials, by_state(trials)
-    assert all(t.state.name == "COMPLETE" or t.user_attrs.get("interrupted") for t in trials), by_state(trials)
+    assert all(t.state.name == "COMPLETE" or t.user_attrs.get("interrupted") for t in trials), by_state(
+        trials
+    )
     for trial in complete:
         assert read_run(sweep_dir / str(trial.number)).status == Status.OK
 
 
-def h1_overrides(cluster: dict[str, str], study: str, sweep_dir: Path, n_trials: int, n_jobs: int) -> list[str]:
-    return [*TINY, "sweep=h1", *slurm(cluster), f"hydra.launcher.name={study}", f"hydra.sweeper.study_name={study}",
-            f"hydra.sweeper.storage={cluster['EXCOLOR_STUDY_STORAGE']}", f"hydra.sweep.dir={sweep_dir}",
-            f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.n_jobs={n_jobs}"]
+def h1_overrides(
+    cluster: dict[str, str], study: str, sweep_dir: Path, n_trials: int, n_jobs: int
+) -> list[str]:
+    return [
+        *TINY,
+        "sweep=h1",
+        *slurm(cluster),
+        f"hydra.launcher.name={study}",
+        f"hydra.sweeper.study_name={study}",
+        f"hydra.sweeper.storage={cluster['EXCOLOR_STUDY_STORAGE']}",
+        f"hydra.sweep.dir={sweep_dir}",
+        f"hydra.sweeper.n_trials={n_trials}",
+        f"hydra.sweeper.n_jobs={n_jobs}",
+    ]
 
 
 def record(name: str, figures: dict) -> None:
@@ -184,12 +248,18 @@ def record(name: str, figures: dict) -> None:
 
 # ----------------------------------------------------------------------------------------------- sweeps
 
+
 def test_grid_sweep_on_slurm(cluster, tmp_path):
     """The README's sweep=h2 command (hydra/launcher=slurm): both trials COMPLETE, each job's log linked
     into its run dir, the report written, and a quiet terminal (no sacct errors, no srun hint)."""
     sweep_dir = tmp_path / "h2"
-    done = sweep(cluster, tmp_path, *readme_sweep(cluster, "python -m excolor.train -m sweep=h2"), *TINY,
-                 f"hydra.sweep.dir={sweep_dir}")
+    done = sweep(
+        cluster,
+        tmp_path,
+        *readme_sweep(cluster, "python -m excolor.train -m sweep=h2"),
+        *TINY,
+        f"hydra.sweep.dir={sweep_dir}",
+    )
     output = done.stdout + done.stderr
     for noise in NOISE:
         assert noise not in output, noise
@@ -198,7 +268,9 @@ def test_grid_sweep_on_slurm(cluster, tmp_path):
         assert run.status == Status.OK, run.error
         log = (sweep_dir / trial / "slurm.out").read_text()
         assert "Job completed successfully" in log and "auto-requeue" not in log
-        assert (sweep_dir / trial / "slurm.err").resolve().parent == (sweep_dir / trial / "slurm.out").resolve().parent
+        assert (sweep_dir / trial / "slurm.err").resolve().parent == (
+            sweep_dir / trial / "slurm.out"
+        ).resolve().parent
     assert (sweep_dir / "report.md").is_file()
 
 
@@ -206,12 +278,23 @@ def test_optuna_sweep_on_slurm(cluster, tmp_path):
     """The README's sweep=h1 command (hydra/launcher=slurm, its journal file): n_trials COMPLETE, report
     written."""
     sweep_dir = tmp_path / "h1"
-    sweep(cluster, tmp_path, *readme_sweep(cluster, "python -m excolor.train -m sweep=h1"), *TINY,
-          f"hydra.sweep.dir={sweep_dir}", "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2")
+    sweep(
+        cluster,
+        tmp_path,
+        *readme_sweep(cluster, "python -m excolor.train -m sweep=h1"),
+        *TINY,
+        f"hydra.sweep.dir={sweep_dir}",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",
+    )
     import optuna
 
-    study = optuna.load_study(study_name="h1", storage=optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(sweep_dir / "optuna.journal"))))
+    study = optuna.load_study(
+        study_name="h1",
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(sweep_dir / "optuna.journal"))
+        ),
+    )
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
     assert (sweep_dir / "report.md").is_file()
 
@@ -228,13 +311,24 @@ def test_two_sbatch_sweepers_share_one_postgres_study(cluster, tmp_path):
     sweep_dir = tmp_path / "multirun" / "h1-shared"
     assert f"hydra.sweep.dir={sweep_dir}" in wrapped
     assert f"hydra.sweeper.storage={cluster['EXCOLOR_STUDY_STORAGE']}" in wrapped
-    command = train_command(*wrapped[4:], *TINY, f"hydra.launcher.name={study}", f"hydra.sweeper.study_name={study}",
-                            f"hydra.sweeper.n_trials={n_trials}", "hydra.sweeper.n_jobs=2")
+    command = train_command(
+        *wrapped[4:],
+        *TINY,
+        f"hydra.launcher.name={study}",
+        f"hydra.sweeper.study_name={study}",
+        f"hydra.sweeper.n_trials={n_trials}",
+        "hydra.sweeper.n_jobs=2",
+    )
     jobs = [sbatch(cluster, tmp_path, f"sweeper-{i}", command) for i in range(2)]
     wait_for(lambda: all(job_gone(cluster, job) for job in jobs), 400, "both sweeper jobs to end", every=1)
     trials = study_trials(cluster, study)
-    record("two sweepers, one study", {"trials": by_state(trials),
-                                       "per sweeper": sorted(Counter(t.user_attrs["sweeper_pid"] for t in trials).values())})
+    record(
+        "two sweepers, one study",
+        {
+            "trials": by_state(trials),
+            "per sweeper": sorted(Counter(t.user_attrs["sweeper_pid"] for t in trials).values()),
+        },
+    )
     assert len(trials) == n_trials and [t.state.name for t in trials] == ["COMPLETE"] * n_trials
     assert_settled(trials, n_trials, sweep_dir)
     assert len({t.user_attrs["sweeper_pid"] for t in trials}) == 2  # both jobs ran trials
@@ -242,13 +336,20 @@ def test_two_sbatch_sweepers_share_one_postgres_study(cluster, tmp_path):
 
 # ------------------------------------------------------------------------------------------------ faults
 
+
 def test_cancelled_trial_job_runs_again(cluster, tmp_path):
     """scancel of a running trial job: the sweep records it FAIL interrupted and runs its slot again;
     it ends with n_trials COMPLETE."""
     study, n_trials = f"trialcancel-{uuid.uuid4().hex[:8]}", 2
     sweep_dir = tmp_path / "sweep"
-    sweeper = subprocess.Popen(train_command(*h1_overrides(cluster, study, sweep_dir, n_trials, n_jobs=2)),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path, env=cluster)
+    sweeper = subprocess.Popen(
+        train_command(*h1_overrides(cluster, study, sweep_dir, n_trials, n_jobs=2)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=cluster,
+    )
     try:
         victim = wait_for(lambda: running_jobs(cluster, study), 120, "a running trial job")[0]
         time.sleep(2)
@@ -276,15 +377,21 @@ def test_cancelled_sweeper_job_is_settled_by_a_rerun(cluster, tmp_path):
     time.sleep(2)
     before = by_state(study_trials(cluster, study))
     subprocess.run(["scancel", sweeper], check=True, env=cluster)
-    wait_for(lambda: job_gone(cluster, sweeper) and all(job_gone(cluster, job) for job in trial_jobs), 60,
-             "the sweeper and its trials to end")
+    wait_for(
+        lambda: job_gone(cluster, sweeper) and all(job_gone(cluster, job) for job in trial_jobs),
+        60,
+        "the sweeper and its trials to end",
+    )
     cancelled = by_state(study_trials(cluster, study))
     log = next(tmp_path.glob("sweeper-*.out")).read_text()
     assert "sweep stopped: cancelled its trial jobs" in log
     rerun = sbatch(cluster, tmp_path, "rerun", command)
     wait_for(lambda: job_gone(cluster, rerun), 300, "the rerun to end", every=1)
     trials = study_trials(cluster, study)
-    record("scancel the sweeper job", {"before": before, "after cancel": cancelled, "after rerun": by_state(trials)})
+    record(
+        "scancel the sweeper job",
+        {"before": before, "after cancel": cancelled, "after rerun": by_state(trials)},
+    )
     assert cancelled == {"RUNNING": n_trials}
     assert_settled(trials, n_trials, sweep_dir)
     assert by_state(trials) == {"COMPLETE": n_trials, "FAIL interrupted": n_trials}

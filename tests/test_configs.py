@@ -13,7 +13,17 @@ CONF = excolor.config.CONF_DIR
 VERSION_BASE = excolor.config.VERSION_BASE
 # Every group dir of conf/, except `sweep` (a symlink to sweeps/, work in progress: not checked here)
 # and hydra/ (hydra's own groups, e.g. the SLURM launcher, which needs its plugin).
-EXPECTED_GROUPS = ["data", "model", "regularizers", "schedule", "trainer", "logger", "callbacks", "intervention", "experiment"]
+EXPECTED_GROUPS = [
+    "data",
+    "model",
+    "regularizers",
+    "schedule",
+    "trainer",
+    "logger",
+    "callbacks",
+    "intervention",
+    "experiment",
+]
 GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name not in ("sweep", "hydra"))
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
 
@@ -23,8 +33,16 @@ def test_every_group_has_options():
     for group in GROUPS:
         assert any(g == group for g, _ in OPTIONS), group
     # the defaults named in train.yaml exist
-    for group, option in [("data", "hsv_cube"), ("model", "linear"), ("regularizers", "ex2.3"), ("schedule", "ex2.3"),
-                          ("trainer", "auto"), ("logger", "wandb"), ("callbacks", "default"), ("intervention", "default")]:
+    for group, option in [
+        ("data", "hsv_cube"),
+        ("model", "linear"),
+        ("regularizers", "ex2.3"),
+        ("schedule", "ex2.3"),
+        ("trainer", "auto"),
+        ("logger", "wandb"),
+        ("callbacks", "default"),
+        ("intervention", "default"),
+    ]:
         assert (group, option) in OPTIONS
 
 
@@ -71,13 +89,26 @@ def test_option_composes_and_resolves(group, option, tmp_path):
 
 def test_default_composition(tmp_path):
     cfg = compose_resolved([], tmp_path)
-    assert cfg["model"] == {"_target_": "excolor.model.ColorAutoencoder", "hidden": 16, "bottleneck": 4, "normalize": True, "output": "linear"}
+    assert cfg["model"] == {
+        "_target_": "excolor.model.ColorAutoencoder",
+        "hidden": 16,
+        "bottleneck": 4,
+        "normalize": True,
+        "output": "linear",
+    }
     assert sorted(cfg["regularizers"]) == ["anchor", "planar", "separate", "unit"]
-    assert cfg["regularizers"]["separate"]["power"] == 100 and cfg["regularizers"]["separate"]["shift"] is True
+    assert (
+        cfg["regularizers"]["separate"]["power"] == 100 and cfg["regularizers"]["separate"]["shift"] is True
+    )
     assert cfg["schedule"]["path"] == str(CONF / "schedule" / "ex-2.3-dopesheet.csv")
     assert cfg["concept"] == [1.0, 0.0, 0.0, 0.0]
     assert sorted(cfg["intervention"]) == ["repulsion", "suppression"]
-    assert cfg["intervention"]["suppression"]["falloff"] == {"_target_": "excolor.interventions.BoundedFalloff", "a": 0.0, "b": 1.0, "power": 2.0}
+    assert cfg["intervention"]["suppression"]["falloff"] == {
+        "_target_": "excolor.interventions.BoundedFalloff",
+        "a": 0.0,
+        "b": 1.0,
+        "power": 2.0,
+    }
     assert cfg["intervention"]["repulsion"]["mapper"]["b"] == 0.5
     assert cfg["logger"]["save_dir"] == str(tmp_path)
 

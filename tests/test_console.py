@@ -45,12 +45,18 @@ def test_cut_short_warning_names_what_never_runs(schedule, caplog):
     (record,) = caplog.records
     message = record.getMessage()
     assert "trainer.max_steps=6 stops the 21-step schedule dopesheet.csv early" in message
-    assert "keyframes at step(s) 10, 20 never reached" in message and "phase(s) Train, Late never run" in message
+    assert (
+        "keyframes at step(s) 10, 20 never reached" in message and "phase(s) Train, Late never run" in message
+    )
     assert "w peaks at 0.5 of its 1" in message and "u peaks at 0 of its 2" in message
 
 
 def fake_trainer(step: int, max_steps: int, **metrics):
-    return SimpleNamespace(global_step=step, max_steps=max_steps, callback_metrics={k: torch.tensor(v) for k, v in metrics.items()})
+    return SimpleNamespace(
+        global_step=step,
+        max_steps=max_steps,
+        callback_metrics={k: torch.tensor(v) for k, v in metrics.items()},
+    )
 
 
 def test_progress_bar_follows_the_terminal(monkeypatch):
@@ -69,18 +75,28 @@ def test_line_progress_logs_at_evenly_spaced_steps(caplog):
         for step in range(1, 3002):
             trainer.global_step = step
             if step == 1500:
-                trainer.callback_metrics = {"train/loss": torch.tensor(0.25), "train/recon": torch.tensor(0.125)}
+                trainer.callback_metrics = {
+                    "train/loss": torch.tensor(0.25),
+                    "train/recon": torch.tensor(0.125),
+                }
             lines.on_train_batch_end(trainer, None, None, None, step)
     messages = [record.getMessage() for record in caplog.records]
     # round(3001 k / 4): 750, 1500 (1500.5 rounds to even), 2251, 3001
-    assert [message.split(" (")[0] for message in messages] == ["step 750/3,001", "step 1,500/3,001", "step 2,251/3,001", "step 3,001/3,001"]
+    assert [message.split(" (")[0] for message in messages] == [
+        "step 750/3,001",
+        "step 1,500/3,001",
+        "step 2,251/3,001",
+        "step 3,001/3,001",
+    ]
     assert "loss 2.500e-01 · recon 1.250e-01" in messages[1] and "loss" not in messages[0]
     assert messages[-1].startswith("step 3,001/3,001 (100%)")
 
 
 def test_terminal_bar_drops_the_version_id():
     bar = progress.TerminalProgressBar()
-    trainer = SimpleNamespace(loggers=[SimpleNamespace(version="abc")], progress_bar_metrics={"train/loss": 1.0})
+    trainer = SimpleNamespace(
+        loggers=[SimpleNamespace(version="abc")], progress_bar_metrics={"train/loss": 1.0}
+    )
     assert "v_num" not in bar.get_metrics(trainer, None)
 
 
@@ -97,7 +113,10 @@ def test_trusted_targets_build_ours_and_refuse_others():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no execution-whitelist warning inside the context
         with trusted_targets():
-            assert instantiate({"_target_": "excolor.interventions.Suppression", "concept": [1.0, 0, 0, 0]}) is not None
+            assert (
+                instantiate({"_target_": "excolor.interventions.Suppression", "concept": [1.0, 0, 0, 0]})
+                is not None
+            )
             with pytest.raises(Exception, match="os.getcwd"):
                 instantiate({"_target_": "os.getcwd"})
 
@@ -116,8 +135,17 @@ def test_quiet_libraries_leaves_one_lightning_handler_path():
 
 
 # What srun sets in a task of a one-task SLURM job (the trial jobs of hydra/launcher=slurm run this way).
-SLURM_TASK_ENV = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "train", "SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1",
-                  "SLURM_NNODES": "1", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_NODELIST": "node1"}
+SLURM_TASK_ENV = {
+    "SLURM_JOB_ID": "4242",
+    "SLURM_JOB_NAME": "train",
+    "SLURM_NTASKS": "1",
+    "SLURM_NTASKS_PER_NODE": "1",
+    "SLURM_NNODES": "1",
+    "SLURM_PROCID": "0",
+    "SLURM_LOCALID": "0",
+    "SLURM_NODEID": "0",
+    "SLURM_NODELIST": "node1",
+}
 
 
 @pytest.mark.parametrize("where", ["login node", "SLURM job"])
@@ -146,8 +174,17 @@ def test_lightning_stays_out_of_slurm(where, fake_srun_dir, monkeypatch, tmp_pat
 
     monkeypatch.setattr(SLURMEnvironment, "__init__", refuse)
     with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
-        cfg = compose(config_name="train", overrides=["logger=none", "callbacks=none", "trainer.max_steps=5", "intervention=none",
-                                                      "evaluation.plots=false", "cache.enabled=false"])
+        cfg = compose(
+            config_name="train",
+            overrides=[
+                "logger=none",
+                "callbacks=none",
+                "trainer.max_steps=5",
+                "intervention=none",
+                "evaluation.plots=false",
+                "cache.enabled=false",
+            ],
+        )
     with caplog.at_level(logging.INFO):
         train(cfg, tmp_path)
     said = [record.getMessage() for record in caplog.records] + [str(warning.message) for warning in recwarn]

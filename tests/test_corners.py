@@ -30,6 +30,7 @@ def pair(gap: float, dtype=torch.float32) -> torch.Tensor:
 
 # --- separate ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("gap", [5e-6, 1e-6, 9.9e-6])
 def test_separate_drops_pairs_that_isclose_calls_equal(gap):
     """cos = 1 − gap with 1e-6 ≤ gap < 1.001e-5: isclose(c, 1) holds, so the pair is zeroed (each row:
@@ -64,6 +65,7 @@ def test_separate_works_on_a_leading_member_axis():
 
 # --- repulsion eps ------------------------------------------------------------------------------------
 
+
 def test_repulsion_eps_is_the_seeds_1e_8():
     """The identity mapper sends v itself to t = 1, clamped to 1 − 1e-8: z' = t v + sqrt(1 − t²) u,
     sqrt(1 − (1 − 1e-8)²) = sqrt(2e-8 − 1e-16) = 1.41421356e-4 (float64, so the clamp is visible)."""
@@ -86,28 +88,32 @@ def test_repulsion_eps_stays_finite_in_float32():
 
 # --- dopesheet ----------------------------------------------------------------------------------------
 
+
 def write(tmp_path, text):
     path = tmp_path / "s.csv"
     path.write_text(text)
     return path
 
 
-@pytest.mark.parametrize("rows, steps", [
-    # -F: F of the way back from the next absolute row: 10 − 0.25 × 10 = 7.5 → round → 8 (half to even)
-    ("0,1\n-0.25,2\n10,3\n", [0, 8, 10]),
-    ("0,1\n-0.5,2\n10,3\n", [0, 5, 10]),
-    ("0,1\n-0.3,2\n10,3\n", [0, 7, 10]),
-    # +F rounds half to even: 0 + 0.5 × 5 = 2.5 → 2, 0 + 0.5 × 7 = 3.5 → 4, 0.5 × 9 = 4.5 → 4
-    ("0,1\n+0.5,2\n5,3\n", [0, 2, 5]),
-    ("0,1\n+0.5,2\n7,3\n", [0, 4, 7]),
-    ("0,1\n+0.5,2\n9,3\n", [0, 4, 9]),
-    ("0,1\n+.5,2\n9,3\n", [0, 4, 9]),
-    # -F: 9 − 0.5 × 9 = 4.5 → 4
-    ("0,1\n-0.5,2\n9,3\n", [0, 4, 9]),
-    # a step that resolves below 0 is clamped to 0: 3 − 5 = −2 → 0
-    ("-5,1\n3,2\n", [0, 3]),
-    ("-5,1\n3,2\n+1,3\n", [0, 3, 4]),
-])
+@pytest.mark.parametrize(
+    "rows, steps",
+    [
+        # -F: F of the way back from the next absolute row: 10 − 0.25 × 10 = 7.5 → round → 8 (half to even)
+        ("0,1\n-0.25,2\n10,3\n", [0, 8, 10]),
+        ("0,1\n-0.5,2\n10,3\n", [0, 5, 10]),
+        ("0,1\n-0.3,2\n10,3\n", [0, 7, 10]),
+        # +F rounds half to even: 0 + 0.5 × 5 = 2.5 → 2, 0 + 0.5 × 7 = 3.5 → 4, 0.5 × 9 = 4.5 → 4
+        ("0,1\n+0.5,2\n5,3\n", [0, 2, 5]),
+        ("0,1\n+0.5,2\n7,3\n", [0, 4, 7]),
+        ("0,1\n+0.5,2\n9,3\n", [0, 4, 9]),
+        ("0,1\n+.5,2\n9,3\n", [0, 4, 9]),
+        # -F: 9 − 0.5 × 9 = 4.5 → 4
+        ("0,1\n-0.5,2\n9,3\n", [0, 4, 9]),
+        # a step that resolves below 0 is clamped to 0: 3 − 5 = −2 → 0
+        ("-5,1\n3,2\n", [0, 3]),
+        ("-5,1\n3,2\n+1,3\n", [0, 3, 4]),
+    ],
+)
 def test_seed_step_syntax(tmp_path, rows, steps):
     schedule = load_schedule(write(tmp_path, "STEP,lr\n" + rows))
     assert schedule.steps == steps
@@ -117,7 +123,9 @@ def test_seed_step_syntax(tmp_path, rows, steps):
 def test_clamped_step_that_collides_is_one_line_error(tmp_path):
     """0 and (3 − 5 → 0) are the same step: refused, naming the row."""
     path = write(tmp_path, "STEP,lr\n0,1\n-5,2\n3,3\n")
-    with pytest.raises(ConfigError, match=r"line 3 STEP '-5' resolves to 0: not after the previous row's step 0"):
+    with pytest.raises(
+        ConfigError, match=r"line 3 STEP '-5' resolves to 0: not after the previous row's step 0"
+    ):
         load_schedule(path)
 
 
@@ -127,11 +135,18 @@ def test_bad_fractions_are_refused(tmp_path, text):
         load_schedule(write(tmp_path, f"STEP,lr\n0,1\n{text},2\n10,3\n"))
 
 
-@pytest.mark.parametrize("header, curve", [
-    ("w::minjerk", min_jerk), ("w:linear:minjerk", min_jerk), ("w", min_jerk), ("w:linear", min_jerk),
-    ("w::step-end", lambda tau: (np.asarray(tau) >= 1).astype(float)), ("w:linear:step-end", lambda tau: (np.asarray(tau) >= 1).astype(float)),
-    ("w:linear:linear", lambda tau: np.asarray(tau, dtype=float)),
-])
+@pytest.mark.parametrize(
+    "header, curve",
+    [
+        ("w::minjerk", min_jerk),
+        ("w:linear:minjerk", min_jerk),
+        ("w", min_jerk),
+        ("w:linear", min_jerk),
+        ("w::step-end", lambda tau: (np.asarray(tau) >= 1).astype(float)),
+        ("w:linear:step-end", lambda tau: (np.asarray(tau) >= 1).astype(float)),
+        ("w:linear:linear", lambda tau: np.asarray(tau, dtype=float)),
+    ],
+)
 def test_seed_curve_names(tmp_path, header, curve):
     """Keyframes (0, 2) and (10, 7): y(t) = 2 + 5 · curve(t/10)."""
     schedule = load_schedule(write(tmp_path, f"STEP,lr,{header}\n0,1,2\n10,1,7\n"))
@@ -147,17 +162,22 @@ def test_step_end_holds_then_jumps(tmp_path):
 def test_log_space_with_seed_curve(tmp_path):
     """lr:log:minjerk from 1e-4 to 1e-2 over 10 steps: log y follows min jerk, so at t = 5 (τ = ½,
     min_jerk = ½) y = sqrt(1e-4 · 1e-2) = 1e-3; lr:log:step-end holds 1e-4 until t = 10."""
-    schedule = load_schedule(write(tmp_path, "STEP,lr:log:minjerk,w:log:step-end\n0,1e-4,1e-4\n10,1e-2,1e-2\n"))
+    schedule = load_schedule(
+        write(tmp_path, "STEP,lr:log:minjerk,w:log:step-end\n0,1e-4,1e-4\n10,1e-2,1e-2\n")
+    )
     assert schedule["lr"][5] == pytest.approx(1e-3, rel=1e-12)
     assert schedule["w"][9] == pytest.approx(1e-4, rel=1e-12) and schedule["w"][10] == 1e-2
 
 
-@pytest.mark.parametrize("header, match", [
-    ("w:cubic:minjerk", "unknown space 'cubic'"),
-    ("w:log:bounce", "unknown curve 'bounce'"),
-    ("w:a:b:c", "expected 'name'"),
-    (":log", "expected 'name'"),
-])
+@pytest.mark.parametrize(
+    "header, match",
+    [
+        ("w:cubic:minjerk", "unknown space 'cubic'"),
+        ("w:log:bounce", "unknown curve 'bounce'"),
+        ("w:a:b:c", "expected 'name'"),
+        (":log", "expected 'name'"),
+    ],
+)
 def test_bad_headers_are_one_line_errors(tmp_path, header, match):
     with pytest.raises(ConfigError, match=match) as error:
         load_schedule(write(tmp_path, f"STEP,lr,{header}\n0,1,2\n10,1,7\n"))

@@ -33,8 +33,12 @@ def make_study(journal: Path) -> list[tuple[int, str, list]]:
     from excolor.study_storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name="h1", storage=open_storage(str(journal)),
-                                directions=["minimize", "maximize"], sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(
+        study_name="h1",
+        storage=open_storage(str(journal)),
+        directions=["minimize", "maximize"],
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
     for i in range(5):
         trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
         if i == 3:
@@ -55,8 +59,12 @@ def dashboard(storage: Path):
     port = free_port()
     executable = shutil.which("optuna-dashboard", path=str(Path(sys.executable).parent))
     assert executable, "the optuna-dashboard command is not installed beside this Python"
-    server = subprocess.Popen([executable, str(storage), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [executable, str(storage), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline, studies = time.monotonic() + 60, None
@@ -95,13 +103,24 @@ def test_dashboard_shows_the_sweeps_objective_names_and_fixed_params(hydra_sweep
     override ``bar`` among the trials' user attributes with its value."""
     journal = tmp_path / "optuna.journal"
     sweep = hydra_sweep_runner(
-        calling_file=None, calling_module="hydra.test_utils.a_module", config_path="configs",
-        config_name="compose.yaml", temp_dir=tmp_path / "sweep",
-        task_function=lambda cfg: (float(cfg.foo), -float(cfg.foo) ** 2),
-        overrides=["hydra/sweeper=excolor_optuna", "hydra/launcher=basic", f"hydra.sweeper.storage={journal}",
-                   "hydra.sweeper.study_name=h1", "hydra.sweeper.direction=[minimize,maximize]",
-                   "hydra.sweeper.n_trials=3", f"+objective=[{','.join(OBJECTIVES)}]", "foo=range(0,4)",
-                   "bar=7"])
+        calling_file=None,
+        calling_module="hydra.test_utils.a_module",
+        config_path="configs",
+        config_name="compose.yaml",
+        temp_dir=tmp_path / "sweep",
+        task_function=lambda cfg: (float(cfg.foo), -(float(cfg.foo) ** 2)),
+        overrides=[
+            "hydra/sweeper=excolor_optuna",
+            "hydra/launcher=basic",
+            f"hydra.sweeper.storage={journal}",
+            "hydra.sweeper.study_name=h1",
+            "hydra.sweeper.direction=[minimize,maximize]",
+            "hydra.sweeper.n_trials=3",
+            f"+objective=[{','.join(OBJECTIVES)}]",
+            "foo=range(0,4)",
+            "bar=7",
+        ],
+    )
     with sweep:
         pass
     with dashboard(journal) as (summary, url):

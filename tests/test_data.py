@@ -48,7 +48,10 @@ def spec_weight(s, v):
 def test_real_config_is_the_spec():
     cfg = real_config()
     assert (cfg["n_hues"], cfg["n_saturations"], cfg["n_values"], cfg["batch_size"]) == (36, 10, 10, 64)
-    assert cfg["labels"] == {"red": {"scale": 0.5, "exponent": 10}, "vibrant": {"scale": 0.5, "exponent": 100}}
+    assert cfg["labels"] == {
+        "red": {"scale": 0.5, "exponent": 10},
+        "vibrant": {"scale": 0.5, "exponent": 100},
+    }
 
 
 def test_colors_are_the_hsv_cube():

@@ -18,8 +18,6 @@ from readme_blocks import read_block
 ROOT = docs.ROOT
 
 
-
-
 def test_fmt_by_hand():
     assert docs.fmt(3.7022e-5) == "3.70e-5"
     assert docs.fmt(0.0013621) == "0.00136"
@@ -47,8 +45,17 @@ def test_replace_block_rewrites_only_its_block():
 
 
 def test_seed_table_layout():
-    metrics = {output: {"train/recon": 1e-4, **{f"eval/{s}/{m}": 0.5 for s in ("none", "suppression", "repulsion") for m in ("max_mse", "median_mse")}}
-               for output in ("linear", "sigmoid")}
+    metrics = {
+        output: {
+            "train/recon": 1e-4,
+            **{
+                f"eval/{s}/{m}": 0.5
+                for s in ("none", "suppression", "repulsion")
+                for m in ("max_mse", "median_mse")
+            },
+        }
+        for output in ("linear", "sigmoid")
+    }
     lines = docs.seed_table(metrics, docs.seed_printout()).splitlines()
     assert lines[0] == docs.SEED_HEADER and len(lines) == 2 + len(docs.SEED_ROWS)
     assert lines[3] == "| linear, no intervention | 1.00e-4 | 0.500 | 0.500 | 2e-5 | 0.0017 | 1.6e-5 |"
@@ -72,8 +79,21 @@ def default_run(tmp_path_factory, fake_srun_dir):
     run_dir = tmp_path_factory.mktemp("default") / "run"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("WANDB", "SLURM_"))}
     env["PATH"] = f"{fake_srun_dir}{os.pathsep}{env.get('PATH', '')}"
-    done = subprocess.run([sys.executable, "-m", "excolor.train", "reproducible=portable", "cache.enabled=false", f"hydra.run.dir={run_dir}"],
-                          capture_output=True, text=True, cwd=run_dir.parent, env=env, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "excolor.train",
+            "reproducible=portable",
+            "cache.enabled=false",
+            f"hydra.run.dir={run_dir}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=run_dir.parent,
+        env=env,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return read_run(run_dir), done.stdout + done.stderr
 
@@ -82,20 +102,39 @@ def default_run(tmp_path_factory, fake_srun_dir):
 def test_default_run_reproduces_the_readme_seed0_linear_rows(default_run):
     record, _ = default_run
     metrics, rows = record.metrics, readme_rows()
-    assert rows["linear, no intervention"][:3] == [docs.fmt(metrics["train/recon"]), docs.fmt(metrics["eval/none/max_mse"]),
-                                                   docs.fmt(metrics["eval/none/median_mse"])]
+    assert rows["linear, no intervention"][:3] == [
+        docs.fmt(metrics["train/recon"]),
+        docs.fmt(metrics["eval/none/max_mse"]),
+        docs.fmt(metrics["eval/none/median_mse"]),
+    ]
     for setting in ("suppression", "repulsion"):
-        assert rows[f"linear, {setting}"][1:3] == [docs.fmt(metrics[f"eval/{setting}/max_mse"]), docs.fmt(metrics[f"eval/{setting}/median_mse"])]
+        assert rows[f"linear, {setting}"][1:3] == [
+            docs.fmt(metrics[f"eval/{setting}/max_mse"]),
+            docs.fmt(metrics[f"eval/{setting}/median_mse"]),
+        ]
 
 
 @pytest.mark.slow
 def test_default_run_terminal_is_quiet(default_run):
     _, output = default_run
-    for noise in ("Tip:", "litlogger", "LeafSpec", "_execution_whitelist_", "version_base", "wandb:", "Traceback", "\r", "v_num",
-                  "srun", "SLURM"):
+    for noise in (
+        "Tip:",
+        "litlogger",
+        "LeafSpec",
+        "_execution_whitelist_",
+        "version_base",
+        "wandb:",
+        "Traceback",
+        "\r",
+        "v_num",
+        "srun",
+        "SLURM",
+    ):
         assert noise not in output, noise
     # each message once: the text after Hydra's "[time][logger][LEVEL] - " prefix
-    messages = [re.sub(r"^\[[^]]*\]\[[^]]*\]\[[^]]*\] - ", "", line) for line in output.splitlines() if line.strip()]
+    messages = [
+        re.sub(r"^\[[^]]*\]\[[^]]*\]\[[^]]*\] - ", "", line) for line in output.splitlines() if line.strip()
+    ]
     repeated = [message for message, count in Counter(messages).items() if count > 1]
     assert not repeated, repeated
     progress = [message for message in messages if message.startswith("step ") and "/3,001 (" in message]
@@ -127,10 +166,25 @@ def test_readme_metric_table_is_the_schema():
 
 
 def test_population_bench_table_shows_the_bare_loop_when_measured():
-    bench = {"population_device": "cpu", "population_size": 64, "population_fit_seconds": 30.0, "member_seconds": 0.46875,
-             "single_fit_seconds": 7.0, "population_ratio": 0.067, "population_eval_seconds": 6.4, "single_eval_seconds": 0.2,
-             "population_total_ratio": 0.05, "machine": "m"}
+    bench = {
+        "population_device": "cpu",
+        "population_size": 64,
+        "population_fit_seconds": 30.0,
+        "member_seconds": 0.46875,
+        "single_fit_seconds": 7.0,
+        "population_ratio": 0.067,
+        "population_eval_seconds": 6.4,
+        "single_eval_seconds": 0.2,
+        "population_total_ratio": 0.05,
+        "machine": "m",
+    }
     assert "bare stacked loop" not in docs.population_bench_table(bench)
-    table = docs.population_bench_table({**bench, "population_plain_fit_seconds": 25.0, "population_plain_ratio": 1.2,
-                                         "population_eval_ratio": 0.5})
+    table = docs.population_bench_table(
+        {
+            **bench,
+            "population_plain_fit_seconds": 25.0,
+            "population_plain_ratio": 1.2,
+            "population_eval_ratio": 0.5,
+        }
+    )
     assert "| 25.0 s | **1.20** | **0.500** |" in table.splitlines()

@@ -43,8 +43,11 @@ def test_targeting_score_by_hand():
 
 def test_focus_by_hand():
     metrics = {
-        "eval/none/red_mean_mse": 0.01, "eval/none/other_mean_mse": 0.001,
-        "eval/x/red_mean_mse": 0.31, "eval/x/other_mean_mse": 0.101, "eval/x/score": 0.8,
+        "eval/none/red_mean_mse": 0.01,
+        "eval/none/other_mean_mse": 0.001,
+        "eval/x/red_mean_mse": 0.31,
+        "eval/x/other_mean_mse": 0.101,
+        "eval/x/score": 0.8,
     }
     # excess red 0.3, excess other 0.1 → collateral 0.25, focus 0.8 · 0.75 = 0.6
     result = focus_metrics(metrics, "x")
@@ -85,20 +88,49 @@ def test_reevaluation_reproduces_training_metrics(tmp_path):
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")}
     run = tmp_path / "run"
     common = ["logger=none", "callbacks=none", "evaluation.plots=false"]
-    subprocess.run([sys.executable, "-m", "excolor.train", "trainer.max_steps=60", f"hydra.run.dir={run}", *common],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "excolor.train", "trainer.max_steps=60", f"hydra.run.dir={run}", *common],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     trained = json.loads((run / "metrics.json").read_text())
-    subprocess.run([sys.executable, "-m", "excolor.evaluate", f"run={run}", "evaluation.plots=false", "hydra.run.dir=" + str(run / "evaluations" / "again")],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "excolor.evaluate",
+            f"run={run}",
+            "evaluation.plots=false",
+            "hydra.run.dir=" + str(run / "evaluations" / "again"),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     again = json.loads((run / "evaluations" / "again" / "metrics.json").read_text())
     for key, value in trained.items():
-        if (key.startswith("eval/") or key == "val/recon") and key != "eval/seconds":  # eval/seconds: wall clock
+        if (
+            key.startswith("eval/") or key == "val/recon"
+        ) and key != "eval/seconds":  # eval/seconds: wall clock
             assert again[key] == pytest.approx(value, rel=1e-6), key
     # other settings evaluate the same model differently, and only what was asked for
     out = run / "evaluations" / "weak"
-    subprocess.run([sys.executable, "-m", "excolor.evaluate", f"run={run}", "intervention=repulsion",
-                    "intervention.repulsion.mapper.b=0.9", "evaluation.plots=false", f"hydra.run.dir={out}"],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "excolor.evaluate",
+            f"run={run}",
+            "intervention=repulsion",
+            "intervention.repulsion.mapper.b=0.9",
+            "evaluation.plots=false",
+            f"hydra.run.dir={out}",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     weak = json.loads((out / "metrics.json").read_text())
     assert "eval/suppression/max_mse" not in weak
     assert weak["eval/none/median_mse"] == pytest.approx(trained["eval/none/median_mse"], rel=1e-6)
@@ -131,9 +163,15 @@ def hooked_metrics(model, layer, interventions, evaluator, red):
     with torch.inference_mode(), intervene(model, layer, interventions):
         error = per_color_error(model, evaluator.loss_colors).reshape(-1, len(evaluator.loss_colors))
         val_error = per_color_error(model, evaluator.val_colors).reshape(len(error), -1)
-    columns = {"max_mse": error.max(-1).values, "median_mse": error.median(-1).values, "mean_mse": error.mean(-1),
-               "red_mean_mse": error[:, red].mean(-1), "other_mean_mse": error[:, ~red].mean(-1), "val_recon": val_error.mean(-1),
-               "score": torch.from_numpy(targeting_scores(val_error.numpy(), evaluator.val_similarity))}
+    columns = {
+        "max_mse": error.max(-1).values,
+        "median_mse": error.median(-1).values,
+        "mean_mse": error.mean(-1),
+        "red_mean_mse": error[:, red].mean(-1),
+        "other_mean_mse": error[:, ~red].mean(-1),
+        "val_recon": val_error.mean(-1),
+        "score": torch.from_numpy(targeting_scores(val_error.numpy(), evaluator.val_similarity)),
+    }
     return error, [{key: float(column[m]) for key, column in columns.items()} for m in range(len(error))]
 
 
@@ -149,16 +187,21 @@ def test_split_evaluation_equals_the_hooked_one_bit_for_bit(layer, members, monk
 
     torch.manual_seed(4)
     model = PopulationAutoencoder.from_members([ColorAutoencoder() for _ in range(members)])
-    settings = {"none": [], "suppression": [Suppression([1, 0, 0, 0], BoundedFalloff(0.2, 0.9, 2))],
-                "repulsion": [Repulsion([0, 1, 0, 0], BezierMapper(0.1, 0.5))],
-                "both": [Suppression([1, 0, 0, 0]), Repulsion([0.5, 0.5, 0, 0])]}
+    settings = {
+        "none": [],
+        "suppression": [Suppression([1, 0, 0, 0], BoundedFalloff(0.2, 0.9, 2))],
+        "repulsion": [Repulsion([0, 1, 0, 0], BezierMapper(0.1, 0.5))],
+        "both": [Suppression([1, 0, 0, 0]), Repulsion([0.5, 0.5, 0, 0])],
+    }
     monkeypatch.setattr(Evaluator, "CHUNK", 2**11)
     evaluator = Evaluator(model, layer)
     red = torch.zeros(len(evaluator.loss_colors), dtype=torch.bool)
     red[evaluator.red_index] = True
     evaluator.loss_colors, red = evaluator.loss_colors[::7], red[::7]
     evaluator.red_index, evaluator.other_index = torch.nonzero(red)[:, 0], torch.nonzero(~red)[:, 0]
-    assert len(evaluator.loss_colors) // evaluator.chunk >= 38  # the colors really are evaluated in many chunks
+    assert (
+        len(evaluator.loss_colors) // evaluator.chunk >= 38
+    )  # the colors really are evaluated in many chunks
     results = evaluator.evaluate(settings)
     for name, interventions in settings.items():
         expected_error, expected = hooked_metrics(model, layer, interventions, evaluator, red)

@@ -32,7 +32,10 @@ OVERRIDES = [
     "trusted_packages=[mylab]",
     "+regularizers.sparse={_target_: mylab.Sparsity, column: reg-sparse, weight: 0.01}",
     "+intervention.reflect={_target_: mylab.Reflection, concept: ${concept}}",
-    "intervention=none", "population.size=2", "trainer.max_steps=100", "logger=none",
+    "intervention=none",
+    "population.size=2",
+    "trainer.max_steps=100",
+    "logger=none",
 ]
 
 
@@ -48,6 +51,7 @@ def mylab(tmp_path, monkeypatch):
 
 
 # --- the extension points ---------------------------------------------------------------------------
+
 
 def test_builtin_components_are_declared_extension_points():
     assert isinstance(Suppression([1.0, 0, 0, 0]), Intervention)
@@ -84,11 +88,14 @@ def test_a_target_of_the_wrong_kind_is_refused_in_one_line():
     with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         cfg = compose("train", overrides=["+regularizers.x={_target_: excolor.interventions.BezierMapper}"])
     schedule = load_schedule(cfg.schedule.path)
-    with pytest.raises(ConfigError, match=r"^regularizers.x: excolor.interventions.mappers.BezierMapper is not a Regularizer"):
+    with pytest.raises(
+        ConfigError, match=r"^regularizers.x: excolor.interventions.mappers.BezierMapper is not a Regularizer"
+    ):
         build_regularizers(cfg.regularizers, schedule, ["red", "vibrant"], 4)
 
 
 # --- the example's formulas, against hand-worked values --------------------------------------------
+
 
 def test_sparsity_is_the_l1_norm_of_each_row(mylab):
     from mylab import Sparsity
@@ -120,18 +127,31 @@ def test_editing_a_constant_of_the_example_changes_the_cache_key(mylab):
 
 # --- the README command, end to end ---------------------------------------------------------------------
 
+
 def run_train(argv: list[str], cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(pythonpath), os.environ.get("PYTHONPATH", "")]),
-           "WANDB_MODE": "disabled"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(pythonpath), os.environ.get("PYTHONPATH", "")]),
+        "WANDB_MODE": "disabled",
+    }
     env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([sys.executable, "-m", "excolor.train", *argv], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "excolor.train", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_an_outside_target_needs_trusted_packages(tmp_path):
     untrusted = [o for o in OVERRIDES if not o.startswith("trusted_packages")]
-    done = run_train(["-m", *untrusted, "regularizers.sparse.weight=0.001,0.01", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
-                     tmp_path, EXAMPLE)
+    done = run_train(
+        ["-m", *untrusted, "regularizers.sparse.weight=0.001,0.01", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        tmp_path,
+        EXAMPLE,
+    )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr[-2000:]
     assert "regularizers.sparse._target_='mylab.Sparsity' is not a trusted target" in lines[0]
@@ -143,13 +163,25 @@ def test_an_outside_target_needs_trusted_packages(tmp_path):
 def test_the_example_runs_in_a_population_sweep_and_retrains_when_edited(tmp_path, mylab):
     cache = f"cache.dir={tmp_path / 'cache'}"
     sweep = tmp_path / "sweep"
-    done = run_train(["-m", *OVERRIDES, "regularizers.sparse.weight=0.001,0.01", "+hydra/sweep_common=default",
-                      f"hydra.sweep.dir={sweep}", cache], tmp_path, mylab)
+    done = run_train(
+        [
+            "-m",
+            *OVERRIDES,
+            "regularizers.sparse.weight=0.001,0.01",
+            "+hydra/sweep_common=default",
+            f"hydra.sweep.dir={sweep}",
+            cache,
+        ],
+        tmp_path,
+        mylab,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for trial in ("0", "1"):
         with open(sweep / trial / "losses.csv") as handle:
             rows = list(csv.DictReader(handle))
-        assert len(rows) == 100 and all(float(row["sparse"]) > 0 for row in rows)  # the outside term, every step
+        assert len(rows) == 100 and all(
+            float(row["sparse"]) > 0 for row in rows
+        )  # the outside term, every step
         with open(sweep / trial / "members.csv") as handle:
             members = list(csv.DictReader(handle))
         assert len(members) == 2 and all(float(m["eval/reflect/focus"]) >= 0 for m in members)
@@ -159,7 +191,9 @@ def test_the_example_runs_in_a_population_sweep_and_retrains_when_edited(tmp_pat
     single = [*OVERRIDES, "evaluation.plots=false", cache]
     done = run_train([*single, f"hydra.run.dir={tmp_path / 'same'}"], tmp_path, mylab)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads((tmp_path / "same" / "metrics.json").read_text())["train/cached"] == 1  # the sweep's model
+    assert (
+        json.loads((tmp_path / "same" / "metrics.json").read_text())["train/cached"] == 1
+    )  # the sweep's model
     source = mylab / "mylab" / "sparsity.py"
     source.write_text(source.read_text().replace("SCALE = 1.0", "SCALE = 2.0"))
     done = run_train([*single, f"hydra.run.dir={tmp_path / 'edited'}"], tmp_path, mylab)

@@ -20,8 +20,15 @@ from excolor.checkpoint import MODEL_CONFIG_KEY, load_model, read_checkpoint
 from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.errors import CheckpointError
 
-FAST = ["logger=none", "callbacks=none", "trainer.max_steps=20", "trainer.accelerator=cpu",
-        "evaluation.plots=false", "intervention=none", "threads=1"]
+FAST = [
+    "logger=none",
+    "callbacks=none",
+    "trainer.max_steps=20",
+    "trainer.accelerator=cpu",
+    "evaluation.plots=false",
+    "intervention=none",
+    "threads=1",
+]
 
 
 class Payload:
@@ -53,13 +60,18 @@ def trained(tmp_path_factory) -> Path:
     run = root / "run"
     done = subprocess.run(
         [sys.executable, "-m", "excolor.train", *FAST, "cache.enabled=false", f"hydra.run.dir={run}"],
-        cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ, "WANDB_MODE": "disabled"},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "WANDB_MODE": "disabled"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return run
 
 
 # --- 1. checkpoints ---------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_real_checkpoint_loads_weights_only(trained):
@@ -68,7 +80,9 @@ def test_a_real_checkpoint_loads_weights_only(trained):
     assert not model.training
     assert model.encoder[0].weight.shape == (16, 3)
     stored = next(v for k, v in checkpoint["state_dict"].items() if k.endswith("encoder.0.weight"))
-    assert torch.equal(model.encoder[0].weight, stored.reshape(-1, 16, 3)[0])  # member 0 of a stacked population
+    assert torch.equal(
+        model.encoder[0].weight, stored.reshape(-1, 16, 3)[0]
+    )  # member 0 of a stacked population
 
 
 @pytest.mark.slow
@@ -89,14 +103,19 @@ def test_payload_never_runs_through_load_model(tmp_path, trained):
         excolor.load_model(tmp_path)
     assert not marker.exists()
     message = str(error.value)
-    assert "\n" not in message and "refusing checkpoint" in message and str(tmp_path / "model.ckpt") in message
+    assert (
+        "\n" not in message and "refusing checkpoint" in message and str(tmp_path / "model.ckpt") in message
+    )
     assert "GLOBAL" in message  # names what it refused
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "cannot read checkpoint"),
-    (b"not a zip and not a pickle", "cannot read checkpoint"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "cannot read checkpoint"),
+        (b"not a zip and not a pickle", "cannot read checkpoint"),
+    ],
+)
 def test_unreadable_checkpoints_are_one_line_errors(tmp_path, content, reason):
     (tmp_path / "model.ckpt").write_bytes(content)
     with pytest.raises(CheckpointError, match=reason) as error:
@@ -125,8 +144,18 @@ def test_payload_never_runs_through_evaluate(tmp_path, trained):
     marker = tmp_path / "PWNED"
     plant(run / "model.ckpt", marker, torch.load(trained / "model.ckpt", weights_only=True))
     done = subprocess.run(
-        [sys.executable, "-m", "excolor.evaluate", f"run={run}", "evaluation.plots=false", "intervention=none"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "excolor.evaluate",
+            f"run={run}",
+            "evaluation.plots=false",
+            "intervention=none",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 2, done.stderr[-3000:]
     lines = done.stderr.strip().splitlines()
@@ -142,16 +171,29 @@ def test_a_broken_checkpoint_leaves_no_evaluation_dir(tmp_path, trained):
     (run / "model.ckpt").write_bytes(b"not a checkpoint")
     (run / "evaluations" / "earlier").mkdir(parents=True)  # an evaluation from before stays
     done = subprocess.run(
-        [sys.executable, "-m", "excolor.evaluate", f"run={run}", "evaluation.plots=false", "intervention=none"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "excolor.evaluate",
+            f"run={run}",
+            "evaluation.plots=false",
+            "intervention=none",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 2, done.stderr[-3000:]
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("excolor: error: ") and "checkpoint" in lines[0], done.stderr
+    assert len(lines) == 1 and lines[0].startswith("excolor: error: ") and "checkpoint" in lines[0], (
+        done.stderr
+    )
     assert [path.name for path in (run / "evaluations").iterdir()] == ["earlier"]
 
 
 # --- 2. the cache key -----------------------------------------------------------------------------
+
 
 def key(overrides: list[str] = (), steps: int = 3001, device: str = "cpu") -> str:
     return training_key(compose_train(overrides), steps, device)
@@ -163,19 +205,40 @@ def default_key() -> str:
     return key()
 
 
-@pytest.mark.parametrize("override", [
-    "+trainer.precision=bf16-mixed", "trainer.devices=2", "trainer.accelerator=cpu", "trainer.log_every_n_steps=7",
-    "seed=1", "threads=2", "model.hidden=8", "data.batch_size=32", "regularizers.unit.weight=0.5",
-    "regularizers=ex2.2", "schedule=ex2.2", "concept=[0,1,0,0]", "++population.size=4",
-])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "+trainer.precision=bf16-mixed",
+        "trainer.devices=2",
+        "trainer.accelerator=cpu",
+        "trainer.log_every_n_steps=7",
+        "seed=1",
+        "threads=2",
+        "model.hidden=8",
+        "data.batch_size=32",
+        "regularizers.unit.weight=0.5",
+        "regularizers=ex2.2",
+        "schedule=ex2.2",
+        "concept=[0,1,0,0]",
+        "++population.size=4",
+    ],
+)
 def test_everything_that_shapes_training_changes_the_key(override, default_key):
     assert key([override]) != default_key
 
 
-@pytest.mark.parametrize("override", [
-    "intervention=none", "intervention.suppression.falloff.power=3", "evaluation.plots=false",
-    "logger=none", "objective=[eval/none/median_mse]", "cache.dir=/elsewhere", "tag=other",
-])
+@pytest.mark.parametrize(
+    "override",
+    [
+        "intervention=none",
+        "intervention.suppression.falloff.power=3",
+        "evaluation.plots=false",
+        "logger=none",
+        "objective=[eval/none/median_mse]",
+        "cache.dir=/elsewhere",
+        "tag=other",
+    ],
+)
 def test_evaluation_and_logging_do_not_change_the_key(override, default_key):
     assert key([override]) == default_key
 
@@ -188,8 +251,17 @@ def test_steps_and_device_change_the_key(default_key):
 def test_the_modules_training_imports_are_found_from_the_code():
     modules = training_modules({"excolor.train"})
     # train.py's fit and seeding code, and what it imports lazily inside functions
-    for name in ("excolor.train", "excolor.module", "excolor.data", "excolor.model", "excolor.schedule",
-                 "excolor.losses", "excolor.regularizers.separate", "excolor.cache", "excolor.checkpoint"):
+    for name in (
+        "excolor.train",
+        "excolor.module",
+        "excolor.data",
+        "excolor.model",
+        "excolor.schedule",
+        "excolor.losses",
+        "excolor.regularizers.separate",
+        "excolor.cache",
+        "excolor.checkpoint",
+    ):
         assert name in modules, name
     assert "excolor.report" not in modules  # not imported by training
     assert list(modules) == sorted(modules)  # deterministic order
@@ -200,11 +272,21 @@ def test_a_changed_line_in_the_training_loop_changes_the_key(monkeypatch):
     before = key()
     module_file = cache_module.module_file("excolor.module")
     read = cache_module._read_source
-    monkeypatch.setattr(cache_module, "_read_source", lambda path: read(path) + (b"\n# changed\n" if path == module_file else b""))
+    monkeypatch.setattr(
+        cache_module,
+        "_read_source",
+        lambda path: read(path) + (b"\n# changed\n" if path == module_file else b""),
+    )
     assert key() != before
     train_file = cache_module.module_file("excolor.train")
     assert b"trainer.fit(" in read(train_file)  # the line this test changes: train.py's fit call
-    monkeypatch.setattr(cache_module, "_read_source", lambda path: read(path).replace(b"trainer.fit(", b"trainer.fit (") if path == train_file else read(path))
+    monkeypatch.setattr(
+        cache_module,
+        "_read_source",
+        lambda path: (
+            read(path).replace(b"trainer.fit(", b"trainer.fit (") if path == train_file else read(path)
+        ),
+    )
     assert key() != before
 
 
@@ -217,6 +299,7 @@ def test_a_changed_schedule_file_changes_the_key(tmp_path):
 
 
 # --- 2. broken entries ------------------------------------------------------------------------------
+
 
 def make_entry(root: Path, trained: Path, key: str = "k") -> Path:
     entry = root / key
@@ -233,7 +316,9 @@ BREAKERS = {
     "missing_checkpoint": lambda e: (e / "model.ckpt").unlink(),
     "bad_json": lambda e: (e / "train_metrics.json").write_text("{not json"),
     "json_not_object": lambda e: (e / "train_metrics.json").write_text("[1, 2]"),
-    "payload": lambda e: plant(e / "model.ckpt", e.parent / "PWNED", torch.load(e / "model.ckpt", weights_only=True)),
+    "payload": lambda e: plant(
+        e / "model.ckpt", e.parent / "PWNED", torch.load(e / "model.ckpt", weights_only=True)
+    ),
 }
 
 
@@ -273,7 +358,11 @@ def test_a_poisoned_cache_hit_is_evicted_and_retrained_not_run(tmp_path, trained
     run = tmp_path / "run"
     done = subprocess.run(
         [sys.executable, "-m", "excolor.train", *overrides, f"hydra.run.dir={run}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "WANDB_MODE": "disabled"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "WANDB_MODE": "disabled"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert not marker.exists()

@@ -62,8 +62,12 @@ def test_bezier_mapper_shape(a, b):
     assert torch.equal(y[below], x[below])
     assert torch.all(y <= x + 1e-12)  # never moves a similarity upwards
     h = 1e-3
-    near_a = (m(torch.tensor([a + 2 * h], dtype=torch.float64)) - m(torch.tensor([a + h], dtype=torch.float64))) / h
-    near_1 = (m(torch.tensor([1.0], dtype=torch.float64)) - m(torch.tensor([1.0 - h], dtype=torch.float64))) / h
+    near_a = (
+        m(torch.tensor([a + 2 * h], dtype=torch.float64)) - m(torch.tensor([a + h], dtype=torch.float64))
+    ) / h
+    near_1 = (
+        m(torch.tensor([1.0], dtype=torch.float64)) - m(torch.tensor([1.0 - h], dtype=torch.float64))
+    ) / h
     assert near_a.item() == pytest.approx(1.0, abs=0.05)
     assert near_1.item() == pytest.approx(0.0, abs=0.05)
 

@@ -81,7 +81,9 @@ def test_eval_output_is_clamped_and_training_output_is_not():
     x = x_batch(4)
     model.train()
     torch.testing.assert_close(model(x), torch.tensor([[5.0, -5.0, 0.5]]).expand(4, 3))
-    torch.testing.assert_close(model.forward_with_latents(x)[0], torch.tensor([[5.0, -5.0, 0.5]]).expand(4, 3))
+    torch.testing.assert_close(
+        model.forward_with_latents(x)[0], torch.tensor([[5.0, -5.0, 0.5]]).expand(4, 3)
+    )
     model.eval()
     torch.testing.assert_close(model(x), torch.tensor([[1.0, 0.0, 0.5]]).expand(4, 3))
     torch.testing.assert_close(model.forward_with_latents(x)[0], torch.tensor([[1.0, 0.0, 0.5]]).expand(4, 3))
@@ -125,7 +127,9 @@ def save_checkpoint(model, path):
     torch.save({"state_dict": state, MODEL_CONFIG_KEY: dict(model.config)}, path)
 
 
-@pytest.mark.parametrize("config", [{}, {"output": "sigmoid"}, {"normalize": False, "bottleneck": 3, "hidden": 5}])
+@pytest.mark.parametrize(
+    "config", [{}, {"output": "sigmoid"}, {"normalize": False, "bottleneck": 3, "hidden": 5}]
+)
 def test_load_model_round_trip(tmp_path, config):
     torch.manual_seed(0)
     model = ColorAutoencoder(**config)
@@ -171,6 +175,12 @@ def test_load_model_truncated_and_foreign(tmp_path):
         excolor.load_model(foreign)
     assert "foreign.ckpt" in str(info.value)
     mismatched = tmp_path / "mismatched.ckpt"
-    torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, MODEL_CONFIG_KEY: {"bottleneck": 5}}, mismatched)
+    torch.save(
+        {
+            "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
+            MODEL_CONFIG_KEY: {"bottleneck": 5},
+        },
+        mismatched,
+    )
     with pytest.raises(CheckpointError):
         excolor.load_model(mismatched)

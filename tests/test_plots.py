@@ -144,9 +144,16 @@ def test_latent_spheres_writes_png(tmp_path, latents):
     lat, recon, true = latents
     e0 = np.array([1.0, 0, 0, 0])
     out = plot_latent_spheres(
-        lat, recon, true, "spheres", str(tmp_path / "spheres.png"),
-        cones=[(e0, np.pi / 2, "dashed"), (e0, np.arccos(0.5), "solid"),
-               (np.array([0, 0, 0, 1.0]), 0.3, "solid")],  # ~0 in panel 1: skipped
+        lat,
+        recon,
+        true,
+        "spheres",
+        str(tmp_path / "spheres.png"),
+        cones=[
+            (e0, np.pi / 2, "dashed"),
+            (e0, np.arccos(0.5), "solid"),
+            (np.array([0, 0, 0, 1.0]), 0.3, "solid"),
+        ],  # ~0 in panel 1: skipped
     )
     img = _check_png(out, min_w=900)
     assert img.shape[1] > 2 * img.shape[0]

@@ -29,7 +29,15 @@ from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.run_record import read_members, summarize_members
 from excolor.schedule import load_schedule
 
-MODEL = OmegaConf.create({"_target_": "excolor.model.ColorAutoencoder", "hidden": 16, "bottleneck": 4, "normalize": True, "output": "linear"})
+MODEL = OmegaConf.create(
+    {
+        "_target_": "excolor.model.ColorAutoencoder",
+        "hidden": 16,
+        "bottleneck": 4,
+        "normalize": True,
+        "output": "linear",
+    }
+)
 
 
 def data_config(seed: int = 0):
@@ -51,7 +59,9 @@ def ex23_regularizers() -> dict:
 
 
 def test_members_are_grid_points_times_seeds_grid_major():
-    population = Population(size=2, grid={"regularizers.unit.weight": [0.1, 1.0], "regularizers.anchor.weight": [3.0]}, seed=5)
+    population = Population(
+        size=2, grid={"regularizers.unit.weight": [0.1, 1.0], "regularizers.anchor.weight": [3.0]}, seed=5
+    )
     assert len(population) == 4
     assert population.seeds == [5, 6, 5, 6]
     assert population.values("regularizers.unit.weight") == [0.1, 0.1, 1.0, 1.0]
@@ -89,7 +99,9 @@ def test_bad_population_configs_name_the_key(size, grid, text):
 def test_grid_keys_must_name_a_configured_regularizer():
     population = Population(grid={"regularizers.nope.weight": [1.0]})
     with pytest.raises(ConfigError, match="no regularizer 'nope'"):
-        population.bind_regularizers({"unit": Unitarity(column="reg-unit"), "anchor": Anchor(point=[1, 0, 0, 0], column="reg-anchor")})
+        population.bind_regularizers(
+            {"unit": Unitarity(column="reg-unit"), "anchor": Anchor(point=[1, 0, 0, 0], column="reg-anchor")}
+        )
 
 
 # ----------------------------------------------------------------------------- stacked model
@@ -130,7 +142,9 @@ def test_a_population_of_one_computes_bit_for_bit_what_its_model_does():
     x = torch.rand(64, 3)
     y_single, latents_single = single.train().forward_with_latents(x)
     y_stacked, latents_stacked = stacked.forward_with_latents(x)
-    assert torch.equal(y_single, y_stacked) and torch.equal(latents_single["encoder"], latents_stacked["encoder"])
+    assert torch.equal(y_single, y_stacked) and torch.equal(
+        latents_single["encoder"], latents_stacked["encoder"]
+    )
 
 
 def test_members_must_share_an_architecture():
@@ -149,7 +163,10 @@ def test_member_index_out_of_range():
 def test_each_members_batches_are_its_own_seeds_stream():
     population = Population(size=3, grid={"regularizers.unit.weight": [1.0, 2.0]}, seed=4)
     stacked = population.build_data(data_config())
-    alone = {seed: ContinuousBatches(ColorBatches(seed=seed, labels=dict(data_config().labels)), 120) for seed in (4, 5, 6)}
+    alone = {
+        seed: ContinuousBatches(ColorBatches(seed=seed, labels=dict(data_config().labels)), 120)
+        for seed in (4, 5, 6)
+    }
     streams = {seed: iter(batches) for seed, batches in alone.items()}
     for step, (x, labels) in enumerate(ContinuousBatches(stacked, 120)):
         assert x.shape[0] == 6 and labels.shape[0] == 6
@@ -190,7 +207,14 @@ def fit_population(population: Population, steps: int, log_every_n_steps: int = 
         regularizer.bind_labels(data.label_names)
     population.bind_regularizers(regularizers)
     module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=log_every_n_steps)
-    trainer = L.Trainer(max_steps=steps, accelerator="cpu", logger=False, enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        max_steps=steps,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
     trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
     return module
 
@@ -207,8 +231,12 @@ def test_each_member_trains_as_its_single_model_up_to_rounding():
     population = Population(size=2, grid={"regularizers.unit.weight": [0.5, 2.0]}, seed=0)
     stacked = train_population(population, 60)
     for member in population.members:
-        plain, _ = train_plain(60, member.seed, (f"regularizers.unit.weight={member.values['regularizers.unit.weight']}",))
-        for expected, got in zip(plain.state_dict().values(), stacked.member(member.index).state_dict().values()):
+        plain, _ = train_plain(
+            60, member.seed, (f"regularizers.unit.weight={member.values['regularizers.unit.weight']}",)
+        )
+        for expected, got in zip(
+            plain.state_dict().values(), stacked.member(member.index).state_dict().values()
+        ):
             torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -249,8 +277,21 @@ def run_train(tmp_path, name, *overrides):
     run_dir = tmp_path / name
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
     done = subprocess.run(
-        [sys.executable, "-m", "excolor.train", "logger=none", "callbacks=none", "evaluation.plots=false", f"hydra.run.dir={run_dir}", *overrides],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "excolor.train",
+            "logger=none",
+            "callbacks=none",
+            "evaluation.plots=false",
+            f"hydra.run.dir={run_dir}",
+            *overrides,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
     )
     return done, run_dir
 
@@ -259,7 +300,12 @@ def run_train(tmp_path, name, *overrides):
 def test_population_run_writes_members_medians_and_member_checkpoints(tmp_path):
     import excolor
 
-    overrides = ("population.size=2", "population.grid={regularizers.unit.weight:[0.1,10]}", "trainer.max_steps=40", "cache.enabled=false")
+    overrides = (
+        "population.size=2",
+        "population.grid={regularizers.unit.weight:[0.1,10]}",
+        "trainer.max_steps=40",
+        "cache.enabled=false",
+    )
     done, run_dir = run_train(tmp_path, "grid", *overrides)
     assert done.returncode == 0, done.stderr[-3000:]
     members = read_members(run_dir)
@@ -295,14 +341,22 @@ def bad_population_runs(tmp_path_factory) -> tuple:
     (tests/entry_driver.py: a case costs a config composition, not ~4 s of imports)."""
     root = tmp_path_factory.mktemp("bad_populations")
     common = ["logger=none", "callbacks=none", "evaluation.plots=false", "trainer.max_steps=5"]
-    cases = {override: ("excolor.train", [*common, override, f"hydra.run.dir={root / str(index)}"])
-             for index, override in enumerate(BAD_POPULATIONS)}
+    cases = {
+        override: ("excolor.train", [*common, override, f"hydra.run.dir={root / str(index)}"])
+        for index, override in enumerate(BAD_POPULATIONS)
+    }
     out = root / "driver.json"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(root / "cache"), "WANDB_MODE": "disabled"}
     env.pop("HYDRA_FULL_ERROR", None)
     driver = os.path.join(os.path.dirname(__file__), "entry_driver.py")
-    done = subprocess.run([sys.executable, driver, json.dumps(cases), str(out)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, driver, json.dumps(cases), str(out)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
     return root, json.loads(out.read_text())
 

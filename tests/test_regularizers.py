@@ -234,7 +234,9 @@ def test_unknown_label_affinity():
     assert "blue" in str(info.value)
 
 
-@pytest.mark.parametrize("cls, kwargs", [(Unitarity, {}), (Anchor, {"point": [1, 0, 0, 0]}), (Planarity, {}), (Separate, {})])
+@pytest.mark.parametrize(
+    "cls, kwargs", [(Unitarity, {}), (Anchor, {"point": [1, 0, 0, 0]}), (Planarity, {}), (Separate, {})]
+)
 def test_negative_weight(cls, kwargs):
     with pytest.raises(ConfigError) as info:
         cls(column="reg-x", weight=-1.0, **kwargs)
@@ -262,7 +264,13 @@ def test_near_one_is_isclose_to_one_exactly_at_the_boundary():
     for _ in range(300):  # every float32 within 300 ulps of 1 on both sides: across the tolerance's edges
         up, down = torch.nextafter(up, torch.tensor(2.0)), torch.nextafter(down, torch.tensor(0.0))
         values += [up, down]
-    c = torch.cat([torch.stack(values), torch.rand(10_000) * 2.2 - 1.1, torch.tensor([float("nan"), float("inf"), -1.0, 0.0])])
+    c = torch.cat(
+        [
+            torch.stack(values),
+            torch.rand(10_000) * 2.2 - 1.1,
+            torch.tensor([float("nan"), float("inf"), -1.0, 0.0]),
+        ]
+    )
     expected = torch.isclose(c, torch.ones_like(c))
     assert torch.equal(near_one(c), expected) and 0 < int(expected.sum()) < 601
 

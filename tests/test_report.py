@@ -32,15 +32,27 @@ REPORT_NODE = {
     "arms": ["model.output"],
     "metrics": ["eval/none/median_mse", "eval/suppression/score"],
     "hypotheses": [
-        {"name": "H2", "claim": "dropping the output sigmoid improves reconstruction",
-         "treatment": {"model.output": "linear"}, "control": {"model.output": "sigmoid"},
-         "metrics": {"eval/none/median_mse": "lower"}},
-        {"name": "H3", "claim": "tanh is no different from sigmoid",
-         "treatment": {"model.output": "tanh"}, "control": {"model.output": "sigmoid"},
-         "metrics": {"eval/none/median_mse": "lower"}},
-        {"name": "H1", "claim": "linear output is better overall",
-         "treatment": {"model.output": "linear"}, "control": {"model.output": "sigmoid"},
-         "metrics": {"eval/none/median_mse": "lower", "eval/suppression/score": "higher"}},
+        {
+            "name": "H2",
+            "claim": "dropping the output sigmoid improves reconstruction",
+            "treatment": {"model.output": "linear"},
+            "control": {"model.output": "sigmoid"},
+            "metrics": {"eval/none/median_mse": "lower"},
+        },
+        {
+            "name": "H3",
+            "claim": "tanh is no different from sigmoid",
+            "treatment": {"model.output": "tanh"},
+            "control": {"model.output": "sigmoid"},
+            "metrics": {"eval/none/median_mse": "lower"},
+        },
+        {
+            "name": "H1",
+            "claim": "linear output is better overall",
+            "treatment": {"model.output": "linear"},
+            "control": {"model.output": "sigmoid"},
+            "metrics": {"eval/none/median_mse": "lower", "eval/suppression/score": "higher"},
+        },
     ],
 }
 
@@ -59,9 +71,14 @@ def _trial(sweep: Path, num: int, output: str, seed: int, metrics=None, failure=
 
 def make_sweep(sweep: Path, report_node=REPORT_NODE, sweeper=None, objective=None) -> Path:
     sweep.mkdir(parents=True, exist_ok=True)
-    mr = {"hydra": {"sweeper": sweeper or {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"},
-                    "sweep": {"dir": "multirun/${now:%Y-%m-%d}"}},
-          "model": {"output": "sigmoid"}, "seed": 0}
+    mr = {
+        "hydra": {
+            "sweeper": sweeper or {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"},
+            "sweep": {"dir": "multirun/${now:%Y-%m-%d}"},
+        },
+        "model": {"output": "sigmoid"},
+        "seed": 0,
+    }
     if report_node is not None:
         mr["report"] = report_node
     if objective is not None:
@@ -70,9 +87,20 @@ def make_sweep(sweep: Path, report_node=REPORT_NODE, sweeper=None, objective=Non
     num = 0
     for output, mse in (("linear", LINEAR_MSE), ("sigmoid", SIGMOID_MSE), ("tanh", SIGMOID_MSE)):
         for seed, (m, s) in enumerate(zip(mse, SCORE)):
-            _trial(sweep, num, output, seed, metrics={
-                "train/seconds": 10.0 + seed, "train/steps": 100, "seed": seed, "val/recon": m,
-                "eval/none/median_mse": m, "eval/suppression/score": s})
+            _trial(
+                sweep,
+                num,
+                output,
+                seed,
+                metrics={
+                    "train/seconds": 10.0 + seed,
+                    "train/steps": 100,
+                    "seed": seed,
+                    "val/recon": m,
+                    "eval/none/median_mse": m,
+                    "eval/suppression/score": s,
+                },
+            )
             num += 1
     _trial(sweep, num, "linear", 5, failure={"error": "loss is NaN at step 17", "type": "FloatingPointError"})
     _trial(sweep, num + 1, "sigmoid", 5)  # incomplete: killed while running
@@ -126,10 +154,12 @@ def test_report_numbers_and_verdicts(tmp_path):
     assert [p["p_holm"] for p in hyp["H1"]["metrics"]] == pytest.approx([0.125, 1.0])
 
     # a CI that collapses to a point is said to be one (never evidence); a lone metric has no Holm p
-    assert "**H2** (dropping the output sigmoid improves reconstruction): inconclusive — " \
-           "eval/none/median_mse linear/sigmoid: median of per-seed ratios 0.100 [95% CI: a single point, 0.100; " \
-           "no evidence either way], Wilcoxon signed-rank p = 0.062 (n = 5 seeds, paired); " \
-           "diverged: 0 of 5 vs 0 of 5 members" in md
+    assert (
+        "**H2** (dropping the output sigmoid improves reconstruction): inconclusive — "
+        "eval/none/median_mse linear/sigmoid: median of per-seed ratios 0.100 [95% CI: a single point, 0.100; "
+        "no evidence either way], Wilcoxon signed-rank p = 0.062 (n = 5 seeds, paired); "
+        "diverged: 0 of 5 vs 0 of 5 members" in md
+    )
     assert "Holm p = 0.12 (family H1: 2 tests) (n = 5 seeds, paired) → lower is better: inconclusive" in md
     assert "**H3** (tanh is no different from sigmoid): inconclusive" in md
     assert "Rule:" in md and md.count("Rule:") == 1
@@ -158,7 +188,11 @@ def test_fmt_estimate_keeps_the_story():
     # 3 digits would print the lower bound as the point: add digits until it differs
     assert fmt_estimate(1.0004, 1.0001, 1.2) == ("1.0004", "1.0001", "1.2000")
     assert fmt_estimate(0.1, 0.1, 0.1) == ("0.100", "0.100", "0.100")  # equal bounds stay equal
-    assert fmt_estimate(0.1, 0.1 + 1e-17, 0.1) == ("0.100", "0.100", "0.100")  # float rounding is not a difference
+    assert fmt_estimate(0.1, 0.1 + 1e-17, 0.1) == (
+        "0.100",
+        "0.100",
+        "0.100",
+    )  # float rounding is not a difference
     assert fmt_estimate(2.81e-5, 2.3e-5, 3.5e-5) == ("2.81e-05", "2.30e-05", "3.50e-05")
     assert fmt_estimate(100.0, 95.0, 130.0) == ("100", "95.0", "130")
     assert fmt_estimate(float("nan"), 1.0, 2.0)[0] == "—"
@@ -186,8 +220,11 @@ def test_default_arms_from_overrides(tmp_path):
 
 
 def test_bad_report_node(tmp_path, capsys):
-    node = {"hypotheses": [{"name": "H9", "treatment": {"a": 1}, "control": {"a": 2},
-                            "metrics": {"m": "smaller"}}]}
+    node = {
+        "hypotheses": [
+            {"name": "H9", "treatment": {"a": 1}, "control": {"a": 2}, "metrics": {"m": "smaller"}}
+        ]
+    }
     sweep = make_sweep(tmp_path / "sweep", report_node=node)
     assert report.main([str(sweep)]) == 2
     err = capsys.readouterr().err
@@ -205,8 +242,12 @@ def test_cli_bad_path(tmp_path, capsys):
 def _make_study(db: Path, name: str):
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(directions=["minimize", "minimize"], storage=f"sqlite:///{db}",
-                                study_name=name, sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(
+        directions=["minimize", "minimize"],
+        storage=f"sqlite:///{db}",
+        study_name=name,
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
 
     def objective(t):
         x = t.suggest_float("x", 1e-3, 1, log=True)
@@ -222,9 +263,11 @@ def test_optuna_pareto(tmp_path, monkeypatch):
     sweep = tmp_path / "multirun" / "h4"
     sweep.mkdir(parents=True)
     study = _make_study(sweep / "optuna.db", "h4")
-    make_sweep(sweep, sweeper={"storage": "sqlite:///optuna.db", "study_name": "h4",
-                               "direction": ["minimize", "minimize"]},
-               objective=["val/recon", "eval/none/max_mse"])
+    make_sweep(
+        sweep,
+        sweeper={"storage": "sqlite:///optuna.db", "study_name": "h4", "direction": ["minimize", "minimize"]},
+        objective=["val/recon", "eval/none/max_mse"],
+    )
     monkeypatch.chdir(tmp_path)  # relative sqlite path is not relative to cwd -> resolved via sweep dir
     md = report.build_report(sweep).read_text()
     s = json.loads((sweep / "summary.json").read_text())
@@ -250,8 +293,16 @@ def test_optuna_storage_url_cli(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- populations
 
-def _population_trial(sweep: Path, num: int, config: dict, overrides: list[str], rows: list[dict],
-                      seconds: float = 8.0, members_text: str | None = None) -> Path:
+
+def _population_trial(
+    sweep: Path,
+    num: int,
+    config: dict,
+    overrides: list[str],
+    rows: list[dict],
+    seconds: float = 8.0,
+    members_text: str | None = None,
+) -> Path:
     """A population run dir: config, overrides, members.csv (rows, or raw text) and metrics.json
     holding each metric's median over the members, `population/size` and `train/seconds`."""
     d = sweep / str(num)
@@ -260,8 +311,10 @@ def _population_trial(sweep: Path, num: int, config: dict, overrides: list[str],
     (d / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     columns = list(rows[0])
     if members_text is None:
-        lines = [",".join(columns)] + [",".join(repr(float(r[c])) if isinstance(r[c], float) else str(r[c])
-                                                for c in columns) for r in rows]
+        lines = [",".join(columns)] + [
+            ",".join(repr(float(r[c])) if isinstance(r[c], float) else str(r[c]) for c in columns)
+            for r in rows
+        ]
         members_text = "\n".join(lines) + "\n"
     (d / "members.csv").write_text(members_text)
     metrics = {c: float(np.median([r[c] for r in rows])) for c in columns if "/" in c}
@@ -272,14 +325,19 @@ def _population_trial(sweep: Path, num: int, config: dict, overrides: list[str],
 
 def _multirun(sweep: Path, report_node: dict) -> None:
     sweep.mkdir(parents=True, exist_ok=True)
-    (sweep / "multirun.yaml").write_text(yaml.safe_dump({"hydra": {"sweep": {"dir": str(sweep)}},
-                                                        "report": report_node}))
+    (sweep / "multirun.yaml").write_text(
+        yaml.safe_dump({"hydra": {"sweep": {"dir": str(sweep)}}, "report": report_node})
+    )
 
 
 def _config(output="linear", normalize=True, size=8, grid=None):
     population = {"size": size, "grid": grid or {}}
-    return {"seed": 0, "model": {"output": output, "normalize": normalize},
-            "regularizers": {"unit": {"weight": 1.0}}, "population": population}
+    return {
+        "seed": 0,
+        "model": {"output": output, "normalize": normalize},
+        "regularizers": {"unit": {"weight": 1.0}},
+        "population": population,
+    }
 
 
 SEEDS8 = list(range(8))
@@ -289,19 +347,41 @@ def _h2_population_sweep(sweep: Path, report_node: dict, linear_seeds=SEEDS8) ->
     """linear vs sigmoid populations: linear MSE = (1 + seed) e-5, sigmoid = 3x that (+ a seed-odd
     wobble), score 0.8 vs 0.7 + seed/100."""
     _multirun(sweep, report_node)
-    linear = [{"member": i, "seed": s, "eval/none/median_mse": (1 + s) * 1e-5,
-               "eval/suppression/score": 0.8 + s / 100} for i, s in enumerate(linear_seeds)]
-    sigmoid = [{"member": i, "seed": s, "eval/none/median_mse": (1 + s) * 3e-5 * (1.1 if s % 2 else 0.9),
-                "eval/suppression/score": 0.7 + s / 100} for i, s in enumerate(SEEDS8)]
+    linear = [
+        {
+            "member": i,
+            "seed": s,
+            "eval/none/median_mse": (1 + s) * 1e-5,
+            "eval/suppression/score": 0.8 + s / 100,
+        }
+        for i, s in enumerate(linear_seeds)
+    ]
+    sigmoid = [
+        {
+            "member": i,
+            "seed": s,
+            "eval/none/median_mse": (1 + s) * 3e-5 * (1.1 if s % 2 else 0.9),
+            "eval/suppression/score": 0.7 + s / 100,
+        }
+        for i, s in enumerate(SEEDS8)
+    ]
     _population_trial(sweep, 0, _config("linear"), ["model=linear", "population.size=8"], linear)
     _population_trial(sweep, 1, _config("sigmoid"), ["model=sigmoid", "population.size=8"], sigmoid)
     return sweep
 
 
-H2_NODE = {"arms": ["model.output"], "metrics": ["eval/none/median_mse", "eval/suppression/score"],
-           "hypotheses": [{"name": "H2", "treatment": {"model.output": "linear"},
-                           "control": {"model.output": "sigmoid"},
-                           "metrics": {"eval/none/median_mse": "lower", "eval/suppression/score": "higher"}}]}
+H2_NODE = {
+    "arms": ["model.output"],
+    "metrics": ["eval/none/median_mse", "eval/suppression/score"],
+    "hypotheses": [
+        {
+            "name": "H2",
+            "treatment": {"model.output": "linear"},
+            "control": {"model.output": "sigmoid"},
+            "metrics": {"eval/none/median_mse": "lower", "eval/suppression/score": "higher"},
+        }
+    ],
+}
 
 
 def test_members_are_the_samples(tmp_path):
@@ -340,8 +420,10 @@ def test_paired_verdict_with_holm(tmp_path):
     assert [mse["p_holm"], score["p_holm"]] == pytest.approx([4 / 256, 4 / 256])
     assert h2["outcome"] == "supported" and mse["outcome"] == score["outcome"] == "supported"
     assert "median of per-seed ratios 0.337 [95% BCa CI 0.303, 0.37" in md
-    assert ("Wilcoxon signed-rank p = 0.0078, Holm p = 0.016 (family H2: 2 tests) (n = 8 seeds, paired) "
-            "→ lower is better: supported") in md
+    assert (
+        "Wilcoxon signed-rank p = 0.0078, Holm p = 0.016 (family H2: 2 tests) (n = 8 seeds, paired) "
+        "→ lower is better: supported"
+    ) in md
 
 
 def test_unpaired_when_seeds_differ(tmp_path):
@@ -381,33 +463,66 @@ def _dose_sweep(sweep: Path, report_node: dict) -> Path:
             for seed in SEEDS10:
                 base = (1 + seed / 10) * 1e-5 * (1 + math.log10(weight) ** 2)
                 mse = base * (_normalize_factor(weight, seed) if normalize else 1.0)
-                rows.append({"member": len(rows), "seed": seed, "regularizers.unit.weight": weight,
-                             "eval/none/median_mse": mse, "eval/suppression/score": 0.8 - 0.01 * seed})
-        _population_trial(sweep, num, _config(normalize=normalize, size=10, grid=grid),
-                          [f"model.normalize={str(normalize).lower()}", "population.size=10"], rows, seconds=50.0)
+                rows.append(
+                    {
+                        "member": len(rows),
+                        "seed": seed,
+                        "regularizers.unit.weight": weight,
+                        "eval/none/median_mse": mse,
+                        "eval/suppression/score": 0.8 - 0.01 * seed,
+                    }
+                )
+        _population_trial(
+            sweep,
+            num,
+            _config(normalize=normalize, size=10, grid=grid),
+            [f"model.normalize={str(normalize).lower()}", "population.size=10"],
+            rows,
+            seconds=50.0,
+        )
     return sweep
 
 
-DOSE_NODE = {"arms": ["model.normalize"], "metrics": ["eval/none/median_mse", "eval/suppression/score"],
-             "dose": "regularizers.unit.weight",
-             "hypotheses": [{"name": "H1", "treatment": {"model.normalize": True},
-                             "control": {"model.normalize": False},
-                             "metrics": {"eval/none/median_mse": "lower"}}]}
+DOSE_NODE = {
+    "arms": ["model.normalize"],
+    "metrics": ["eval/none/median_mse", "eval/suppression/score"],
+    "dose": "regularizers.unit.weight",
+    "hypotheses": [
+        {
+            "name": "H1",
+            "treatment": {"model.normalize": True},
+            "control": {"model.normalize": False},
+            "metrics": {"eval/none/median_mse": "lower"},
+        }
+    ],
+}
 
 
 def test_grid_key_arm(tmp_path):
-    node = {"arms": ["regularizers.unit.weight"], "metrics": ["eval/none/median_mse"],
-            "hypotheses": [
-                {"name": "pooled", "treatment": {"regularizers.unit.weight": 0.1},
-                 "control": {"regularizers.unit.weight": 1.0}, "metrics": {"eval/none/median_mse": "lower"}},
-                {"name": "normalized", "treatment": {"regularizers.unit.weight": 0.1, "model.normalize": True},
-                 "control": {"regularizers.unit.weight": 1.0, "model.normalize": True},
-                 "metrics": {"eval/none/median_mse": "lower"}}]}
+    node = {
+        "arms": ["regularizers.unit.weight"],
+        "metrics": ["eval/none/median_mse"],
+        "hypotheses": [
+            {
+                "name": "pooled",
+                "treatment": {"regularizers.unit.weight": 0.1},
+                "control": {"regularizers.unit.weight": 1.0},
+                "metrics": {"eval/none/median_mse": "lower"},
+            },
+            {
+                "name": "normalized",
+                "treatment": {"regularizers.unit.weight": 0.1, "model.normalize": True},
+                "control": {"regularizers.unit.weight": 1.0, "model.normalize": True},
+                "metrics": {"eval/none/median_mse": "lower"},
+            },
+        ],
+    }
     sweep = _dose_sweep(tmp_path / "sweep", node)
     failed = sweep / "2"  # a failed grid run counts as failed in every arm its grid points would feed
     (failed / ".hydra").mkdir(parents=True)
-    (failed / ".hydra" / "config.yaml").write_text(yaml.safe_dump(
-        _config(size=10, grid={"regularizers.unit.weight": [0.1, 1.0]})))
+    (failed / ".hydra" / "config.yaml").write_text(
+        yaml.safe_dump(_config(size=10, grid={"regularizers.unit.weight": [0.1, 1.0]}))
+    )
     (failed / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["model.hidden=32"]))
     (failed / "failure.json").write_text(json.dumps({"error": "boom", "type": "RuntimeError"}))
     md = report.build_report(sweep).read_text()
@@ -429,7 +544,10 @@ def test_grid_key_arm(tmp_path):
     # (treatment: b·2·0.5·(1 + s/1000) and b·2, so b·(3 + s/1000)/2)
     expected = np.median([(3 + s / 1000) / 2 / (1.005 if s % 2 else 0.995) for s in SEEDS10])
     assert pooled["metrics"][0]["effect"] == pytest.approx(expected)
-    assert "n = 10 seeds, paired; each side's members of one seed summarised by their median, up to 2 and 2 per seed" in md
+    assert (
+        "n = 10 seeds, paired; each side's members of one seed summarised by their median, up to 2 and 2 per seed"
+        in md
+    )
     # normalize=true only: paired by seed across the two weights; ratio 0.5 (1 + s/1000) · 2 / (1.01 or 0.99)
     normalized = hyp["normalized"]["metrics"][0]
     assert hyp["normalized"]["paired"] and normalized["n_pairs"] == 10
@@ -443,13 +561,22 @@ def test_dose_table_and_figure(tmp_path):
     sweep = _dose_sweep(tmp_path / "sweep", DOSE_NODE)
     md = report.build_report(sweep).read_text()
     dose = json.loads((sweep / "summary.json").read_text())["dose"]
-    assert dose["values"] == WEIGHTS and dose["log_x"] and dose["series"] == ["normalize=true", "normalize=false"]
+    assert (
+        dose["values"] == WEIGHTS
+        and dose["log_x"]
+        and dose["series"] == ["normalize=true", "normalize=false"]
+    )
     band = dose["bands"]["eval/none/median_mse"]["normalize=false"][0]
     # weight 0.01: (1 + s/10) e-5 * (1 + 4) over s = 0..9 -> median (1.45) * 5e-5
     assert band["x"] == 0.01 and band["n"] == 10 and band["median"] == pytest.approx(1.45 * 5e-5)
     rows = dose["effects"][0]["rows"]
-    assert [r["direction"] for r in rows] == ["better", "better", "no significant difference",
-                                              "no significant difference", "worse"]
+    assert [r["direction"] for r in rows] == [
+        "better",
+        "better",
+        "no significant difference",
+        "no significant difference",
+        "worse",
+    ]
     # at 0.01 the pairs' ratios are 0.5 (1 + s/1000), s = 0..9: median 0.5 · 1.0045; all below 1 -> Wilcoxon
     # p = 2/2^10. One Holm family for H1: its pooled verdict and the 5 doses (6 tests); the three
     # significant rows tie at 2/1024 -> 6 · 2/1024 for each
@@ -457,13 +584,17 @@ def test_dose_table_and_figure(tmp_path):
     assert rows[0]["p"] == pytest.approx(2 / 1024) and rows[0]["p_holm"] == pytest.approx(6 * 2 / 1024)
     assert rows[0]["family"] == "H1" and rows[0]["family_size"] == 6
     assert rows[4]["effect"] == pytest.approx(2 * 1.0045)
-    assert ("normalize=true vs normalize=false on eval/none/median_mse (lower is better): better at 0.01, 0.1; "
-            "worse at 100; no significant difference at the other 2 of 5 values.") in md
+    assert (
+        "normalize=true vs normalize=false on eval/none/median_mse (lower is better): better at 0.01, 0.1; "
+        "worse at 100; no significant difference at the other 2 of 5 values."
+    ) in md
     assert "## Dose response: `regularizers.unit.weight`" in md
     # normalize=false at 0.01: 5e-5 * (1.0, 1.1, ..., 1.9): quartiles at positions 2.25 and 6.75 ->
     # 5e-5 * 1.225 = 6.125e-5 and 5e-5 * 1.675 = 8.375e-5
-    assert "| 7.25e-05 [6.12e-05, 8.38e-05] | 0.502 [0.501, 0.503] | Wilcoxon | 0.002 | 0.012 | 10 paired | 0 vs 0 " \
-           "| better |" in md
+    assert (
+        "| 7.25e-05 [6.12e-05, 8.38e-05] | 0.502 [0.501, 0.503] | Wilcoxon | 0.002 | 0.012 | 10 paired | 0 vs 0 "
+        "| better |" in md
+    )
     assert "Holm p (family H1: 6 tests)" in md
     assert "![dose response](dose.png)" in md
     assert (sweep / "dose.png").stat().st_size > 5000
@@ -485,18 +616,24 @@ def test_bad_dose_key(tmp_path, capsys):
     assert "No dose response: no member has a numeric value of regularizers.nope.weight." in md
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("seed,eval/none/median_mse\n0,1e-5\n", "not a members table"),
-    ("member,seed,eval/none/median_mse\n", "not a members table"),
-    ("member,seed,eval/none/median_mse\n0,0,1e-5\n1,1\n", "line 3: 2 cells for 3 columns"),
-    ("member,seed,eval/none/median_mse\n0,0,abc\n1,1,2e-5\n", "'abc' is not a number"),
-    ("member,seed,eval/none/median_mse\n0,0.5,1e-5\n1,1,2e-5\n", "member and seed must be integers"),
-    ("member,seed,eval/none/median_mse\n0,0,1e-5\n", "1 rows but metrics.json says population/size = 2"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("seed,eval/none/median_mse\n0,1e-5\n", "not a members table"),
+        ("member,seed,eval/none/median_mse\n", "not a members table"),
+        ("member,seed,eval/none/median_mse\n0,0,1e-5\n1,1\n", "line 3: 2 cells for 3 columns"),
+        ("member,seed,eval/none/median_mse\n0,0,abc\n1,1,2e-5\n", "'abc' is not a number"),
+        ("member,seed,eval/none/median_mse\n0,0.5,1e-5\n1,1,2e-5\n", "member and seed must be integers"),
+        ("member,seed,eval/none/median_mse\n0,0,1e-5\n", "1 rows but metrics.json says population/size = 2"),
+    ],
+)
 def test_unreadable_members_csv_fails_the_trial(tmp_path, text, reason):
     sweep = tmp_path / "sweep"
     _multirun(sweep, {"arms": ["model.output"], "metrics": ["eval/none/median_mse"]})
-    rows = [{"member": 0, "seed": 0, "eval/none/median_mse": 1e-5}, {"member": 1, "seed": 1, "eval/none/median_mse": 2e-5}]
+    rows = [
+        {"member": 0, "seed": 0, "eval/none/median_mse": 1e-5},
+        {"member": 1, "seed": 1, "eval/none/median_mse": 2e-5},
+    ]
     _population_trial(sweep, 0, _config("linear", size=2), ["model=linear"], rows)
     _population_trial(sweep, 1, _config("sigmoid", size=2), ["model=sigmoid"], rows, members_text=text)
     md = report.build_report(sweep).read_text()
@@ -513,15 +650,25 @@ def test_where_sentence_groups_neighbouring_doses():
 
     directions = ["better"] * 4 + ["no significant difference", "better", "worse", "worse"]
     verdict, band = Verdict(1.0, 1.0, 1.0, 1.0, 1.0, 3, 3, "inconclusive"), Band(3, 1.0, 1.0, 1.0)
-    effect = DoseEffect(hypothesis="H", metric="m", better="lower", treatment={"model.normalize": True},
-                        control={"model.normalize": False},
-                        rows=[DoseRow(dose, verdict, 0, band, band, direction)
-                              for dose, direction in zip([1, 2, 3, 4, 5, 6, 7, 8], directions)])
-    assert where_sentence(effect) == ("normalize=true vs normalize=false on m (lower is better): better at 1–4 "
-                                      "(4 values), 6; worse at 7, 8; no significant difference at the other 1 of 8 values.")
+    effect = DoseEffect(
+        hypothesis="H",
+        metric="m",
+        better="lower",
+        treatment={"model.normalize": True},
+        control={"model.normalize": False},
+        rows=[
+            DoseRow(dose, verdict, 0, band, band, direction)
+            for dose, direction in zip([1, 2, 3, 4, 5, 6, 7, 8], directions)
+        ],
+    )
+    assert where_sentence(effect) == (
+        "normalize=true vs normalize=false on m (lower is better): better at 1–4 "
+        "(4 values), 6; worse at 7, 8; no significant difference at the other 1 of 8 values."
+    )
 
 
 # --------------------------------------------------------------------------- the typed result and the contract
+
 
 def test_analyse_returns_a_typed_result(tmp_path):
     sweep = _h2_population_sweep(tmp_path / "sweep", H2_NODE)
@@ -536,7 +683,9 @@ def test_analyse_returns_a_typed_result(tmp_path):
     assert mse.values == pytest.approx([(1 + seed) * 1e-5 for seed in SEEDS8])  # per member, for the figure
     assert linear.compute.seconds_per_member == pytest.approx(1.0)
     hypothesis = result.hypotheses[0]
-    assert isinstance(hypothesis, HypothesisResult) and hypothesis.paired and hypothesis.outcome == "supported"
+    assert (
+        isinstance(hypothesis, HypothesisResult) and hypothesis.paired and hypothesis.outcome == "supported"
+    )
     first = hypothesis.metrics[0]
     assert isinstance(first, MetricVerdict) and first.metric == "eval/none/median_mse"
     assert isinstance(first.verdict, Verdict) and first.verdict.p == pytest.approx(2 / 256)
@@ -548,11 +697,32 @@ def test_summary_json_is_the_typed_result(tmp_path):
     sweep = _h2_population_sweep(tmp_path / "sweep", H2_NODE)
     report.build_report(sweep)
     summary = json.loads((sweep / "summary.json").read_text())
-    assert list(summary) == ["sweep_dir", "counts", "arm_keys", "arm_keys_declared", "metric_names", "compute",
-                             "has_steps", "arms", "hypotheses", "dose", "failed", "incomplete", "factorial"]
+    assert list(summary) == [
+        "sweep_dir",
+        "counts",
+        "arm_keys",
+        "arm_keys_declared",
+        "metric_names",
+        "compute",
+        "has_steps",
+        "arms",
+        "hypotheses",
+        "dose",
+        "failed",
+        "incomplete",
+        "factorial",
+    ]
     arm = summary["arms"][0]
     assert arm["arm"] == "output=linear" and "label" not in arm
-    assert list(arm["metrics"]["eval/none/median_mse"]) == ["n", "n_nonfinite", "mean", "sd", "median", "q25", "q75"]
+    assert list(arm["metrics"]["eval/none/median_mse"]) == [
+        "n",
+        "n_nonfinite",
+        "mean",
+        "sd",
+        "median",
+        "q25",
+        "q75",
+    ]
     verdict = summary["hypotheses"][0]["metrics"][0]
     assert list(verdict)[:3] == ["metric", "effect", "lo"] and "verdict" not in verdict
 
@@ -563,9 +733,13 @@ def _contract_run(run: Path, output: str, member_metrics: list[dict], rows: int 
     (run / run_record.CONFIG_FILE).parent.mkdir(parents=True)
     (run / run_record.CONFIG_FILE).write_text(yaml.safe_dump(_config(output, size=len(member_metrics))))
     (run / run_record.OVERRIDES_FILE).write_text(yaml.safe_dump([f"model={output}"]))
-    member_rows = [{"member": index, "seed": index, **metrics} for index, metrics in enumerate(member_metrics)]
+    member_rows = [
+        {"member": index, "seed": index, **metrics} for index, metrics in enumerate(member_metrics)
+    ]
     run_record.write_members(run, member_rows[:rows])
-    run_record.write_metrics(run, run_record.run_metrics(member_metrics, {run_record.TRAIN_SECONDS: 8.0}, seed=0))
+    run_record.write_metrics(
+        run, run_record.run_metrics(member_metrics, {run_record.TRAIN_SECONDS: 8.0}, seed=0)
+    )
 
 
 def test_the_report_reads_runs_through_run_record(tmp_path):
@@ -583,7 +757,9 @@ def test_the_report_reads_runs_through_run_record(tmp_path):
     # members (1..4)e-5: median 2.5e-5; the run's 8 s shared by its 4 members
     assert linear_arm["metrics"]["eval/none/median_mse"]["median"] == pytest.approx(2.5e-5)
     assert linear_arm["compute"]["seconds_per_member"] == pytest.approx(2.0)
-    assert _arm(summary, "output=sigmoid")["n_members"] == 4 and _arm(summary, "output=sigmoid")["n_failed"] == 1
+    assert (
+        _arm(summary, "output=sigmoid")["n_members"] == 4 and _arm(summary, "output=sigmoid")["n_failed"] == 1
+    )
     failure = summary["failed"][0]
     assert (failure["trial"], failure["type"]) == ("2", "BadMembers")
     assert "3 rows but metrics.json says population/size = 4" in failure["error"]
@@ -595,15 +771,30 @@ def test_the_report_spells_no_run_dir_file_name():
     (docstrings aside) names one."""
     import ast
 
-    names = (run_record.METRICS_FILE, run_record.MEMBERS_FILE, run_record.FAILURE_FILE, run_record.CONFIG_FILE,
-             run_record.OVERRIDES_FILE, run_record.CHECKPOINT_FILE, run_record.LOSSES_FILE, ".hydra")
+    names = (
+        run_record.METRICS_FILE,
+        run_record.MEMBERS_FILE,
+        run_record.FAILURE_FILE,
+        run_record.CONFIG_FILE,
+        run_record.OVERRIDES_FILE,
+        run_record.CHECKPOINT_FILE,
+        run_record.LOSSES_FILE,
+        ".hydra",
+    )
     sources = sorted(Path(report.__file__).parent.glob("*.py"))
     assert len(sources) > 10
     for source in sources:
         tree = ast.parse(source.read_text())
-        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
-                      and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                assert not any(name in node.value for name in names), f"{source.name}:{node.lineno}: {node.value!r}"
+                assert not any(name in node.value for name in names), (
+                    f"{source.name}:{node.lineno}: {node.value!r}"
+                )

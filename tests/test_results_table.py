@@ -41,7 +41,9 @@ def test_table_from_two_runs(tmp_path):
 @pytest.mark.slow
 def test_a_missing_arm_is_one_line(tmp_path):
     make_run(tmp_path / "0", "linear", 1.0)
-    done = subprocess.run([sys.executable, "-m", "excolor.report.results_table", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "excolor.report.results_table", str(tmp_path)], capture_output=True, text=True
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no sigmoid run" in done.stderr
 
 
@@ -50,5 +52,7 @@ def test_an_unfinished_run_is_one_line(tmp_path):
     make_run(tmp_path / "0", "linear", 1.0)
     make_run(tmp_path / "1", "sigmoid", 1.0)
     (tmp_path / "1" / "metrics.json").unlink()  # killed before it wrote its metrics: incomplete
-    done = subprocess.run([sys.executable, "-m", "excolor.report.results_table", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "excolor.report.results_table", str(tmp_path)], capture_output=True, text=True
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "is incomplete" in done.stderr

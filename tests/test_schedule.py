@@ -1,4 +1,5 @@
 """Dopesheet schedules: expected values are worked out by hand from the spec."""
+
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ def write(tmp_path, text, name="s.csv"):
 
 # --- curves -----------------------------------------------------------------
 
+
 def test_min_jerk_values():
     assert min_jerk(0.0) == 0.0
     assert min_jerk(0.5) == 0.5
@@ -34,6 +36,7 @@ def test_linear_and_step_curves():
 
 
 # --- the real dopesheets -----------------------------------------------------
+
 
 def test_ex23_resolves():
     s = load_schedule(CONF / "ex-2.3-dopesheet.csv")
@@ -76,12 +79,14 @@ def test_values_are_read_only():
 
 def test_hydra_target(tmp_path):
     hydra_utils = pytest.importorskip("hydra.utils")
-    s = hydra_utils.instantiate({"_target_": "excolor.schedule.load_schedule",
-                                 "path": str(CONF / "ex-2.3-dopesheet.csv")})
+    s = hydra_utils.instantiate(
+        {"_target_": "excolor.schedule.load_schedule", "path": str(CONF / "ex-2.3-dopesheet.csv")}
+    )
     assert len(s) == 3001
 
 
 # --- synthetic dopesheets -----------------------------------------------------
+
 
 def test_minus_n_rows(tmp_path):
     s = load_schedule(write(tmp_path, "STEP,lr\n0,1\n-10,2\n100,3\n"))
@@ -109,14 +114,14 @@ def test_log_interpolation(tmp_path):
     assert s.names == ["lr"]
     assert s["lr"][5] == pytest.approx(1e-3, rel=1e-12)
     # mj(0.2) = 0.2**3 * (10 - 3 + 0.24) = 0.05792
-    assert s["lr"][2] == pytest.approx(1e-4 * 100 ** 0.05792, rel=1e-12)
+    assert s["lr"][2] == pytest.approx(1e-4 * 100**0.05792, rel=1e-12)
     assert s["lr"][0] == 1e-4 and s["lr"][10] == 1e-2
 
 
 def test_log_linear(tmp_path):
     s = load_schedule(write(tmp_path, "STEP,lr:log::linear\n0,1e-4\n10,1e-2\n"))
     assert s["lr"][5] == pytest.approx(1e-3, rel=1e-12)
-    assert s["lr"][2] == pytest.approx(1e-4 * 10 ** 0.4, rel=1e-12)
+    assert s["lr"][2] == pytest.approx(1e-4 * 10**0.4, rel=1e-12)
 
 
 def test_linear_curve(tmp_path):
@@ -149,28 +154,32 @@ def test_phases_and_at(tmp_path):
 
 # --- validation ---------------------------------------------------------------
 
+
 def test_missing_file(tmp_path):
     p = tmp_path / "nope.csv"
     with pytest.raises(ConfigError, match=r"schedule\.path=.*nope\.csv.*not found"):
         load_schedule(p)
 
 
-@pytest.mark.parametrize("text, match", [
-    ("lr\n1\n", r"schedule\.path=.*no STEP column"),
-    ("STEP,w\n0,1\n", r"schedule\.path=.*no 'lr' column"),
-    ("STEP,lr\n0,1\n10,abc\n", r"line 3 column 'lr': 'abc' is not a finite number"),
-    ("STEP,lr\n0,1\nten,2\n", r"line 3 STEP 'ten'"),
-    ("STEP,lr\n0,1\n+1.5,2\n10,3\n", r"STEP '\+1\.5'"),
-    ("STEP,lr\n0,1\n1e3,2\n", r"STEP '1e3'"),
-    ("STEP,lr\n+10,1\n100,2\n", r"STEP '\+10': no absolute STEP row before"),
-    ("STEP,lr\n0,1\n-10,2\n", r"STEP '-10': no absolute STEP row after"),
-    ("STEP,lr\n0,1\n+0.5,2\n", r"STEP '\+0\.5': a fraction needs"),
-    ("STEP,lr\n0,1\n+10,2\n+5,3\n", r"STEP '\+5' resolves to 5.*strictly increase"),
-    ("STEP,lr\n10,1\n5,2\n", r"STEP '5' resolves to 5"),
-    ("STEP,lr:log\n0,1\n10,0\n", r"column 'lr:log': '0' must be > 0"),
-    ("STEP,lr::cubic\n0,1\n", r"column 'lr::cubic': unknown curve 'cubic'"),
-    ("STEP,lr,lr:log\n0,1,1\n", r"quantity 'lr' appears twice"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("lr\n1\n", r"schedule\.path=.*no STEP column"),
+        ("STEP,w\n0,1\n", r"schedule\.path=.*no 'lr' column"),
+        ("STEP,lr\n0,1\n10,abc\n", r"line 3 column 'lr': 'abc' is not a finite number"),
+        ("STEP,lr\n0,1\nten,2\n", r"line 3 STEP 'ten'"),
+        ("STEP,lr\n0,1\n+1.5,2\n10,3\n", r"STEP '\+1\.5'"),
+        ("STEP,lr\n0,1\n1e3,2\n", r"STEP '1e3'"),
+        ("STEP,lr\n+10,1\n100,2\n", r"STEP '\+10': no absolute STEP row before"),
+        ("STEP,lr\n0,1\n-10,2\n", r"STEP '-10': no absolute STEP row after"),
+        ("STEP,lr\n0,1\n+0.5,2\n", r"STEP '\+0\.5': a fraction needs"),
+        ("STEP,lr\n0,1\n+10,2\n+5,3\n", r"STEP '\+5' resolves to 5.*strictly increase"),
+        ("STEP,lr\n10,1\n5,2\n", r"STEP '5' resolves to 5"),
+        ("STEP,lr:log\n0,1\n10,0\n", r"column 'lr:log': '0' must be > 0"),
+        ("STEP,lr::cubic\n0,1\n", r"column 'lr::cubic': unknown curve 'cubic'"),
+        ("STEP,lr,lr:log\n0,1,1\n", r"quantity 'lr' appears twice"),
+    ],
+)
 def test_errors(tmp_path, text, match):
     p = write(tmp_path, text)
     with pytest.raises(ConfigError, match=match) as e:

@@ -26,10 +26,16 @@ def test_states_come_from_squeue_without_accounting(no_accounting):
     for job_id in ("97_0", "97_1", "98"):
         states.register_job(job_id)
     command = states._make_command()
-    assert command is not None and command[0] == "squeue" and "--states=all" in command and "--array" in command
+    assert (
+        command is not None and command[0] == "squeue" and "--states=all" in command and "--array" in command
+    )
     assert set(command[-1].removeprefix("--jobs=").split(",")) == {"97", "98"}  # one query per array
     info = states.read_info(b"97_0|CANCELLED|vm\n97_1|RUNNING|vm\n98|TIMEOUT|vm\n")
-    assert {job: fields["State"] for job, fields in info.items()} == {"97_0": "CANCELLED", "97_1": "RUNNING", "98": "TIMEOUT"}
+    assert {job: fields["State"] for job, fields in info.items()} == {
+        "97_0": "CANCELLED",
+        "97_1": "RUNNING",
+        "98": "TIMEOUT",
+    }
     states._info_dict.update(info)
     assert states.is_done("97_0", mode="cache") and not states.is_done("97_1", mode="cache")
 
@@ -41,14 +47,23 @@ def fake_job(tmp_path: Path, state: str) -> SimpleNamespace:
     return SimpleNamespace(job_id="7_1", wait=lambda: None, paths=paths, watcher=watcher)
 
 
-@pytest.mark.parametrize(("state", "error"), [("CANCELLED by 0", TrialInterrupted), ("NODE_FAIL", TrialInterrupted),
-                                              ("TIMEOUT", TrialTimedOut), ("OUT_OF_MEMORY", RuntimeError)])
+@pytest.mark.parametrize(
+    ("state", "error"),
+    [
+        ("CANCELLED by 0", TrialInterrupted),
+        ("NODE_FAIL", TrialInterrupted),
+        ("TIMEOUT", TrialTimedOut),
+        ("OUT_OF_MEMORY", RuntimeError),
+    ],
+)
 def test_a_job_that_slurm_ended_is_its_trials_failure(tmp_path, state, error):
     run_dir = tmp_path / "3"
     run_dir.mkdir()
     ret = _states.job_return(fake_job(tmp_path, state), ["model=linear"], lambda: run_dir)
     assert ret.status == JobStatus.FAILED and ret.overrides == ["model=linear"]
-    with pytest.raises(error, match=state.split()[0] if error is not TrialTimedOut else "time limit") as caught:
+    with pytest.raises(
+        error, match=state.split()[0] if error is not TrialTimedOut else "time limit"
+    ) as caught:
         ret.return_value  # noqa: B018 - the property raises the trial's error
     assert type(caught.value) is error
     failure = run_dir / "failure.json"

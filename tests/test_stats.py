@@ -126,7 +126,9 @@ def test_holm_by_hand():
     assert stats.holm([0.2]) == pytest.approx([0.2])
     assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # capped at 1
     adjusted = stats.holm([0.01, float("nan"), 0.04])  # NaN is not tested: m = 2
-    assert adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.04)
+    assert (
+        adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.04)
+    )
     assert stats.holm([]) == []
 
 
@@ -148,7 +150,9 @@ def test_median_of_ratios_by_hand():
     assert effect == pytest.approx(2.0)
     assert 1.5 <= lo <= effect <= hi <= 4.0  # every resampled median is one of the ratios
     # pairs with a non-finite value are dropped: the same three pairs remain
-    assert stats.verdict([2, 3, 8, float("nan")], [1, 2, 2, 5], paired=True, n_boot=2000).effect == pytest.approx(2.0)
+    assert stats.verdict(
+        [2, 3, 8, float("nan")], [1, 2, 2, 5], paired=True, n_boot=2000
+    ).effect == pytest.approx(2.0)
 
 
 def test_paired_verdict_by_hand():
@@ -229,6 +233,7 @@ def _signed_rank_brute_force(d):
     import itertools
 
     from scipy.stats import rankdata
+
     d = np.asarray([x for x in d if x != 0], dtype=float)
     ranks = rankdata(np.abs(d))
     observed = ranks[d > 0].sum()
@@ -254,7 +259,9 @@ def test_worst_values():
     assert stats.worst_value("higher", "difference") == -math.inf
     assert list(stats.with_worst([1.0, math.nan, -math.inf], "lower", "ratio")) == [1.0, math.inf, math.inf]
     # a pair of two diverged values is a tie; one diverged side gives the extreme ratio
-    effects = stats.per_pair_effects(np.array([math.inf, 1.0, math.inf]), np.array([2.0, math.inf, math.inf]), "ratio")
+    effects = stats.per_pair_effects(
+        np.array([math.inf, 1.0, math.inf]), np.array([2.0, math.inf, math.inf]), "ratio"
+    )
     assert list(effects) == [math.inf, 0.0, 1.0]
 
 
@@ -304,7 +311,9 @@ def test_tost_equivalence_by_hand():
     ratios = np.array([0.97, 0.98, 0.99, 1.0, 1.01, 1.02, 1.03, 1.04])
     c = np.arange(1.0, 9.0)
     v = stats.verdict(ratios * c, c, paired=True, margin=0.1)
-    assert v.p == pytest.approx(1 / 256) and v.test == stats.TOST_WILCOXON and v.ci_level == pytest.approx(0.9)
+    assert (
+        v.p == pytest.approx(1 / 256) and v.test == stats.TOST_WILCOXON and v.ci_level == pytest.approx(0.9)
+    )
     assert 0.97 <= v.lo < v.hi <= 1.04 and v.outcome == stats.EQUIVALENT
     # a ±2 % margin: four ratios lie outside it, and the CI too
     assert stats.verdict(ratios * c, c, paired=True, margin=0.02).outcome == stats.NOT_EQUIVALENT
@@ -331,5 +340,10 @@ def test_identical_pairs_are_equivalent_when_there_are_enough_seeds():
 def test_family_adjustment_in_a_verdict():
     v = stats.verdict([1.0, 2, 3, 4, 5, 2.4], [2.0, 4, 6, 8, 10, 6], paired=True)
     adjusted = v.adjusted(0.2, "H", 28)
-    assert (adjusted.p_holm, adjusted.family, adjusted.family_size, adjusted.outcome) == (0.2, "H", 28, stats.INCONCLUSIVE)
+    assert (adjusted.p_holm, adjusted.family, adjusted.family_size, adjusted.outcome) == (
+        0.2,
+        "H",
+        28,
+        stats.INCONCLUSIVE,
+    )
     assert v.outcome == stats.SUPPORTED  # unchanged: adjusted returns a copy

@@ -138,8 +138,10 @@ def test_cuda_graphs_train_as_eager_steps_on_cuda(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("override", "text"),
-    [("cuda_graphs=3", "cuda_graphs=3 must be true or false"),
-     ("data.device_draws=maybe", "data.device_draws='maybe' must be true or false")],
+    [
+        ("cuda_graphs=3", "cuda_graphs=3 must be true or false"),
+        ("data.device_draws=maybe", "data.device_draws='maybe' must be true or false"),
+    ],
 )
 def test_the_device_flags_must_be_bools(override, text):
     from hydra import compose, initialize_config_dir

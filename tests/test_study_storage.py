@@ -6,8 +6,13 @@ from excolor.study_storage import shown
 
 
 def test_shown_hides_a_database_password_only():
-    assert shown("postgresql+psycopg://excolor:s3cret@127.0.0.1:55432/excolor") == \
-        "postgresql+psycopg://excolor:***@127.0.0.1:55432/excolor"
-    assert shown("postgresql+psycopg://excolor@127.0.0.1:55432/excolor") == "postgresql+psycopg://excolor@127.0.0.1:55432/excolor"
+    assert (
+        shown("postgresql+psycopg://excolor:s3cret@127.0.0.1:55432/excolor")
+        == "postgresql+psycopg://excolor:***@127.0.0.1:55432/excolor"
+    )
+    assert (
+        shown("postgresql+psycopg://excolor@127.0.0.1:55432/excolor")
+        == "postgresql+psycopg://excolor@127.0.0.1:55432/excolor"
+    )
     assert shown("sqlite:///optuna.db") == "sqlite:///optuna.db"
     assert shown("optuna.journal") == "optuna.journal"

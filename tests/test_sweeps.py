@@ -77,19 +77,34 @@ for _ in range(int(sys.argv[3])):
 
 
 def sweep_env(root: Path) -> dict:
-    return {**os.environ, "EXCOLOR_CACHE_DIR": str(root / "cache"), "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "EXCOLOR_CACHE_DIR": str(root / "cache"),
+        "WANDB_MODE": "disabled",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def train_command(*overrides: str, multirun: bool = True) -> list[str]:
     return [sys.executable, "-m", "excolor.train", *(["-m"] if multirun else []), *overrides]
 
 
-def run_train(root: Path, *overrides: str, multirun: bool = True, log: str = "run") -> subprocess.CompletedProcess:
+def run_train(
+    root: Path, *overrides: str, multirun: bool = True, log: str = "run"
+) -> subprocess.CompletedProcess:
     """Run the entry point in `root` (the cwd) with `root/cache` as the checkpoint cache; the output
     is also kept in `root/<log>.log` for a failing test's message."""
-    done = subprocess.run(train_command(*overrides, multirun=multirun), cwd=root, env=sweep_env(root),
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    (root / f"{log}.log").write_text(f"rc={done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}")
+    done = subprocess.run(
+        train_command(*overrides, multirun=multirun),
+        cwd=root,
+        env=sweep_env(root),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    (root / f"{log}.log").write_text(
+        f"rc={done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    )
     return done
 
 
@@ -125,15 +140,28 @@ def load_study(sweep: Path, name: str):
 
 def claim_and_exit(sweep: Path, name: str, n: int) -> list[int]:
     """Leave n trials RUNNING, claimed by a process that has exited; their numbers."""
-    done = subprocess.run([sys.executable, "-c", CLAIM_AND_EXIT, str(sweep / JOURNAL), name, str(n)],
-                          capture_output=True, text=True, timeout=TIMEOUT, env=sweep_env(sweep.parent))
+    done = subprocess.run(
+        [sys.executable, "-c", CLAIM_AND_EXIT, str(sweep / JOURNAL), name, str(n)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=sweep_env(sweep.parent),
+    )
     assert done.returncode == 0, done.stderr
     return [int(line) for line in done.stdout.split()]
 
 
 def study_snapshot(sweep: Path, name: str) -> list[dict]:
-    return [{"number": t.number, "state": t.state.name, "values": t.values, "params": dict(t.params),
-             "user_attrs": dict(t.user_attrs)} for t in load_study(sweep, name).get_trials(deepcopy=False)]
+    return [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "values": t.values,
+            "params": dict(t.params),
+            "user_attrs": dict(t.user_attrs),
+        }
+        for t in load_study(sweep, name).get_trials(deepcopy=False)
+    ]
 
 
 def states(snapshot: list[dict]) -> dict[str, int]:
@@ -176,8 +204,15 @@ def sweep_h2(root: Path) -> dict:
     """h2 with 2 models, each a population of 3 seeds, on the joblib launcher (2 workers): the
     end-to-end h2 test and the joblib test share this one sweep (the basic launcher runs in the others)."""
     sweep = root / "h2"
-    done = run_train(root, "sweep=h2", *TINY, "population.size=3", "hydra/launcher=joblib",
-                     "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}")
+    done = run_train(
+        root,
+        "sweep=h2",
+        *TINY,
+        "population.size=3",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep}",
+    )
     return {"done": done, "sweep": sweep}
 
 
@@ -194,11 +229,17 @@ def sweep_h1_resume(root: Path) -> dict:
     out["report_first"] = (sweep / "report.md").read_text() if (sweep / "report.md").is_file() else ""
     out["dirs_first"] = trial_dirs(sweep)
     out["study_first"] = study_snapshot(sweep, "h1")
-    out["fingerprints"] = {d: fingerprint(sweep / d / "metrics.json") for d in out["dirs_first"] if (sweep / d / "metrics.json").is_file()}
+    out["fingerprints"] = {
+        d: fingerprint(sweep / d / "metrics.json")
+        for d in out["dirs_first"]
+        if (sweep / d / "metrics.json").is_file()
+    }
     out["killed_number"], out["failed_number"] = claim_and_exit(sweep, "h1", 2)
     failed_dir = sweep / str(out["failed_number"])
     failed_dir.mkdir()
-    (failed_dir / "failure.json").write_text(json.dumps({"type": "TrainingDiverged", "error": "loss is NaN at step 3"}))
+    (failed_dir / "failure.json").write_text(
+        json.dumps({"type": "TrainingDiverged", "error": "loss is NaN at step 3"})
+    )
     time.sleep(0.05)  # so that a rewritten file would show a different mtime even on coarse clocks
     out["second"] = run_train(root, *command, "hydra.sweeper.n_trials=6", log="second")
     out["dirs_second"] = trial_dirs(sweep)
@@ -208,7 +249,9 @@ def sweep_h1_resume(root: Path) -> dict:
 
 def sweep_fail_basic(root: Path) -> dict:
     sweep = root / "fail_basic"
-    done = run_train(root, "+hydra/sweep_common=default", *TINY, "model.hidden=16,0", f"hydra.sweep.dir={sweep}")
+    done = run_train(
+        root, "+hydra/sweep_common=default", *TINY, "model.hidden=16,0", f"hydra.sweep.dir={sweep}"
+    )
     return {"done": done, "sweep": sweep}
 
 
@@ -216,7 +259,15 @@ def sweep_fail_optuna(root: Path) -> dict:
     sweep = root / "fail_optuna"
     # A sweep override on the command line joins the Optuna search space (hydra.sweeper.params has
     # dotted keys, which an override of hydra.sweeper.params.model.hidden could not address).
-    done = run_train(root, "sweep=h1", *TINY, SMALL_POPULATION, "hydra.sweeper.n_trials=4", "model.hidden=choice(16,0)", f"hydra.sweep.dir={sweep}")
+    done = run_train(
+        root,
+        "sweep=h1",
+        *TINY,
+        SMALL_POPULATION,
+        "hydra.sweeper.n_trials=4",
+        "model.hidden=choice(16,0)",
+        f"hydra.sweep.dir={sweep}",
+    )
     return {"done": done, "sweep": sweep}
 
 
@@ -225,56 +276,121 @@ def sweep_cache(root: Path) -> dict:
     run deliberately differs from the sweep in logger, callbacks, evaluation and interventions, none of
     which may change the cache key."""
     run_dir = root / "pretrain"
-    pretrain = run_train(root, *TINY, "seed=0", "logger=none", "callbacks=default", "evaluation.plots=false",
-                         "evaluation.val_grid=4", "evaluation.red_similarity=0.6", "intervention=none",
-                         "objective=[val/recon]", f"hydra.run.dir={run_dir}", multirun=False, log="pretrain")
+    pretrain = run_train(
+        root,
+        *TINY,
+        "seed=0",
+        "logger=none",
+        "callbacks=default",
+        "evaluation.plots=false",
+        "evaluation.val_grid=4",
+        "evaluation.red_similarity=0.6",
+        "intervention=none",
+        "objective=[val/recon]",
+        f"hydra.run.dir={run_dir}",
+        multirun=False,
+        log="pretrain",
+    )
     out = {"pretrain": pretrain, "run_dir": run_dir, "sweep": root / "falloff"}
     if pretrain.returncode == 0:
-        out["done"] = run_train(root, "sweep=falloff", *TINY, "hydra.sweeper.n_trials=3", "population.size=1",
-                                f"hydra.sweep.dir={out['sweep']}", log="falloff")
+        out["done"] = run_train(
+            root,
+            "sweep=falloff",
+            *TINY,
+            "hydra.sweeper.n_trials=3",
+            "population.size=1",
+            f"hydra.sweep.dir={out['sweep']}",
+            log="falloff",
+        )
     return out
 
 
 def sweep_submitit(root: Path) -> dict:
     sweep = root / "submitit"
-    done = run_train(root, "sweep=h2", *TINY, "population.size=1", "hydra/launcher=submitit_local",
-                     f"hydra.sweep.dir={sweep}")
+    done = run_train(
+        root,
+        "sweep=h2",
+        *TINY,
+        "population.size=1",
+        "hydra/launcher=submitit_local",
+        f"hydra.sweep.dir={sweep}",
+    )
     return {"done": done, "sweep": sweep}
 
 
 def sweep_two_processes(root: Path) -> dict:
     """Two sweep processes started together on one h1 study (n_trials=6, one trial per batch each)."""
     sweep = root / "h1"
-    command = train_command("sweep=h1", "trainer.max_steps=20", "trainer.accelerator=cpu", "evaluation.plots=false", SMALL_POPULATION,
-                            "cache.enabled=false", "hydra.sweeper.n_trials=6", "hydra.sweeper.n_jobs=1",
-                            f"hydra.sweep.dir={sweep}")
+    command = train_command(
+        "sweep=h1",
+        "trainer.max_steps=20",
+        "trainer.accelerator=cpu",
+        "evaluation.plots=false",
+        SMALL_POPULATION,
+        "cache.enabled=false",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.n_jobs=1",
+        f"hydra.sweep.dir={sweep}",
+    )
     with contextlib.ExitStack() as stack:
         logs = [stack.enter_context(open(root / f"process{i}.log", "w")) for i in (0, 1)]
-        processes = [subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT)
-                     for log in logs]
+        processes = [
+            subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT)
+            for log in logs
+        ]
         codes = [p.wait(timeout=TIMEOUT) for p in processes]
-    return {"codes": codes, "pids": [p.pid for p in processes], "sweep": sweep,
-            "logs": [(root / f"process{i}.log").read_text() for i in (0, 1)],
-            "study": study_snapshot(sweep, "h1"), "dirs": trial_dirs(sweep)}
+    return {
+        "codes": codes,
+        "pids": [p.pid for p in processes],
+        "sweep": sweep,
+        "logs": [(root / f"process{i}.log").read_text() for i in (0, 1)],
+        "study": study_snapshot(sweep, "h1"),
+        "dirs": trial_dirs(sweep),
+    }
 
 
 def sweep_submitit_optuna(root: Path) -> dict:
     """h1 (2 trials in one batch) on the submitit_local launcher: the SLURM recipe, run locally."""
     sweep = root / "h1"
-    done = run_train(root, "sweep=h1", *TINY, SMALL_POPULATION, "hydra.sweeper.n_trials=2", "hydra/launcher=submitit_local",
-                     f"hydra.sweep.dir={sweep}")
-    return {"done": done, "sweep": sweep, "study": study_snapshot(sweep, "h1") if (sweep / JOURNAL).is_file() else []}
+    done = run_train(
+        root,
+        "sweep=h1",
+        *TINY,
+        SMALL_POPULATION,
+        "hydra.sweeper.n_trials=2",
+        "hydra/launcher=submitit_local",
+        f"hydra.sweep.dir={sweep}",
+    )
+    return {
+        "done": done,
+        "sweep": sweep,
+        "study": study_snapshot(sweep, "h1") if (sweep / JOURNAL).is_file() else [],
+    }
 
 
 def sweep_sigkill(root: Path) -> dict:
     """h1 (4 trials, 2 per batch) killed with SIGKILL as soon as trial 0 has written metrics.json (trial 1
     of the same batch is then starting or running), then the same command again to the end."""
     sweep = root / "h1"
-    command = train_command("sweep=h1", "trainer.max_steps=100", "trainer.accelerator=cpu", SMALL_POPULATION, "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep}")
+    command = train_command(
+        "sweep=h1",
+        "trainer.max_steps=100",
+        "trainer.accelerator=cpu",
+        SMALL_POPULATION,
+        "hydra.sweeper.n_trials=4",
+        f"hydra.sweep.dir={sweep}",
+    )
     first_metrics = sweep / "0" / "metrics.json"
     out: dict = {"sweep": sweep}
     with open(root / "killed.log", "w") as log:
-        p = subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        p = subprocess.Popen(
+            command,
+            cwd=root,
+            env=sweep_env(root),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + TIMEOUT
         while p.poll() is None and not first_metrics.is_file() and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -287,17 +403,32 @@ def sweep_sigkill(root: Path) -> dict:
     out["fingerprint"] = fingerprint(first_metrics)
     out["study_at_kill"] = study_snapshot(sweep, "h1")
     time.sleep(0.05)
-    done = subprocess.run(command, cwd=root, env=sweep_env(root), capture_output=True, text=True, timeout=TIMEOUT)
-    (root / "rerun.log").write_text(f"rc={done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}")
+    done = subprocess.run(
+        command, cwd=root, env=sweep_env(root), capture_output=True, text=True, timeout=TIMEOUT
+    )
+    (root / "rerun.log").write_text(
+        f"rc={done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    )
     out["done"] = done
     out["study"] = study_snapshot(sweep, "h1")
     out["dirs"] = trial_dirs(sweep)
     return out
 
 
-SWEEPS = {f.__name__.removeprefix("sweep_"): f for f in (
-    sweep_h1_resume, sweep_sigkill, sweep_two_processes, sweep_submitit, sweep_submitit_optuna, sweep_h2,
-    sweep_fail_optuna, sweep_cache, sweep_fail_basic)}
+SWEEPS = {
+    f.__name__.removeprefix("sweep_"): f
+    for f in (
+        sweep_h1_resume,
+        sweep_sigkill,
+        sweep_two_processes,
+        sweep_submitit,
+        sweep_submitit_optuna,
+        sweep_h2,
+        sweep_fail_optuna,
+        sweep_cache,
+        sweep_fail_basic,
+    )
+}
 
 # test function -> the sweeps it needs
 NEEDS = {
@@ -360,13 +491,19 @@ def test_every_sweep_composes(name):
     params = cfg.hydra.sweeper.params or {}
     for key in params:
         if key not in ("model", "experiment"):  # config groups, not values
-            assert OmegaConf.select(cfg, key, default="<missing>") != "<missing>", f"sweep={name}: swept key {key} is not in the config"
+            assert OmegaConf.select(cfg, key, default="<missing>") != "<missing>", (
+                f"sweep={name}: swept key {key} is not in the config"
+            )
     report = OmegaConf.to_container(cfg.report, resolve=True)
     for key in report.get("arms", []):
-        assert OmegaConf.select(cfg, key, default="<missing>") != "<missing>", f"sweep={name}: report arm {key}"
+        assert OmegaConf.select(cfg, key, default="<missing>") != "<missing>", (
+            f"sweep={name}: report arm {key}"
+        )
     for h in report.get("hypotheses", []):
         for key in [*h["treatment"], *h["control"]]:
-            assert OmegaConf.select(cfg, key, default="<missing>") != "<missing>", f"sweep={name}: {h['name']} selects by {key}"
+            assert OmegaConf.select(cfg, key, default="<missing>") != "<missing>", (
+                f"sweep={name}: {h['name']} selects by {key}"
+            )
         assert set(h["metrics"].values()) <= {"lower", "higher"}
     objectives = list(cfg.objective) if not isinstance(cfg.objective, str) else [cfg.objective]
     if "optuna" in cfg.hydra.sweeper._target_.lower():
@@ -395,7 +532,10 @@ def test_h1_composition():
     assert sweeper.n_trials >= 24
     weight = parse_override("regularizers.unit.weight", sweeper.params["regularizers.unit.weight"]).value()
     assert "log" in weight.tags
-    assert weight.start < 1 < weight.end and math.log10(weight.end / weight.start) >= 3, (weight.start, weight.end)
+    assert weight.start < 1 < weight.end and math.log10(weight.end / weight.start) >= 3, (
+        weight.start,
+        weight.end,
+    )
     assert sorted(sweep_values("model.normalize", sweeper.params["model.normalize"])) == [False, True]
     assert "seed" not in sweeper.params  # the seed is never searched: every trial is the same population
     assert cfg.population.size >= 16
@@ -422,7 +562,10 @@ def test_h1_history_composition():
 
 def test_h1_dose_composition():
     cfg = compose_train("sweep=h1_dose")
-    assert sorted(sweep_values("model.normalize", cfg.hydra.sweeper.params["model.normalize"])) == [False, True]
+    assert sorted(sweep_values("model.normalize", cfg.hydra.sweeper.params["model.normalize"])) == [
+        False,
+        True,
+    ]
     weights = list(cfg.population.grid["regularizers.unit.weight"])
     assert len(weights) >= 12 and 1.0 in weights and weights == sorted(weights)
     ratios = [b / a for a, b in zip(weights, weights[1:])]
@@ -463,7 +606,12 @@ def test_h2_end_to_end(sweeps):
     # 3 pairs: the smallest two-sided Wilcoxon p is 2/2³ = 0.25, so the verdict must be inconclusive
     assert len(verdict) == 1 and ": inconclusive —" in verdict[0] and "n = 3 pairs" in verdict[0], report
     summary = json.loads((sweep / "summary.json").read_text())
-    assert {k: summary["counts"][k] for k in ("ok", "failed", "incomplete", "total")} == {"ok": 2, "failed": 0, "incomplete": 0, "total": 2}
+    assert {k: summary["counts"][k] for k in ("ok", "failed", "incomplete", "total")} == {
+        "ok": 2,
+        "failed": 0,
+        "incomplete": 0,
+        "total": 2,
+    }
     assert [h["name"] for h in summary["hypotheses"]] == ["H2"]
     assert summary["hypotheses"][0]["outcome"] == "inconclusive"
     assert is_png(sweep / "metrics.png")
@@ -490,8 +638,12 @@ def test_h1_optuna_study_and_pareto_report(sweeps):
     assert "### Pareto front (" in report
     lines = report.splitlines()
     head = lines.index(next(line for line in lines if line.startswith("### Pareto front")))
-    table = [line for line in lines[head + 1:] if line.startswith("|")]
-    assert table[0].startswith("| trial |") and "eval/none/median_mse" in table[0] and "eval/suppression/score" in table[0]
+    table = [line for line in lines[head + 1 :] if line.startswith("|")]
+    assert (
+        table[0].startswith("| trial |")
+        and "eval/none/median_mse" in table[0]
+        and "eval/suppression/score" in table[0]
+    )
     assert len(table) >= 3  # header, rule, at least one trial of the front
     assert is_png(sweep / "optuna.png")
 
@@ -546,7 +698,9 @@ def test_h1_rerun_marks_an_interrupted_trial_failed_and_reruns_its_slot(sweeps):
 @pytest.mark.slow
 def test_h1_resumes_after_sigkill(sweeps):
     r = result(sweeps, "sigkill")
-    assert r["exited_early"] is None, f"the sweep ended before it could be killed: {(r['sweep'].parent / 'killed.log').read_text()[-3000:]}"
+    assert r["exited_early"] is None, (
+        f"the sweep ended before it could be killed: {(r['sweep'].parent / 'killed.log').read_text()[-3000:]}"
+    )
     assert "fingerprint" in r, "trial 0 never wrote metrics.json"
     done = r["done"]
     assert done.returncode == 0, tail(done)
@@ -652,17 +806,32 @@ def test_cache_key_ignores_logging_evaluation_and_interventions(tmp_path):
     base = ["trainer.max_steps=30", "seed=0"]
     key = training_key(compose_task(*base), 30, "cpu")
     same = [
-        ["logger=csv"], ["logger=none"], ["callbacks=none"], ["evaluation.plots=false"],
-        ["evaluation.val_grid=4", "evaluation.red_similarity=0.6"], ["intervention=none"],
-        ["intervention.suppression.falloff.power=3.0"], ["objective=[eval/none/median_mse]"],
-        ["sweep=falloff", "population.size=1"], [f"cache.dir={tmp_path}"],
+        ["logger=csv"],
+        ["logger=none"],
+        ["callbacks=none"],
+        ["evaluation.plots=false"],
+        ["evaluation.val_grid=4", "evaluation.red_similarity=0.6"],
+        ["intervention=none"],
+        ["intervention.suppression.falloff.power=3.0"],
+        ["objective=[eval/none/median_mse]"],
+        ["sweep=falloff", "population.size=1"],
+        [f"cache.dir={tmp_path}"],
     ]
     for extra in same:
         assert training_key(compose_task(*base, *extra), 30, "cpu") == key, extra
     # threads and the trainer group stay in the key on the safe side: a parallel reduction may round
     # differently, and the key covers the whole trainer config rather than a hand-kept list of fields.
-    different = [["seed=1"], ["model.hidden=32"], ["model=sigmoid"], ["regularizers.unit.weight=0.5"], ["data.batch_size=128"],
-                 ["population.size=2"], ["sweep=falloff"], ["threads=2"], ["trainer.log_every_n_steps=10"]]
+    different = [
+        ["seed=1"],
+        ["model.hidden=32"],
+        ["model=sigmoid"],
+        ["regularizers.unit.weight=0.5"],
+        ["data.batch_size=128"],
+        ["population.size=2"],
+        ["sweep=falloff"],
+        ["threads=2"],
+        ["trainer.log_every_n_steps=10"],
+    ]
     for extra in different:
         assert training_key(compose_task(*base, *extra), 30, "cpu") != key, extra
     assert training_key(compose_task(*base), 31, "cpu") != key
@@ -756,7 +925,9 @@ def test_report_of_a_corrupt_or_missing_study_fails_and_keeps_the_old_one(sweeps
     from excolor import report
 
     sweep = copy_sweep(result(sweeps, "h1_resume"), tmp_path)
-    before = {name: fingerprint(sweep / name) for name in ("report.md", "summary.json", "metrics.png", "optuna.png")}
+    before = {
+        name: fingerprint(sweep / name) for name in ("report.md", "summary.json", "metrics.png", "optuna.png")
+    }
     journal = sweep / JOURNAL
     journal.write_text('{"op_code": 0, "worker_id": "x"\ngarbage\n')
     time.sleep(0.05)

@@ -37,7 +37,10 @@ SUCCESS = {
     # the cache runs share one cache dir; cache_first also draws the plots (the default)
     "cache_first": (["model=linear"], None),
     "cache_hit": (["model=linear", *NO_PLOTS], "cache_first"),
-    "cache_intervention": (["model=linear", *NO_PLOTS, "intervention.suppression.falloff.power=3.0"], "cache_first"),
+    "cache_intervention": (
+        ["model=linear", *NO_PLOTS, "intervention.suppression.falloff.power=3.0"],
+        "cache_first",
+    ),
     "cache_seed": (["model=linear", *NO_PLOTS, "seed=1"], "cache_first"),
 }
 
@@ -48,12 +51,28 @@ BAD = {
     "bottleneck_1": (["model.bottleneck=1"], None, ["model.bottleneck=1"]),
     "concept_length": (["concept=[1,0,0]"], None, ["concept=[1.0, 0.0, 0.0]", "model.bottleneck=4"]),
     "lr_zero": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n10,,,0\n100,,,0.01\n", ["lr=0", "step 10"]),
-    "missing_csv": (["schedule.path=/nonexistent.csv"], None, ["schedule.path=/nonexistent.csv", "not found"]),
+    "missing_csv": (
+        ["schedule.path=/nonexistent.csv"],
+        None,
+        ["schedule.path=/nonexistent.csv", "not found"],
+    ),
     "no_step_column": ([], "PHASE,ACTION,lr\nTrain,,0.01\n,,0.02\n", ["schedule.path=", "STEP"]),
-    "no_lr_column": ([], "STEP,PHASE,ACTION,reg-unit\n0,Train,,0.01\n100,,,0.02\n", ["schedule.path=", "'lr'"]),
+    "no_lr_column": (
+        [],
+        "STEP,PHASE,ACTION,reg-unit\n0,Train,,0.01\n100,,,0.02\n",
+        ["schedule.path=", "'lr'"],
+    ),
     "non_numeric": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n100,,,abc\n", ["schedule.path=", "'abc'", "line 3"]),
-    "fraction_last": ([], GOOD_CSV_HEAD + "0,Train,,0.01\n100,,,0.01\n+0.5,,,0.02\n", ["schedule.path=", "'+0.5'"]),
-    "falloff_a": (["intervention.suppression.falloff.a=1.5"], None, ["intervention.suppression", "falloff", "a=1.5"]),
+    "fraction_last": (
+        [],
+        GOOD_CSV_HEAD + "0,Train,,0.01\n100,,,0.01\n+0.5,,,0.02\n",
+        ["schedule.path=", "'+0.5'"],
+    ),
+    "falloff_a": (
+        ["intervention.suppression.falloff.a=1.5"],
+        None,
+        ["intervention.suppression", "falloff", "a=1.5"],
+    ),
     "max_steps": (["trainer.max_steps=999999"], None, ["trainer.max_steps=999999"]),
 }
 
@@ -65,7 +84,12 @@ BAD = {
 # check the real exit status and stderr of a process.
 DRIVER = Path(__file__).with_name("entry_driver.py")
 SEPARATE_PROCESSES = ("bottleneck_1",)
-TIMING = ("train/seconds", "train/cpu_seconds", "train/first_step_time", "eval/seconds")  # timings: differ between identical runs
+TIMING = (
+    "train/seconds",
+    "train/cpu_seconds",
+    "train/first_step_time",
+    "eval/seconds",
+)  # timings: differ between identical runs
 
 
 @dataclass
@@ -91,7 +115,9 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     env.update(EXCOLOR_CACHE_DIR=str(root / "cache"), WANDB_MODE="disabled", PYTHONUNBUFFERED="1")
 
-    def argv(name: str, overrides: list[str], schedule_text: str | None = None) -> tuple[list[str], Path | None]:
+    def argv(
+        name: str, overrides: list[str], schedule_text: str | None = None
+    ) -> tuple[list[str], Path | None]:
         schedule = None
         if schedule_text is not None:
             schedule = root / f"{name}.csv"
@@ -99,19 +125,37 @@ def runs(tmp_path_factory) -> dict[str, Run]:
             overrides = [*overrides, f"schedule.path={schedule}"]
         return [f"hydra.run.dir={root / name}", *FAST, *overrides], schedule
 
-    def launch(name: str, overrides: list[str], schedule_text: str | None = None, after: Future | None = None) -> Run:
+    def launch(
+        name: str, overrides: list[str], schedule_text: str | None = None, after: Future | None = None
+    ) -> Run:
         if after is not None:
             after.result()
         args, schedule = argv(name, overrides, schedule_text)
-        done = subprocess.run([sys.executable, "-m", "excolor.train", *args], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "excolor.train", *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         return Run(name, done.returncode, done.stdout, done.stderr, root / name, schedule)
 
     def launch_driver(cases: dict[str, tuple[list[str], str | None]]) -> dict[str, Run]:
         args = {name: argv(f"{name}_inproc", overrides, text) for name, (overrides, text) in cases.items()}
         out = root / "driver.json"
         done = subprocess.run(
-            [sys.executable, str(DRIVER), json.dumps({n: ["excolor.train", a] for n, (a, _) in args.items()}), str(out)],
-            cwd=root, env=env, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                str(DRIVER),
+                json.dumps({n: ["excolor.train", a] for n, (a, _) in args.items()}),
+                str(out),
+            ],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
         results = json.loads(out.read_text())
@@ -139,12 +183,23 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     return results
 
 
-REQUIRED = ["train/recon", "train/loss", "train/seconds", "val/recon", "seed",
-            "eval/none/median_mse", "eval/suppression/score", "eval/repulsion/max_mse"]
+REQUIRED = [
+    "train/recon",
+    "train/loss",
+    "train/seconds",
+    "val/recon",
+    "seed",
+    "eval/none/median_mse",
+    "eval/suppression/score",
+    "eval/repulsion/max_mse",
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, output, normalize", [("linear", "linear", True), ("sigmoid", "sigmoid", True), ("unnormalized", "linear", False)])
+@pytest.mark.parametrize(
+    "name, output, normalize",
+    [("linear", "linear", True), ("sigmoid", "sigmoid", True), ("unnormalized", "linear", False)],
+)
 def test_successful_run(runs, name, output, normalize):
     run = runs[name]
     assert run.returncode == 0, run.explain()
@@ -215,7 +270,10 @@ def test_cache_store_and_hit(runs):
     assert m1["train/cached"] == 0
     assert m2["train/cached"] == 1
     for key, value in m1.items():
-        if key.startswith(("eval/", "val/", "train/")) and key not in ("train/cached", "eval/seconds"):  # training timings restored too; evaluation reruns
+        if key.startswith(("eval/", "val/", "train/")) and key not in (
+            "train/cached",
+            "eval/seconds",
+        ):  # training timings restored too; evaluation reruns
             assert m2[key] == value, key
     assert (hit.run_dir / "losses.csv").read_text() == (first.run_dir / "losses.csv").read_text()
     assert excolor.load_model(hit.run_dir).config == excolor.load_model(first.run_dir).config
@@ -269,7 +327,9 @@ def test_bad_input_is_one_line_error(runs, name):
 def test_unknown_group_option(runs):
     run = runs["unknown_option"]
     assert run.returncode == 2
-    assert run.stderr.strip() == "excolor: error: model: no option 'nope' (valid options: linear, sigmoid)", run.explain()
+    assert run.stderr.strip() == "excolor: error: model: no option 'nope' (valid options: linear, sigmoid)", (
+        run.explain()
+    )
     assert not (run.run_dir / "metrics.json").exists()
 
 
@@ -281,12 +341,28 @@ def test_a_diverged_run_fails_with_one_line_and_no_metrics(tmp_path):
     schedule.write_text("STEP,PHASE,ACTION,lr,reg-unit\n0,Train,,1e30,0.1\n100,,,1e30,0.1\n")
     run = tmp_path / "run"
     done = subprocess.run(
-        [sys.executable, "-m", "excolor.train", f"schedule.path={schedule}", "logger=none", "callbacks=none",
-         "cache.enabled=false", "evaluation.plots=false", "regularizers=none", f"hydra.run.dir={run}"],
-        capture_output=True, text=True, env={**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")},
+        [
+            sys.executable,
+            "-m",
+            "excolor.train",
+            f"schedule.path={schedule}",
+            "logger=none",
+            "callbacks=none",
+            "cache.enabled=false",
+            "evaluation.plots=false",
+            "regularizers=none",
+            f"hydra.run.dir={run}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines()[-1].startswith("excolor: error: training diverged: the loss is nan at step")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("excolor: error: training diverged: the loss is nan at step")
+    )
     assert not (run / "metrics.json").exists()
 
 
@@ -307,11 +383,15 @@ def test_undriven_regularizer_and_unused_column_are_warned_about(caplog):
     with caplog.at_level("WARNING", logger="excolor.train"):
         regularizers = build_regularizers(cfg.regularizers, schedule, ["red", "vibrant"], 4)
     messages = " | ".join(r.getMessage() for r in caplog.records)
-    assert "regularizer 'planar': no schedule column 'reg-planar' drives it; it runs at weight 0.5" in messages
+    assert (
+        "regularizer 'planar': no schedule column 'reg-planar' drives it; it runs at weight 0.5" in messages
+    )
     assert "schedule column 'reg-polar' drives no regularizer" in messages
     assert "'unit'" not in messages and "reg-unit-v" not in messages
     assert set(regularizers["planar"].scheduled_weights(schedule)) == {0.5}
-    assert regularizers["unit"].scheduled_weights(schedule)[0] == pytest.approx(0.01)  # reg-unit at step 0 of ex2.2
+    assert regularizers["unit"].scheduled_weights(schedule)[0] == pytest.approx(
+        0.01
+    )  # reg-unit at step 0 of ex2.2
     model = Population().build_model(cfg.model)
     module = AutoencoderModule(model, regularizers, schedule, len(schedule))
     assert set(module.schedule_values["planar"]) == {1.0}  # undriven: 1 × the member weight 0.5
@@ -325,9 +405,20 @@ def test_the_default_wandb_logger_is_offline_and_never_prompts(tmp_path):
     env.update(EXCOLOR_CACHE_DIR=str(tmp_path / "cache"), HOME=str(tmp_path))  # no ~/.netrc, no saved key
     run = tmp_path / "run"
     done = subprocess.run(
-        [sys.executable, "-m", "excolor.train", "trainer.max_steps=20", "callbacks=none", "evaluation.plots=false",
-         f"hydra.run.dir={run}"],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "excolor.train",
+            "trainer.max_steps=20",
+            "callbacks=none",
+            "evaluation.plots=false",
+            f"hydra.run.dir={run}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (run / "metrics.json").is_file()

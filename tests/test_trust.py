@@ -82,17 +82,21 @@ def lab(tmp_path, monkeypatch):
 
 # --- resolving targets from source -------------------------------------------------------------------
 
-@pytest.mark.parametrize("path, module", [
-    ("lab.Spread", "lab.terms"),          # re-exported by the package
-    ("lab.Alias", "lab.terms"),           # `Alias = Spread`
-    ("lab.Exported", "lab.starred"),      # through a star import with a literal __all__
-    ("lab.terms", "lab.terms"),           # a submodule
-    ("lab.terms.Spread.per_sample", "lab.terms"),  # a method in the class body
-    ("lab.terms.Regularizer", "excolor.regularizers.base"),  # an import of outside code
-    ("lab.constants.SCALE", None),        # a value: left to Python
-    ("lab.Maybe", None),                  # bound under try/except
-    ("lab.helper", None),                 # `helper = os.system`: os has no source to read (frozen)
-])
+
+@pytest.mark.parametrize(
+    "path, module",
+    [
+        ("lab.Spread", "lab.terms"),  # re-exported by the package
+        ("lab.Alias", "lab.terms"),  # `Alias = Spread`
+        ("lab.Exported", "lab.starred"),  # through a star import with a literal __all__
+        ("lab.terms", "lab.terms"),  # a submodule
+        ("lab.terms.Spread.per_sample", "lab.terms"),  # a method in the class body
+        ("lab.terms.Regularizer", "excolor.regularizers.base"),  # an import of outside code
+        ("lab.constants.SCALE", None),  # a value: left to Python
+        ("lab.Maybe", None),  # bound under try/except
+        ("lab.helper", None),  # `helper = os.system`: os has no source to read (frozen)
+    ],
+)
 def test_static_resolution(lab, path, module):
     if module is None:
         with pytest.raises(targets.Unresolved):
@@ -104,24 +108,40 @@ def test_static_resolution(lab, path, module):
 
 def test_static_resolution_agrees_with_hydra(lab):
     """Where the source settles it, the answer is the one importing gives (Hydra's own walk)."""
-    for path in ("lab.Spread", "lab.Alias", "lab.Exported", "lab.terms.Regularizer",
-                 "excolor.regularizers.Separate", "lightning.pytorch.Trainer", "torch.optim.Adam"):
+    for path in (
+        "lab.Spread",
+        "lab.Alias",
+        "lab.Exported",
+        "lab.terms.Regularizer",
+        "excolor.regularizers.Separate",
+        "lightning.pytorch.Trainer",
+        "torch.optim.Adam",
+    ):
         assert targets.resolve_static(path).module == targets.resolve_dynamic(path).module, path
     assert targets.resolve("lab.helper").module in ("posix", "nt")  # os.system, found by importing
 
 
 def test_every_shipped_target_resolves_from_source_alone():
     """The default configs and every sweep (the hydra node included) are checked without importing."""
-    for overrides in ([], ["sweep=h1"], ["sweep=falloff"], ["hydra/launcher=joblib"], ["hydra/launcher=slurm"],
-                      ["logger=csv"], ["callbacks=default"]):
+    for overrides in (
+        [],
+        ["sweep=h1"],
+        ["sweep=falloff"],
+        ["hydra/launcher=joblib"],
+        ["hydra/launcher=slurm"],
+        ["logger=csv"],
+        ["callbacks=default"],
+    ):
         for where, target in config_targets(composed(overrides)):
             assert targets.resolve_static(target).module.startswith(target.split(".")[0]), (where, target)
 
 
 def test_checks_import_nothing_they_check():
-    code = ("import sys; from tests.test_trust import composed; from excolor.console import check_trusted;"
-            "check_trusted(composed(['sweep=h1'])); check_trusted(composed(['hydra/launcher=joblib']));"
-            "bad = [m for m in ('torch', 'lightning', 'optuna', 'joblib') if m in sys.modules]; assert not bad, bad")
+    code = (
+        "import sys; from tests.test_trust import composed; from excolor.console import check_trusted;"
+        "check_trusted(composed(['sweep=h1'])); check_trusted(composed(['hydra/launcher=joblib']));"
+        "bad = [m for m in ('torch', 'lightning', 'optuna', 'joblib') if m in sys.modules]; assert not bad, bad"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
 
@@ -132,18 +152,37 @@ REFUSED = {
     # an alias through trusted code to outside code: refused for where it leads
     "alias_os_system": (["model._target_=excolor.config.os.system"], "defined in module posix"),
     "alias_torch_linear": (["model._target_=excolor.model.torch.nn.Linear"], "defined in module torch.nn"),
-    "hydra_launcher": (["hydra.launcher._target_=subprocess.run"], "hydra.launcher._target_='subprocess.run'"),
-    "hydra_sweeper_alias": (["hydra.sweeper._target_=hydra_plugins.excolor_sweeper.resumable.ConfigStore"],
-                            "defined in module hydra.core.config_store"),
+    "hydra_launcher": (
+        ["hydra.launcher._target_=subprocess.run"],
+        "hydra.launcher._target_='subprocess.run'",
+    ),
+    "hydra_sweeper_alias": (
+        ["hydra.sweeper._target_=hydra_plugins.excolor_sweeper.resumable.ConfigStore"],
+        "defined in module hydra.core.config_store",
+    ),
     # Hydra's plugins are trusted in the hydra node only
-    "plugin_outside_hydra": (["model._target_=hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper"],
-                             "model._target_='hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper'"),
-    "plugin_as_search_space": (["+hydra.sweeper.custom_search_space=hydra_plugins.hydra_optuna_sweeper._impl.create_params_from_overrides"],
-                               "custom_search_space='hydra_plugins.hydra_optuna_sweeper._impl"),
-    "search_space": (["+hydra.sweeper.params={model._target_: 'choice(excolor.model.ColorAutoencoder, os.system)'}"],
-                     "hydra.sweeper.params.model._target_='os.system'"),
-    "custom_search_space": (["+hydra.sweeper.custom_search_space=shutil.rmtree"], "custom_search_space='shutil.rmtree'"),
-    "outside_untrusted": (["+regularizers.x._target_=lab.Spread", "+regularizers.x.column=c"], "regularizers.x._target_='lab.Spread'"),
+    "plugin_outside_hydra": (
+        ["model._target_=hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper"],
+        "model._target_='hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper'",
+    ),
+    "plugin_as_search_space": (
+        [
+            "+hydra.sweeper.custom_search_space=hydra_plugins.hydra_optuna_sweeper._impl.create_params_from_overrides"
+        ],
+        "custom_search_space='hydra_plugins.hydra_optuna_sweeper._impl",
+    ),
+    "search_space": (
+        ["+hydra.sweeper.params={model._target_: 'choice(excolor.model.ColorAutoencoder, os.system)'}"],
+        "hydra.sweeper.params.model._target_='os.system'",
+    ),
+    "custom_search_space": (
+        ["+hydra.sweeper.custom_search_space=shutil.rmtree"],
+        "custom_search_space='shutil.rmtree'",
+    ),
+    "outside_untrusted": (
+        ["+regularizers.x._target_=lab.Spread", "+regularizers.x.column=c"],
+        "regularizers.x._target_='lab.Spread'",
+    ),
     "missing": (["model._target_=excolor.model.Nope"], "cannot be found"),
     "not_a_list": (["trusted_packages=lab"], "trusted_packages='lab' must be a list"),
     "not_a_name": (["trusted_packages=['lab/x']"], "trusted_packages: 'lab/x' is not a package name"),
@@ -170,7 +209,9 @@ def test_is_trusted_resolves_too():
     assert is_trusted("optuna.samplers.TPESampler", HYDRA_PACKAGES)
     assert not is_trusted("excolor.config.os.system") and not is_trusted("os.system") and not is_trusted(3)
     assert not is_trusted("excolor.nope.Nothing")
-    assert is_trusted("lab.Spread", (*TRUSTED_PACKAGES, "lab")) is False  # not on sys.path here: cannot be found
+    assert (
+        is_trusted("lab.Spread", (*TRUSTED_PACKAGES, "lab")) is False
+    )  # not on sys.path here: cannot be found
 
 
 def test_sweep_override_values_are_checked():
@@ -182,7 +223,9 @@ def test_sweep_override_values_are_checked():
 
 
 def test_trusted_packages_extend_the_list(lab):
-    cfg = composed(["trusted_packages=[lab]", "+regularizers.x._target_=lab.Spread", "+regularizers.x.column=c"])
+    cfg = composed(
+        ["trusted_packages=[lab]", "+regularizers.x._target_=lab.Spread", "+regularizers.x.column=c"]
+    )
     assert trusted_packages(cfg) == (*TRUSTED_PACKAGES, "lab")
     check_trusted(cfg)
     check_run_config(cfg)
@@ -201,6 +244,7 @@ def test_trusted_packages_reach_hydras_whitelist(lab):
 
 
 # --- the cache key follows outside code -----------------------------------------------------------------
+
 
 def test_editing_an_outside_module_changes_the_cache_key(lab):
     overrides = ["trusted_packages=[lab]", "+regularizers.x._target_=lab.Spread", "+regularizers.x.column=c"]
@@ -225,8 +269,16 @@ def test_static_resolution_agrees_with_importing_across_excolor():
     import excolor
 
     paths = [f"torch.optim.{name}" for name in ("Adam", "AdamW", "SGD", "lr_scheduler.StepLR")]
-    paths += [f"lightning.pytorch.{name}" for name in ("Trainer", "LightningModule", "callbacks.ProgressBar",
-                                                       "loggers.CSVLogger", "loggers.WandbLogger")]
+    paths += [
+        f"lightning.pytorch.{name}"
+        for name in (
+            "Trainer",
+            "LightningModule",
+            "callbacks.ProgressBar",
+            "loggers.CSVLogger",
+            "loggers.WandbLogger",
+        )
+    ]
     for info in pkgutil.walk_packages(excolor.__path__, "excolor."):
         if info.name.endswith("__main__"):
             continue
@@ -242,5 +294,9 @@ def test_static_resolution_agrees_with_importing_across_excolor():
         if dynamic.startswith("_frozen_importlib"):
             continue
         settled += 1
-        assert static.module == dynamic or static.module.startswith(dynamic + "."), (path, static.module, dynamic)
+        assert static.module == dynamic or static.module.startswith(dynamic + "."), (
+            path,
+            static.module,
+            dynamic,
+        )
     assert settled > 500

@@ -65,11 +65,11 @@ TEST_CONF = ROOT / "conf"
 # The README's table "Differences from Hydra's Optuna sweeper": the reason of each strict xfail below.
 DIFFERENCES = {
     "float-range": "A float `range()` whose values Optuna's float grid cannot hit exactly "
-                   "(`range(0,1,0.1)`: Optuna would propose 0.30000000000000004) is a categorical of exactly "
-                   "Hydra's values, not a `FloatDistribution` with a step",
+    "(`range(0,1,0.1)`: Optuna would propose 0.30000000000000004) is a categorical of exactly "
+    "Hydra's values, not a `FloatDistribution` with a step",
     "trusted-search-space": "`custom_search_space` must be a trusted target (`excolor.console.TRUSTED_TARGETS`, "
-                            "the list a run's `_target_`s are checked against); an app's own execution whitelist "
-                            "does not extend it",
+    "the list a run's `_target_`s are checked against); an app's own execution whitelist "
+    "does not extend it",
 }
 
 SQLALCHEMY_UTC_WARNING_FILTER = (
@@ -99,9 +99,7 @@ def test_every_difference_is_a_row_of_the_readme_table() -> None:
 
 
 def test_discovery() -> None:
-    assert ResumableOptunaSweeper.__name__ in [
-        x.__name__ for x in Plugins.instance().discover(Sweeper)
-    ]
+    assert ResumableOptunaSweeper.__name__ in [x.__name__ for x in Plugins.instance().discover(Sweeper)]
 
 
 @mark.parametrize(
@@ -119,9 +117,7 @@ def test_discovery() -> None:
         (NSGAIISamplerConfig, "crossover", None),
     ],
 )
-def test_sampler_config_defaults(
-    config_type: Any, field_name: str, expected: Any
-) -> None:
+def test_sampler_config_defaults(config_type: Any, field_name: str, expected: Any) -> None:
     assert getattr(config_type(), field_name) == expected
 
 
@@ -174,8 +170,7 @@ def test_default_cmaes_config_has_no_restart_deprecation_warning() -> None:
 
     messages = [str(warning.message).lower() for warning in caught]
     assert not any(
-        "inc_popsize" in message
-        or ("restart_strategy" in message and "deprecat" in message)
+        "inc_popsize" in message or ("restart_strategy" in message and "deprecat" in message)
         for message in messages
     )
 
@@ -214,8 +209,11 @@ def test_create_optuna_distribution_from_override(input: Any, expected: Any) -> 
 
 def grid_choices(distribution: BaseDistribution) -> list:
     """The grid the sweeper's grid sampler gets for one distribution (upstream's helper, through `_grid`)."""
-    sampler, _ = grid_sampler(functools.partial(optuna.samplers.GridSampler),
-                              _search_space.SearchSpace(distributions={"key": distribution}), 10**9)
+    sampler, _ = grid_sampler(
+        functools.partial(optuna.samplers.GridSampler),
+        _search_space.SearchSpace(distributions={"key": distribution}),
+        10**9,
+    )
     return list(sampler._search_space["key"])
 
 
@@ -520,9 +518,7 @@ def test_optuna_multi_objective_example(
 
 
 def _dominates(values_x: list[float], values_y: list[float]) -> bool:
-    return all(x <= y for x, y in zip(values_x, values_y)) and any(
-        x < y for x, y in zip(values_x, values_y)
-    )
+    return all(x <= y for x, y in zip(values_x, values_y)) and any(x < y for x, y in zip(values_x, values_y))
 
 
 @mark.xfail(strict=True, reason=DIFFERENCES["trusted-search-space"])
@@ -543,10 +539,7 @@ def test_optuna_custom_search_space_example(tmpdir: Path) -> None:
     returns = OmegaConf.load(f"{tmpdir}/optimization_results.yaml")
     assert isinstance(returns, DictConfig)
     assert returns.name == "optuna"
-    assert (
-        abs(returns["best_params"]["x"] - returns["best_params"]["z"])
-        <= max_z_difference_from_x
-    )
+    assert abs(returns["best_params"]["x"] - returns["best_params"]["z"]) <= max_z_difference_from_x
     w = returns["best_params"]["+w"]
     assert 0 <= w <= 1
 
@@ -676,9 +669,7 @@ def test_motpe_sampler_removed() -> None:
     ],
 )
 @mark.parametrize("mutation", [None, sentinel.mutation])
-def test_nsga_sampler_mutation(
-    config_type: Any, sampler_type: Any, mutation: Any
-) -> None:
+def test_nsga_sampler_mutation(config_type: Any, sampler_type: Any, mutation: Any) -> None:
     config = OmegaConf.structured(config_type, flags={"allow_objects": True})
     assert config.mutation is None
     config.mutation = mutation
@@ -694,9 +685,7 @@ def test_nsga_sampler_mutation(
 @mark.filterwarnings("default:NSGAIIISampler is experimental")
 def test_nsgaiii_sampler_reference_points_converted_to_array() -> None:
     reference_points = [[0.0, 1.0], [1.0, 0.0]]
-    config = OmegaConf.structured(
-        NSGAIIISamplerConfig(reference_points=reference_points)
-    )
+    config = OmegaConf.structured(NSGAIIISamplerConfig(reference_points=reference_points))
 
     nsgaiii_sampler_constructor = optuna.samplers.NSGAIIISampler
     with patch(

@@ -42,14 +42,28 @@ BAD_RUN = {
     "seed_null": (["seed=null"], ["seed=None"]),
     "seed_negative": (["seed=-1"], ["seed=-1", "≥ 0"]),  # torch would take it as 2**64-1's alias
     "seed_beyond_64_bits": (["seed=18446744073709551616"], ["seed=18446744073709551616", "2**64-1"]),
-    "member_seeds_beyond_64_bits": (["seed=18446744073709551615", "population.size=2"],
-                                    ["population.seed=18446744073709551615", "2 members", "18446744073709551616", "2**64-1"]),
+    "member_seeds_beyond_64_bits": (
+        ["seed=18446744073709551615", "population.size=2"],
+        ["population.seed=18446744073709551615", "2 members", "18446744073709551616", "2**64-1"],
+    ),
     "reproducible": (["reproducible=fast"], ["reproducible='fast'", "portable, native"]),
-    "added_model_key": (["+model.foo=1"], ["model.foo: no such key", "model takes: hidden, bottleneck, normalize, output"]),
+    "added_model_key": (
+        ["+model.foo=1"],
+        ["model.foo: no such key", "model takes: hidden, bottleneck, normalize, output"],
+    ),
     "added_data_key": (["+data.colour=1"], ["data.colour: no such key", "n_hues"]),
-    "added_nested_key": (["+intervention.suppression.falloff.c=1"], ["intervention.suppression.falloff.c: no such key", "a, b, power"]),
-    "added_regularizer_key": (["+regularizers.anchor.strength=1"], ["regularizers.anchor.strength", "point, column, weight"]),
-    "cache_dir_proc": (["cache.dir=/proc/excolor-cache"], ["cache.dir=/proc/excolor-cache", "/proc is not writable"]),
+    "added_nested_key": (
+        ["+intervention.suppression.falloff.c=1"],
+        ["intervention.suppression.falloff.c: no such key", "a, b, power"],
+    ),
+    "added_regularizer_key": (
+        ["+regularizers.anchor.strength=1"],
+        ["regularizers.anchor.strength", "point, column, weight"],
+    ),
+    "cache_dir_proc": (
+        ["cache.dir=/proc/excolor-cache"],
+        ["cache.dir=/proc/excolor-cache", "/proc is not writable"],
+    ),
     "threads_0": (["threads=0"], ["threads=0", "≥ 1"]),
     "threads_neg": (["threads=-2"], ["threads=-2"]),
     "threads_str": (["threads=many"], ["threads='many'"]),
@@ -89,17 +103,29 @@ BAD_RUN = {
     "plots_str": (["evaluation.plots=maybe"], ["evaluation.plots='maybe'"]),
     "member_neg": (["++evaluation.member=-1"], ["evaluation.member=-1"]),
     "member_str": (["++evaluation.member=first"], ["evaluation.member='first'"]),
-    "member_too_big": (["++evaluation.member=4", "++population.size=4"], ["evaluation.member=4", "4 members"]),
-    "intervention_none_name": (["+intervention.none={_target_: excolor.interventions.Suppression}"], ["intervention.none", "reserved"]),
+    "member_too_big": (
+        ["++evaluation.member=4", "++population.size=4"],
+        ["evaluation.member=4", "4 members"],
+    ),
+    "intervention_none_name": (
+        ["+intervention.none={_target_: excolor.interventions.Suppression}"],
+        ["intervention.none", "reserved"],
+    ),
     "intervention_not_config": (["intervention.suppression=3"], ["intervention.suppression", "_target_"]),
     "intervention_empty_list": (["+intervention.extra=[]"], ["intervention.extra", "empty"]),
     "intervention_list_item": (["+intervention.extra=[3]"], ["intervention.extra", "_target_"]),
-    "intervention_inf": (["intervention.suppression.falloff.power=inf"], ["intervention.suppression.falloff.power=inf"]),
+    "intervention_inf": (
+        ["intervention.suppression.falloff.power=inf"],
+        ["intervention.suppression.falloff.power=inf"],
+    ),
     "mapper_nan": (["intervention.repulsion.mapper.b=nan"], ["intervention.repulsion.mapper.b=nan"]),
     "objective_bogus": (["objective=bogus"], ["objective='bogus'", "not a metric"]),
     "objective_typo": (["objective=[eval/none/median]"], ["objective='eval/none/median'"]),
     "objective_unknown_setting": (["objective=eval/spin/score"], ["objective='eval/spin/score'"]),
-    "objective_removed_setting": (["intervention=suppression", "objective=eval/repulsion/focus"], ["objective='eval/repulsion/focus'"]),
+    "objective_removed_setting": (
+        ["intervention=suppression", "objective=eval/repulsion/focus"],
+        ["objective='eval/repulsion/focus'"],
+    ),
     "objective_none_focus": (["objective=eval/none/focus"], ["objective='eval/none/focus'"]),
     "objective_idle_regularizer": (["objective=train/anchor"], ["objective='train/anchor'"]),
     "objective_unknown_phase": (["objective=train/Warmup/loss"], ["objective='train/Warmup/loss'"]),
@@ -109,11 +135,23 @@ BAD_RUN = {
     "interpolation": (["regularizers.unit.weight=${nope}"], ["regularizers.unit.weight", "nope"]),
     "schedule_missing": (["schedule.path=/nonexistent.csv"], ["schedule.path=/nonexistent.csv", "not found"]),
     # config-chosen code: only the whitelisted packages may be built (Hydra's instantiate gets the same list)
-    "target_os_system": (["logger._target_=os.system"], ["logger._target_='os.system'", "not a trusted target", "trusted_packages"]),
-    "target_subprocess": (["+callbacks.shell._target_=subprocess.call"], ["callbacks.shell._target_='subprocess.call'"]),
+    "target_os_system": (
+        ["logger._target_=os.system"],
+        ["logger._target_='os.system'", "not a trusted target", "trusted_packages"],
+    ),
+    "target_subprocess": (
+        ["+callbacks.shell._target_=subprocess.call"],
+        ["callbacks.shell._target_='subprocess.call'"],
+    ),
     "target_builtins_exec": (["population._target_=builtins.exec"], ["population._target_='builtins.exec'"]),
-    "target_nested": (["+intervention.suppression.extra._target_=os.remove"], ["intervention.suppression.extra._target_='os.remove'"]),
-    "target_lookalike": (["model._target_=excolorx.model.ColorAutoencoder"], ["model._target_='excolorx.model.ColorAutoencoder'"]),
+    "target_nested": (
+        ["+intervention.suppression.extra._target_=os.remove"],
+        ["intervention.suppression.extra._target_='os.remove'"],
+    ),
+    "target_lookalike": (
+        ["model._target_=excolorx.model.ColorAutoencoder"],
+        ["model._target_='excolorx.model.ColorAutoencoder'"],
+    ),
 }
 
 
@@ -128,11 +166,14 @@ def test_bad_run_config(name):
         assert part in message, message
 
 
-@pytest.mark.parametrize("text, parts", [
-    ("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n10,,,0\n100,,,0.01\n", ["lr=0", "step 10"]),
-    ("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n100,,,-1\n", ["lr=-", "step 1"]),
-    ("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n100,,,inf\n", ["'inf' is not a finite number"]),
-])
+@pytest.mark.parametrize(
+    "text, parts",
+    [
+        ("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n10,,,0\n100,,,0.01\n", ["lr=0", "step 10"]),
+        ("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n100,,,-1\n", ["lr=-", "step 1"]),
+        ("STEP,PHASE,ACTION,lr\n0,Train,,0.01\n100,,,inf\n", ["'inf' is not a finite number"]),
+    ],
+)
 def test_bad_learning_rates(tmp_path, text, parts):
     path = tmp_path / "s.csv"
     path.write_text(text)
@@ -142,11 +183,23 @@ def test_bad_learning_rates(tmp_path, text, parts):
         assert part in str(error.value)
 
 
-@pytest.mark.parametrize("overrides", [
-    [], ["objective=[eval/none/median_mse,eval/suppression/score]"], ["objective=eval/repulsion/focus"],
-    ["objective=train/Train/loss"], ["objective=train/separate", "trainer.max_steps=1500"], ["experiment=ex2.2", "objective=train/unit_vibrant"],
-    ["sweep=falloff"], ["sweep=h1"], ["sweep=h2"], ["sweep=h1_history"], ["+trainer.precision=bf16-mixed"], ["regularizers=none"],
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["objective=[eval/none/median_mse,eval/suppression/score]"],
+        ["objective=eval/repulsion/focus"],
+        ["objective=train/Train/loss"],
+        ["objective=train/separate", "trainer.max_steps=1500"],
+        ["experiment=ex2.2", "objective=train/unit_vibrant"],
+        ["sweep=falloff"],
+        ["sweep=h1"],
+        ["sweep=h2"],
+        ["sweep=h1_history"],
+        ["+trainer.precision=bf16-mixed"],
+        ["regularizers=none"],
+    ],
+)
 def test_good_configs_pass(overrides):
     result = check_run_config(composed(overrides))
     assert result["steps"] >= 1
@@ -159,31 +212,44 @@ def test_expected_metrics_follow_the_config():
     result = check_run_config(cfg)
     names = expected_metrics(cfg, result["schedule"], 3001, ["suppression", "repulsion"])
     assert "train/separate" not in names and "train/Train/loss" in names
-    assert {"eval/none/score", "eval/suppression/focus", "eval/repulsion/collateral", "val/recon", "seed"} <= names
+    assert {
+        "eval/none/score",
+        "eval/suppression/focus",
+        "eval/repulsion/collateral",
+        "val/recon",
+        "seed",
+    } <= names
     assert "eval/none/focus" not in names
     assert "train/separate" in expected_metrics(cfg, result["schedule"], 1500, [])
 
 
 @pytest.mark.slow
 def test_checks_import_no_torch():
-    code = ("import sys; from tests.test_validation import composed; from excolor.validation import check_run_config;"
-            "check_run_config(composed([])); assert 'torch' not in sys.modules, 'torch imported'")
-    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True)
+    code = (
+        "import sys; from tests.test_validation import composed; from excolor.validation import check_run_config;"
+        "check_run_config(composed([])); assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-@pytest.mark.parametrize("url, part", [
-    ("/etc/passwd/journal.log", "not a directory"),
-    ("", "must be a database URL"),
-    ("nodb://x/y", "not a usable database URL"),
-    ("sqlite://", "must name a database file"),
-    ("sqlite:////etc/passwd/optuna.db", "not a directory"),
-    ("sqlite:///:memory:", "must name a database file"),
-    (3, "must be a database URL"),
-    ("/tmp", "is a directory"),
-    ("sqlite:////proc/optuna.db", "/proc is not writable"),  # root's os.access says yes to /proc
-    ("/proc/journal.log", "/proc is not writable"),
-])
+@pytest.mark.parametrize(
+    "url, part",
+    [
+        ("/etc/passwd/journal.log", "not a directory"),
+        ("", "must be a database URL"),
+        ("nodb://x/y", "not a usable database URL"),
+        ("sqlite://", "must name a database file"),
+        ("sqlite:////etc/passwd/optuna.db", "not a directory"),
+        ("sqlite:///:memory:", "must name a database file"),
+        (3, "must be a database URL"),
+        ("/tmp", "is a directory"),
+        ("sqlite:////proc/optuna.db", "/proc is not writable"),  # root's os.access says yes to /proc
+        ("/proc/journal.log", "/proc is not writable"),
+    ],
+)
 def test_bad_storage_urls(url, part):
     with pytest.raises(ConfigError, match="hydra.sweeper.storage") as error:
         check_storage_url("hydra.sweeper.storage", url)
@@ -205,17 +271,23 @@ def test_writable_dir_creates_nothing(tmp_path):
         check_writable_dir("k", tmp_path / "f" / "x")
 
 
-@pytest.mark.parametrize("overrides, part", [
-    (["model=nope"], "model: no option 'nope' (valid options: linear, sigmoid)"),
-    (["trainer=gpux"], "trainer: no option 'gpux' (valid options: auto, cpu, gpu)"),
-    (["sweep=nope"], "sweep: no option 'nope' (valid options: falloff, h1, "),  # the shared sweep settings live in hydra/sweep_common
-    (["foo=1"], "foo: no such key"),
-    (["model.nope=1"], "model.nope: no such key"),
-    (["seed=[1,"], "seed: bad override syntax"),
-    (["seed"], "seed: bad override syntax"),
-    (["+model=linear"], "model: chosen twice"),
-    (["model=linear,sigmoid"], "model=linear,sigmoid: a list of values is a sweep"),
-])
+@pytest.mark.parametrize(
+    "overrides, part",
+    [
+        (["model=nope"], "model: no option 'nope' (valid options: linear, sigmoid)"),
+        (["trainer=gpux"], "trainer: no option 'gpux' (valid options: auto, cpu, gpu)"),
+        (
+            ["sweep=nope"],
+            "sweep: no option 'nope' (valid options: falloff, h1, ",
+        ),  # the shared sweep settings live in hydra/sweep_common
+        (["foo=1"], "foo: no such key"),
+        (["model.nope=1"], "model.nope: no such key"),
+        (["seed=[1,"], "seed: bad override syntax"),
+        (["seed"], "seed: bad override syntax"),
+        (["+model=linear"], "model: chosen twice"),
+        (["model=linear,sigmoid"], "model=linear,sigmoid: a list of values is a sweep"),
+    ],
+)
 def test_composition_errors_become_one_line(overrides, part):
     with pytest.raises(Exception) as error:
         compose_config("train", overrides)
@@ -224,15 +296,20 @@ def test_composition_errors_become_one_line(overrides, part):
     assert part in message and "common" not in message, message
 
 
-@pytest.mark.parametrize("overrides, key", [
-    (["hydra.run.dir=/proc/excolor-run"], "hydra.run.dir"),
-    (["hydra.run.dir=/sys/excolor-run"], "hydra.run.dir"),
-])
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        (["hydra.run.dir=/proc/excolor-run"], "hydra.run.dir"),
+        (["hydra.run.dir=/sys/excolor-run"], "hydra.run.dir"),
+    ],
+)
 def test_unwritable_run_dirs_are_found_by_trying(overrides, key):
     """Tried, not asked: as root, os.access calls /proc and /sys writable; creating a file there fails."""
     with pytest.raises(ConfigError) as error:
         check_train_entry(compose_config("train", overrides), multirun=False)
-    assert str(error.value).startswith(f"{key}={overrides[0].split('=', 1)[1]}: ") and "is not writable" in str(error.value)
+    assert str(error.value).startswith(
+        f"{key}={overrides[0].split('=', 1)[1]}: "
+    ) and "is not writable" in str(error.value)
 
 
 def test_checked_main_stops_before_hydra(capsys):
@@ -248,6 +325,7 @@ def test_checked_main_stops_before_hydra(capsys):
 
 # --- excolor.evaluate -----------------------------------------------------------------------------------
 
+
 def composed_evaluate(overrides):
     with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         return compose(config_name="evaluate", overrides=list(overrides))
@@ -261,15 +339,18 @@ def fake_run(tmp_path) -> Path:
     return run
 
 
-@pytest.mark.parametrize("overrides, part", [
-    ([], "run: missing"),
-    (["run=/nonexistent/run"], "run=/nonexistent/run: no such directory"),
-    (["run=/tmp"], "not a run directory"),
-    (["run=RUN", "evaluation.val_grid=0"], "evaluation.val_grid=0"),
-    (["run=RUN", "evaluation.layer=decoder"], "evaluation.layer='decoder'"),
-    (["run=RUN", "concept=[1,0]"], "concept=[1.0, 0.0] has 2 entries"),
-    (["run=RUN", "intervention.repulsion.mapper.b=inf"], "intervention.repulsion.mapper.b=inf"),
-])
+@pytest.mark.parametrize(
+    "overrides, part",
+    [
+        ([], "run: missing"),
+        (["run=/nonexistent/run"], "run=/nonexistent/run: no such directory"),
+        (["run=/tmp"], "not a run directory"),
+        (["run=RUN", "evaluation.val_grid=0"], "evaluation.val_grid=0"),
+        (["run=RUN", "evaluation.layer=decoder"], "evaluation.layer='decoder'"),
+        (["run=RUN", "concept=[1,0]"], "concept=[1.0, 0.0] has 2 entries"),
+        (["run=RUN", "intervention.repulsion.mapper.b=inf"], "intervention.repulsion.mapper.b=inf"),
+    ],
+)
 def test_bad_evaluate_config(tmp_path, overrides, part):
     run = fake_run(tmp_path)
     overrides = [o.replace("RUN", str(run)) for o in overrides]
@@ -302,14 +383,42 @@ ENTRY_CASES = {
     "unknown_key": ("excolor.train", ["nope=1"], "nope: no such key"),
     "syntax": ("excolor.train", ["seed=[1,"], "seed: bad override syntax"),
     "cache_dir": ("excolor.train", ["cache.dir=/etc/passwd/c"], "cache.dir=/etc/passwd/c"),
-    "storage": ("excolor.train", ["-m", "sweep=h1", "hydra.sweeper.storage=nodb://x"], "hydra.sweeper.storage="),
+    "storage": (
+        "excolor.train",
+        ["-m", "sweep=h1", "hydra.sweeper.storage=nodb://x"],
+        "hydra.sweeper.storage=",
+    ),
     "sweep_objective": ("excolor.train", ["-m", "seed=0,1", "objective=bogus"], "objective='bogus'"),
-    "untrusted_target": ("excolor.train", ["+callbacks.shell._target_=subprocess.call"], "callbacks.shell._target_='subprocess.call' is not a trusted target"),
-    "aliased_target": ("excolor.train", ["model._target_=excolor.config.os.system"], "model._target_='excolor.config.os.system' is not a trusted target: it is defined in module posix"),
-    "sweep_direction": ("excolor.train", ["-m", "sweep=h1", "hydra.sweeper.direction=[minimize,minimize]"], "hydra.sweeper.direction[1]=minimize but eval/suppression/score is better higher"),
-    "sweep_target": ("excolor.train", ["-m", "model._target_=excolor.model.ColorAutoencoder,os.getcwd"], "model._target_='os.getcwd' is not a trusted target"),
-    "outside_target": ("excolor.train", ["+regularizers.spread._target_=mylab.Spread", "+regularizers.spread.column=c"], "regularizers.spread._target_='mylab.Spread' is not a trusted target (trusted_packages:"),
-    "modes_together": ("excolor.train", ["-m", "--cfg=job", "seed=0,1"], "--multirun and --cfg cannot be used together"),
+    "untrusted_target": (
+        "excolor.train",
+        ["+callbacks.shell._target_=subprocess.call"],
+        "callbacks.shell._target_='subprocess.call' is not a trusted target",
+    ),
+    "aliased_target": (
+        "excolor.train",
+        ["model._target_=excolor.config.os.system"],
+        "model._target_='excolor.config.os.system' is not a trusted target: it is defined in module posix",
+    ),
+    "sweep_direction": (
+        "excolor.train",
+        ["-m", "sweep=h1", "hydra.sweeper.direction=[minimize,minimize]"],
+        "hydra.sweeper.direction[1]=minimize but eval/suppression/score is better higher",
+    ),
+    "sweep_target": (
+        "excolor.train",
+        ["-m", "model._target_=excolor.model.ColorAutoencoder,os.getcwd"],
+        "model._target_='os.getcwd' is not a trusted target",
+    ),
+    "outside_target": (
+        "excolor.train",
+        ["+regularizers.spread._target_=mylab.Spread", "+regularizers.spread.column=c"],
+        "regularizers.spread._target_='mylab.Spread' is not a trusted target (trusted_packages:",
+    ),
+    "modes_together": (
+        "excolor.train",
+        ["-m", "--cfg=job", "seed=0,1"],
+        "--multirun and --cfg cannot be used together",
+    ),
     "evaluate_no_run": ("excolor.evaluate", [], "run: missing"),
     "evaluate_missing_dir": ("excolor.evaluate", ["run=MISSING"], "no such directory"),
 }
@@ -328,8 +437,14 @@ def entry_runs(tmp_path_factory):
         cases[name] = (module, argv)
     out = root / "driver.json"
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    done = subprocess.run([sys.executable, str(DRIVER), json.dumps(cases), str(out)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(DRIVER), json.dumps(cases), str(out)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
     return root, json.loads(out.read_text())
 
@@ -348,14 +463,19 @@ def test_entry_point_bad_input(entry_runs, name):
     assert not (root / "outputs").exists() and not (root / "multirun").exists()
 
 
-@pytest.mark.parametrize("argv, part", [
-    (["-m", "excolor.train", "evaluation.layer=foo", *FAST], "evaluation.layer='foo'"),
-    (["-m", "excolor.evaluate"], "run: missing"),
-])
+@pytest.mark.parametrize(
+    "argv, part",
+    [
+        (["-m", "excolor.train", "evaluation.layer=foo", *FAST], "evaluation.layer='foo'"),
+        (["-m", "excolor.evaluate"], "run: missing"),
+    ],
+)
 @pytest.mark.slow
 def test_real_process_exit_status(tmp_path, argv, part):
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    done = subprocess.run([sys.executable, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, *argv], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and part in done.stderr
     assert "Traceback" not in done.stderr

@@ -27,8 +27,10 @@ MSE = "eval/none/median_mse"
 
 def _members(trial_name, seeds, values, grid=None, metric=MSE):
     trial = Trial(trial_name, None, Status.OK, OmegaConf.create({}))
-    trial.members = [Member(trial, i, seed, dict(grid or {}), {metric: value})
-                     for i, (seed, value) in enumerate(zip(seeds, values))]
+    trial.members = [
+        Member(trial, i, seed, dict(grid or {}), {metric: value})
+        for i, (seed, value) in enumerate(zip(seeds, values))
+    ]
     return trial.members
 
 
@@ -44,8 +46,16 @@ def test_pooled_grid_points_are_one_seed():
     # 4 seeds × 3 grid points per side: pooled, n is 4 seeds (not 12 pairs)
     seeds = [s for s in range(4) for _ in range(3)]
     grid = [{"w": w} for _ in range(4) for w in (0.1, 1.0, 10.0)]
-    t = [m for m, g in zip(_members("t", seeds, [1.0 + 0.1 * i for i in range(12)]), grid) if not m.grid.update(g)]
-    c = [m for m, g in zip(_members("c", seeds, [2.0 + 0.1 * i for i in range(12)]), grid) if not m.grid.update(g)]
+    t = [
+        m
+        for m, g in zip(_members("t", seeds, [1.0 + 0.1 * i for i in range(12)]), grid)
+        if not m.grid.update(g)
+    ]
+    c = [
+        m
+        for m, g in zip(_members("c", seeds, [2.0 + 0.1 * i for i in range(12)]), grid)
+        if not m.grid.update(g)
+    ]
     groups = pair_members(t, c)
     assert groups.paired and len(groups.treatment) == 4 and groups.per_unit == (3, 3)
     t_values, c_values = groups.values(MSE)
@@ -65,15 +75,20 @@ def test_unpaired_reason_names_the_counts():
 
 
 def test_divergence_tests_by_hand():
-    assert mcnemar_exact(5, 0) == pytest.approx(2 * 0.5 ** 5)  # 0.0625
+    assert mcnemar_exact(5, 0) == pytest.approx(2 * 0.5**5)  # 0.0625
     assert mcnemar_exact(0, 0) == 1.0
     assert fisher_exact(3, 3, 0, 3) == pytest.approx(2 / math.comb(6, 3))  # 0.1
     # paired: seeds 0-5, treatment seeds 0, 1, 2 diverged (one NaN, one +inf, one -inf), control none
     t = _members("t", range(6), [math.nan, math.inf, -math.inf, 1.0, 1.0, 1.0])
     c = _members("c", range(6), [1.0] * 6)
     divergence = compare_divergence(pair_members(t, c), [MSE])
-    assert (divergence.members_t, divergence.members_c, divergence.seeds_t, divergence.test) == (3, 0, 3, "McNemar exact")
-    assert divergence.p == pytest.approx(2 * 0.5 ** 3)
+    assert (divergence.members_t, divergence.members_c, divergence.seeds_t, divergence.test) == (
+        3,
+        0,
+        3,
+        "McNemar exact",
+    )
+    assert divergence.p == pytest.approx(2 * 0.5**3)
 
 
 def test_factorial_contrasts_by_hand():
@@ -93,16 +108,32 @@ def _trial_dir(path, config, overrides, members_rows=None, failure=None):
         (path / "failure.json").write_text(json.dumps(failure))
         return
     columns = list(members_rows[0])
-    (path / "members.csv").write_text("\n".join([",".join(columns)] + [
-        ",".join(repr(row[c]) if isinstance(row[c], float) else str(row[c]) for c in columns) for row in members_rows]) + "\n")
-    metrics = {MSE: float(np.nanmedian([row[MSE] for row in members_rows])), "population/size": len(members_rows),
-               "train/seconds": 1.0, "seed": 0}
+    (path / "members.csv").write_text(
+        "\n".join(
+            [",".join(columns)]
+            + [
+                ",".join(repr(row[c]) if isinstance(row[c], float) else str(row[c]) for c in columns)
+                for row in members_rows
+            ]
+        )
+        + "\n"
+    )
+    metrics = {
+        MSE: float(np.nanmedian([row[MSE] for row in members_rows])),
+        "population/size": len(members_rows),
+        "train/seconds": 1.0,
+        "seed": 0,
+    }
     (path / "metrics.json").write_text(json.dumps(metrics))
 
 
 def _config(output, seed=0, size=6):
-    return {"seed": seed, "model": {"output": output}, "regularizers": {"unit": {"weight": 1.0}},
-            "population": {"size": size, "grid": None}}
+    return {
+        "seed": seed,
+        "model": {"output": output},
+        "regularizers": {"unit": {"weight": 1.0}},
+        "population": {"size": size, "grid": None},
+    }
 
 
 def test_a_diverged_trial_is_an_outcome_of_its_arm(tmp_path):
@@ -110,17 +141,31 @@ def test_a_diverged_trial_is_an_outcome_of_its_arm(tmp_path):
     TrainingDiverged. They count as diverged members (the worst values), paired by seed."""
     sweep = tmp_path / "sweep"
     sweep.mkdir()
-    node = {"arms": ["model.output"], "metrics": [MSE],
-            "hypotheses": [{"name": "H", "treatment": {"model.output": "linear"}, "control": {"model.output": "sigmoid"},
-                            "metrics": {MSE: "lower"}}]}
+    node = {
+        "arms": ["model.output"],
+        "metrics": [MSE],
+        "hypotheses": [
+            {
+                "name": "H",
+                "treatment": {"model.output": "linear"},
+                "control": {"model.output": "sigmoid"},
+                "metrics": {MSE: "lower"},
+            }
+        ],
+    }
     (sweep / "multirun.yaml").write_text(yaml.safe_dump({"report": node}))
     num = 0
     for output, factor in (("linear", 0.5), ("sigmoid", 1.0)):
         for seed in range(6):
             rows = [{"member": 0, "seed": seed, MSE: factor * (1 + seed) * 1e-5}]
-            failure = ({"type": "TrainingDiverged", "error": "training diverged: loss is nan at step 3"}
-                       if output == "linear" and seed in (4, 5) else None)
-            _trial_dir(sweep / str(num), _config(output, seed, 1), [f"model={output}", f"seed={seed}"], rows, failure)
+            failure = (
+                {"type": "TrainingDiverged", "error": "training diverged: loss is nan at step 3"}
+                if output == "linear" and seed in (4, 5)
+                else None
+            )
+            _trial_dir(
+                sweep / str(num), _config(output, seed, 1), [f"model={output}", f"seed={seed}"], rows, failure
+            )
             num += 1
     md = report.build_report(sweep).read_text()
     summary = json.loads((sweep / "summary.json").read_text())
@@ -136,29 +181,57 @@ def test_a_diverged_trial_is_an_outcome_of_its_arm(tmp_path):
 
 
 def test_diverged_members_of_a_failed_population():
-    config = OmegaConf.create({"seed": 10, "population": {"size": 2, "grid": {"regularizers.unit.weight": [0.1, 1.0]}}})
+    config = OmegaConf.create(
+        {"seed": 10, "population": {"size": 2, "grid": {"regularizers.unit.weight": [0.1, 1.0]}}}
+    )
     trial = Trial("0", None, Status.FAILED, config, error_type="TrainingDiverged")
     members = diverged_members(trial)
     assert sorted((m.seed, m.grid["regularizers.unit.weight"]) for m in members) == [
-        (10, 0.1), (10, 1.0), (11, 0.1), (11, 1.0)]
+        (10, 0.1),
+        (10, 1.0),
+        (11, 0.1),
+        (11, 1.0),
+    ]
     assert math.isnan(members[0].number(MSE)) and members[0].number("train/seconds") is None
     assert diverged_members(Trial("1", None, Status.FAILED, config, error_type="RuntimeError")) == []
 
 
 def test_a_config_group_key_reads_as_its_option():
-    trial = Trial("0", None, Status.OK, OmegaConf.create({"regularizers": {"unit": {"weight": 1.0}}}),
-                  overrides=["regularizers=ex2.2", "model.normalize=false"])
+    trial = Trial(
+        "0",
+        None,
+        Status.OK,
+        OmegaConf.create({"regularizers": {"unit": {"weight": 1.0}}}),
+        overrides=["regularizers=ex2.2", "model.normalize=false"],
+    )
     assert trial.value("regularizers") == "ex2.2"
     assert trial.value("regularizers.unit.weight") == 1.0
 
 
-@pytest.mark.parametrize("node, needle", [
-    ({"hypotheses": [{"treatment": {"a": 1}, "control": {"a": 2}, "metrics": {MSE: "lower"}, "equivalence": 1.5}]},
-     "equivalence"),
-    ({"factorial": {"factors": {"a": [1, 2]}, "metrics": {MSE: "log"}}}, "at least two factors"),
-    ({"factorial": {"factors": {"a": [1, 2], "b": [1]}, "metrics": {MSE: "log"}}}, "two distinct levels"),
-    ({"factorial": {"factors": {"a": [1, 2], "b": [1, 2]}, "metrics": {MSE: "sqrt"}}}, "'log' or 'linear'"),
-])
+@pytest.mark.parametrize(
+    "node, needle",
+    [
+        (
+            {
+                "hypotheses": [
+                    {
+                        "treatment": {"a": 1},
+                        "control": {"a": 2},
+                        "metrics": {MSE: "lower"},
+                        "equivalence": 1.5,
+                    }
+                ]
+            },
+            "equivalence",
+        ),
+        ({"factorial": {"factors": {"a": [1, 2]}, "metrics": {MSE: "log"}}}, "at least two factors"),
+        ({"factorial": {"factors": {"a": [1, 2], "b": [1]}, "metrics": {MSE: "log"}}}, "two distinct levels"),
+        (
+            {"factorial": {"factors": {"a": [1, 2], "b": [1, 2]}, "metrics": {MSE: "sqrt"}}},
+            "'log' or 'linear'",
+        ),
+    ],
+)
 def test_bad_spec_nodes(node, needle):
     with pytest.raises(ConfigError, match=needle):
         parse_spec(OmegaConf.create({"report": node}), [])
@@ -168,41 +241,84 @@ def test_equivalence_hypothesis_in_a_report(tmp_path):
     """population_check-like: members within ±3 % of their single runs, margin ±10 %: equivalent."""
     sweep = tmp_path / "sweep"
     sweep.mkdir()
-    node = {"arms": ["population.size"], "metrics": [MSE],
-            "hypotheses": [{"name": "same", "treatment": {"population.size": 12}, "control": {"population.size": 1},
-                            "equivalence": 0.1, "metrics": {MSE: "lower"}}]}
+    node = {
+        "arms": ["population.size"],
+        "metrics": [MSE],
+        "hypotheses": [
+            {
+                "name": "same",
+                "treatment": {"population.size": 12},
+                "control": {"population.size": 1},
+                "equivalence": 0.1,
+                "metrics": {MSE: "lower"},
+            }
+        ],
+    }
     (sweep / "multirun.yaml").write_text(yaml.safe_dump({"report": node}))
     wobble = [1.0 + 0.03 * math.sin(seed) for seed in range(12)]
     for seed in range(12):
-        _trial_dir(sweep / str(seed), _config("linear", seed, 1), [f"seed={seed}"],
-                   [{"member": 0, "seed": seed, MSE: (1 + seed) * 1e-5}])
-    _trial_dir(sweep / "12", _config("linear", 0, 12), ["population.size=12"],
-               [{"member": s, "seed": s, MSE: (1 + s) * 1e-5 * wobble[s]} for s in range(12)])
+        _trial_dir(
+            sweep / str(seed),
+            _config("linear", seed, 1),
+            [f"seed={seed}"],
+            [{"member": 0, "seed": seed, MSE: (1 + seed) * 1e-5}],
+        )
+    _trial_dir(
+        sweep / "12",
+        _config("linear", 0, 12),
+        ["population.size=12"],
+        [{"member": s, "seed": s, MSE: (1 + s) * 1e-5 * wobble[s]} for s in range(12)],
+    )
     md = report.build_report(sweep).read_text()
     hypothesis = json.loads((sweep / "summary.json").read_text())["hypotheses"][0]
     # 12 pairs: every log ratio inside (log 0.9, log 1.1) -> each one-sided exact p = 1/2^12
     assert hypothesis["metrics"][0]["p"] == pytest.approx(1 / 4096)
     assert hypothesis["outcome"] == "equivalent"
-    assert "**same**: equivalent within ±10 % — " in md and "[90% BCa CI" in md and "TOST Wilcoxon signed-rank" in md
+    assert (
+        "**same**: equivalent within ±10 % — " in md
+        and "[90% BCa CI" in md
+        and "TOST Wilcoxon signed-rank" in md
+    )
 
 
 def test_factorial_section_in_a_report(tmp_path):
     """A 2 × 2 factorial (output × normalize) over 6 seeds with known effects on log MSE."""
     sweep = tmp_path / "sweep"
     sweep.mkdir()
-    node = {"arms": ["model.output", "model.normalize"], "metrics": [MSE],
-            "factorial": {"factors": {"model.output": ["sigmoid", "linear"], "model.normalize": [False, True]},
-                          "metrics": {MSE: "log"}}}
+    node = {
+        "arms": ["model.output", "model.normalize"],
+        "metrics": [MSE],
+        "factorial": {
+            "factors": {"model.output": ["sigmoid", "linear"], "model.normalize": [False, True]},
+            "metrics": {MSE: "log"},
+        },
+    }
     (sweep / "multirun.yaml").write_text(yaml.safe_dump({"report": node}, sort_keys=False))
     num = 0
     for output in ("sigmoid", "linear"):
         for normalize in (False, True):
             # log MSE = −10 − 1.0·[linear] + 0.5·[normalize] + 0.2·[both] + seed noise
-            rows = [{"member": s, "seed": s, MSE: math.exp(-10 - (output == "linear") + 0.5 * normalize
-                                                          + 0.2 * (output == "linear" and normalize) + 0.01 * s * s)}
-                    for s in range(6)]
+            rows = [
+                {
+                    "member": s,
+                    "seed": s,
+                    MSE: math.exp(
+                        -10
+                        - (output == "linear")
+                        + 0.5 * normalize
+                        + 0.2 * (output == "linear" and normalize)
+                        + 0.01 * s * s
+                    ),
+                }
+                for s in range(6)
+            ]
             config = {**_config(output, 0, 6), "model": {"output": output, "normalize": normalize}}
-            _trial_dir(sweep / str(num), config, [f"model={output}", f"model.normalize={str(normalize).lower()}"], rows)
+            _trial_dir(
+                sweep / str(num),
+                config,
+                [f"model={output}", f"model.normalize={str(normalize).lower()}"],
+                rows,
+            )
             num += 1
     md = report.build_report(sweep).read_text()
     factorial = json.loads((sweep / "summary.json").read_text())["factorial"]
@@ -212,8 +328,14 @@ def test_factorial_section_in_a_report(tmp_path):
     assert effects["output"]["estimate"] == pytest.approx(-0.9)
     assert effects["normalize"]["estimate"] == pytest.approx(0.6)
     assert effects["output × normalize"]["estimate"] == pytest.approx(0.2)
-    assert factorial["n_seeds"] == 6 and effects["output"]["n_seeds"] == 6 and effects["output"]["family_size"] == 3
-    assert "## Factorial effects" in md and "| output | -0.900 [-0.900, -0.900] | 0.407 [0.407, 0.407] |" in md
+    assert (
+        factorial["n_seeds"] == 6
+        and effects["output"]["n_seeds"] == 6
+        and effects["output"]["family_size"] == 3
+    )
+    assert (
+        "## Factorial effects" in md and "| output | -0.900 [-0.900, -0.900] | 0.407 [0.407, 0.407] |" in md
+    )
 
 
 def test_simulated_false_positive_rates_quick():
@@ -239,9 +361,20 @@ def test_h1_factors_end_to_end(tmp_path):
     two metrics) and H1 on the two corners, paired by seed."""
     sweep = tmp_path / "sweep"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
-    command = [sys.executable, "-m", "excolor.train", "-m", "sweep=h1_factors", "trainer.max_steps=50",
-               "population.size=3", "trainer.accelerator=cpu", f"hydra.sweep.dir={sweep}"]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    command = [
+        sys.executable,
+        "-m",
+        "excolor.train",
+        "-m",
+        "sweep=h1_factors",
+        "trainer.max_steps=50",
+        "population.size=3",
+        "trainer.accelerator=cpu",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((sweep / "summary.json").read_text())
     assert summary["counts"]["ok"] == 16 and summary["counts"]["members"] == 48
@@ -252,7 +385,10 @@ def test_h1_factors_end_to_end(tmp_path):
     assert all(effect["family_size"] == 20 and effect["n_seeds"] == 3 for effect in factorial["effects"])
     hypothesis = summary["hypotheses"][0]
     assert hypothesis["paired"] and hypothesis["metrics"][0]["n_pairs"] == 3
-    assert hypothesis["treatment_trials"] != hypothesis["control_trials"] and len(hypothesis["treatment_trials"]) == 1
+    assert (
+        hypothesis["treatment_trials"] != hypothesis["control_trials"]
+        and len(hypothesis["treatment_trials"]) == 1
+    )
     md = (sweep / "report.md").read_text()
     assert "## Factorial effects" in md and "| output × normalize |" in md
 
@@ -268,8 +404,13 @@ def test_every_h1_factors_cell_composes(output, normalize, regularizers, schedul
     import excolor.config  # noqa: F401 - registers the excolor_conf resolver
     from excolor.config import CONF_DIR, VERSION_BASE
 
-    overrides = ["sweep=h1_factors", f"model={output}", f"model.normalize={normalize}", f"regularizers={regularizers}",
-                 f"schedule={schedule}"]
+    overrides = [
+        "sweep=h1_factors",
+        f"model={output}",
+        f"model.normalize={normalize}",
+        f"regularizers={regularizers}",
+        f"schedule={schedule}",
+    ]
     with initialize_config_dir(config_dir=str(CONF_DIR), **VERSION_BASE):
         cfg = compose("train", overrides=overrides)
     assert cfg.model.output == output and cfg.model.normalize == (normalize == "true")
@@ -277,7 +418,11 @@ def test_every_h1_factors_cell_composes(output, normalize, regularizers, schedul
     assert cfg.regularizers.separate.power == (10 if regularizers == "ex2.2" else 100)
     assert cfg.schedule.path.endswith(f"ex-{schedule[2:]}-dopesheet.csv")
     assert cfg.population.size == 32 and list(cfg.report.factorial.factors) == [
-        "model.output", "model.normalize", "regularizers", "schedule"]
+        "model.output",
+        "model.normalize",
+        "regularizers",
+        "schedule",
+    ]
 
 
 def test_simulate_refuses_bad_input(capsys):
@@ -285,7 +430,8 @@ def test_simulate_refuses_bad_input(capsys):
         simulate.main(["--seeds", "2"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == (
-        "excolor: error: simulate: need --datasets ≥ 1, --seeds ≥ 3, --doses ≥ 1 and --n-boot ≥ 10")
+        "excolor: error: simulate: need --datasets ≥ 1, --seeds ≥ 3, --doses ≥ 1 and --n-boot ≥ 10"
+    )
 
 
 def test_a_side_of_several_keys_names_each_key():
@@ -293,5 +439,7 @@ def test_a_side_of_several_keys_names_each_key():
 
     assert selector_label({"model.output": "linear"}) == "linear"
     assert selector_label({"model.normalize": True}) == "normalize=true"
-    assert selector_label({"model.output": "linear", "regularizers": "ex2.3", "schedule": "ex2.3"}) == \
-        "output=linear,regularizers=ex2.3,schedule=ex2.3"
+    assert (
+        selector_label({"model.output": "linear", "regularizers": "ex2.3", "schedule": "ex2.3"})
+        == "output=linear,regularizers=ex2.3,schedule=ex2.3"
+    )

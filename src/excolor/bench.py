@@ -39,7 +39,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from excolor.run_record import EVAL_SECONDS, FIRST_STEP_TIME, TRAIN_CPU_SECONDS, TRAIN_DEVICE, TRAIN_SECONDS, read_run
+from excolor.run_record import (
+    EVAL_SECONDS,
+    FIRST_STEP_TIME,
+    TRAIN_CPU_SECONDS,
+    TRAIN_DEVICE,
+    TRAIN_SECONDS,
+    read_run,
+)
 
 
 def framework_run(run_dir: Path, steps: int | None, extra: Sequence[str] = ()) -> dict:
@@ -48,7 +55,12 @@ def framework_run(run_dir: Path, steps: int | None, extra: Sequence[str] = ()) -
     if steps:
         overrides.append(f"trainer.max_steps={steps}")
     launched = time.time()
-    subprocess.run([sys.executable, "-m", "excolor.train", *overrides], check=True, capture_output=True, env={**os.environ, "WANDB_SILENT": "true"})
+    subprocess.run(
+        [sys.executable, "-m", "excolor.train", *overrides],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "WANDB_SILENT": "true"},
+    )
     metrics = dict(read_run(run_dir).metrics)
     metrics["startup_seconds"] = metrics[FIRST_STEP_TIME] - launched
     return metrics
@@ -190,30 +202,53 @@ def population_figures(size: int, device: str, steps: int | None, tmp: Path) -> 
         "population_eval_seconds": population[EVAL_SECONDS],
         "member_seconds": member_seconds,
         "population_ratio": member_seconds / single[TRAIN_SECONDS],
-        "population_total_ratio": (population[TRAIN_SECONDS] + population[EVAL_SECONDS]) / size / single_total,
+        "population_total_ratio": (population[TRAIN_SECONDS] + population[EVAL_SECONDS])
+        / size
+        / single_total,
         "population_eval_ratio": population[EVAL_SECONDS] / size / single[EVAL_SECONDS],
-        **({"population_plain_fit_seconds": plain_seconds, "population_plain_ratio": population[TRAIN_SECONDS] / plain_seconds}
-           if plain_seconds is not None else {}),
+        **(
+            {
+                "population_plain_fit_seconds": plain_seconds,
+                "population_plain_ratio": population[TRAIN_SECONDS] / plain_seconds,
+            }
+            if plain_seconds is not None
+            else {}
+        ),
     }
 
 
 def population_plain_seconds(size: int, steps: int | None) -> float:
     """The bare stacked loop's seconds for a population of `size` (`train_plain_population`), in a fresh
     process like the framework's runs, on one thread."""
-    code = ("import sys, torch; from excolor.bench import train_plain_population; torch.set_num_threads(1); "
-            f"print(train_plain_population({size}, {steps!r})[1])")
+    code = (
+        "import sys, torch; from excolor.bench import train_plain_population; torch.set_num_threads(1); "
+        f"print(train_plain_population({size}, {steps!r})[1])"
+    )
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.bench", description=(__doc__ or "").partition("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one repeat of 300 steps: a smoke test, not a measurement")
+    parser = argparse.ArgumentParser(
+        prog="python -m excolor.bench", description=(__doc__ or "").partition("\n")[0]
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="one repeat of 300 steps: a smoke test, not a measurement"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
-    parser.add_argument("--population", type=int, metavar="N", help="also time a population of N members against a single run")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the population comparison runs (default cpu)")
-    parser.add_argument("--population-only", action="store_true", help="skip the framework-vs-plain-loop figures")
+    parser.add_argument(
+        "--population", type=int, metavar="N", help="also time a population of N members against a single run"
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help="where the population comparison runs (default cpu)",
+    )
+    parser.add_argument(
+        "--population-only", action="store_true", help="skip the framework-vs-plain-loop figures"
+    )
     args = parser.parse_args(argv)
     if args.population is not None and args.population < 1:
         parser.error(f"--population={args.population} must be ≥ 1")
@@ -237,14 +272,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.population is not None:
         with tempfile.TemporaryDirectory() as tmp:
             results.update(population_figures(args.population, args.device, steps, Path(tmp)))
-        print(f"population of {results['population_size']} on {results['population_device']}: fit {results['population_fit_seconds']:.2f} s "
-              f"({results['member_seconds']:.3f} s per member) · eval {results['population_eval_seconds']:.2f} s · single fit "
-              f"{results['single_fit_seconds']:.2f} s, eval {results['single_eval_seconds']:.2f} s · ratio {results['population_ratio']:.3f} "
-              f"(fit + eval: {results['population_total_ratio']:.3f}; eval per member ÷ single eval: "
-              f"{results['population_eval_ratio']:.3f})", flush=True)
+        print(
+            f"population of {results['population_size']} on {results['population_device']}: fit {results['population_fit_seconds']:.2f} s "
+            f"({results['member_seconds']:.3f} s per member) · eval {results['population_eval_seconds']:.2f} s · single fit "
+            f"{results['single_fit_seconds']:.2f} s, eval {results['single_eval_seconds']:.2f} s · ratio {results['population_ratio']:.3f} "
+            f"(fit + eval: {results['population_total_ratio']:.3f}; eval per member ÷ single eval: "
+            f"{results['population_eval_ratio']:.3f})",
+            flush=True,
+        )
         if "population_plain_fit_seconds" in results:
-            print(f"bare stacked loop of {results['population_size']}: {results['population_plain_fit_seconds']:.2f} s · "
-                  f"population fit ÷ bare loop {results['population_plain_ratio']:.2f}", flush=True)
+            print(
+                f"bare stacked loop of {results['population_size']}: {results['population_plain_fit_seconds']:.2f} s · "
+                f"population fit ÷ bare loop {results['population_plain_ratio']:.2f}",
+                flush=True,
+            )
     if args.population_only:
         if args.out:
             args.out.write_text(json.dumps(results, indent=2) + "\n")
@@ -257,35 +298,51 @@ def main(argv: list[str] | None = None) -> int:
             run_dir, other = Path(tmp) / f"run{i}", NATIVE if mode == PORTABLE else PORTABLE
             other_first = i % 2 == 1  # alternate which mode goes first: drift in the machine's load cancels
             if other_first:
-                by_mode[other].append(framework_run(Path(tmp) / f"{other}{i}", steps, [f"reproducible={other}"]))
+                by_mode[other].append(
+                    framework_run(Path(tmp) / f"{other}{i}", steps, [f"reproducible={other}"])
+                )
             metrics = framework_run(run_dir, steps)
             fits.append(metrics[TRAIN_SECONDS])
             startups.append(metrics["startup_seconds"])
             by_mode[mode].append(metrics)
             if not other_first:
-                by_mode[other].append(framework_run(Path(tmp) / f"{other}{i}", steps, [f"reproducible={other}"]))
+                by_mode[other].append(
+                    framework_run(Path(tmp) / f"{other}{i}", steps, [f"reproducible={other}"])
+                )
             plains.append(plain_loop(steps))
             evals.append(evaluation_seconds(run_dir))
-            print(f"repeat {i + 1}/{repeats}: framework fit {fits[-1]:.2f} s ({mode}; {other} {by_mode[other][-1][TRAIN_SECONDS]:.2f} s) · "
-                  f"plain loop {plains[-1]:.2f} s · evaluation {evals[-1]:.3f} s · start-up {startups[-1]:.2f} s", flush=True)
+            print(
+                f"repeat {i + 1}/{repeats}: framework fit {fits[-1]:.2f} s ({mode}; {other} {by_mode[other][-1][TRAIN_SECONDS]:.2f} s) · "
+                f"plain loop {plains[-1]:.2f} s · evaluation {evals[-1]:.3f} s · start-up {startups[-1]:.2f} s",
+                flush=True,
+            )
     for key, name in ((TRAIN_SECONDS, "fit_seconds"), (TRAIN_CPU_SECONDS, "fit_cpu_seconds")):
         portable, native = ([run[key] for run in by_mode[m]] for m in (PORTABLE, NATIVE))
-        results[f"portable_{name}"], results[f"native_{name}"] = statistics.median(portable), statistics.median(native)
+        results[f"portable_{name}"], results[f"native_{name}"] = (
+            statistics.median(portable),
+            statistics.median(native),
+        )
         ratio = "portable_ratio" if key == TRAIN_SECONDS else "portable_cpu_ratio"
         results[ratio] = statistics.median([p / n for p, n in zip(portable, native)])
-    results.update({
-        "fit_seconds": statistics.median(fits),
-        "plain_seconds": statistics.median(plains),
-        "ratio": statistics.median(fits) / statistics.median(plains),
-        "eval_seconds": statistics.median(evals),
-        "startup_seconds": statistics.median(startups),
-        "repeats": repeats,
-    })
-    print(f"fit {results['fit_seconds']:.2f} s · plain {results['plain_seconds']:.2f} s · ratio {results['ratio']:.2f} · "
-          f"eval {results['eval_seconds']:.3f} s · start-up {results['startup_seconds']:.2f} s  ({results['machine']})")
-    print(f"reproducible=portable fit {results['portable_fit_seconds']:.2f} s · native {results['native_fit_seconds']:.2f} s · "
-          f"portable ÷ native {results['portable_ratio']:.3f} (CPU seconds {results['portable_fit_cpu_seconds']:.2f} ÷ "
-          f"{results['native_fit_cpu_seconds']:.2f} = {results['portable_cpu_ratio']:.3f})")
+    results.update(
+        {
+            "fit_seconds": statistics.median(fits),
+            "plain_seconds": statistics.median(plains),
+            "ratio": statistics.median(fits) / statistics.median(plains),
+            "eval_seconds": statistics.median(evals),
+            "startup_seconds": statistics.median(startups),
+            "repeats": repeats,
+        }
+    )
+    print(
+        f"fit {results['fit_seconds']:.2f} s · plain {results['plain_seconds']:.2f} s · ratio {results['ratio']:.2f} · "
+        f"eval {results['eval_seconds']:.3f} s · start-up {results['startup_seconds']:.2f} s  ({results['machine']})"
+    )
+    print(
+        f"reproducible=portable fit {results['portable_fit_seconds']:.2f} s · native {results['native_fit_seconds']:.2f} s · "
+        f"portable ÷ native {results['portable_ratio']:.3f} (CPU seconds {results['portable_fit_cpu_seconds']:.2f} ÷ "
+        f"{results['native_fit_cpu_seconds']:.2f} = {results['portable_cpu_ratio']:.3f})"
+    )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0

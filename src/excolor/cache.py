@@ -49,7 +49,9 @@ log = logging.getLogger("excolor.cache")
 PACKAGE = "excolor"
 TRAINING_ROOT = "excolor.train"
 # Top-level config keys that never shape the trained weights (callbacks: the progress bar): everything else is part of the key.
-NOT_TRAINING = frozenset({"intervention", "evaluation", "objective", "logger", "callbacks", "cache", "tag", "report"})
+NOT_TRAINING = frozenset(
+    {"intervention", "evaluation", "objective", "logger", "callbacks", "cache", "tag", "report"}
+)
 LIBRARIES = ("torch", "lightning", "numpy")
 ENTRY_METRICS_FILE = "train_metrics.json"
 
@@ -100,7 +102,9 @@ def config_targets(cfg) -> set[str]:
                 path = node["_target_"]
                 parts = path.split(".")
                 found.update(".".join(parts[:i]) for i in range(1, len(parts)))
-                with contextlib.suppress(Exception):  # unresolvable: validation refused it; instantiate says why
+                with contextlib.suppress(
+                    Exception
+                ):  # unresolvable: validation refused it; instantiate says why
                     found.add(targets.resolve(path).module)
             for value in node.values():
                 walk(value)
@@ -115,8 +119,11 @@ def config_targets(cfg) -> set[str]:
 @functools.lru_cache(maxsize=1)
 def _library_dirs() -> tuple[Path, ...]:
     """Where installed distributions and the standard library live."""
-    dirs = {*site.getsitepackages(), site.getusersitepackages(), *(sysconfig.get_paths()[key] for key in
-            ("purelib", "platlib", "stdlib", "platstdlib"))}
+    dirs = {
+        *site.getsitepackages(),
+        site.getusersitepackages(),
+        *(sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib", "platstdlib")),
+    }
     return tuple(Path(d).resolve() for d in dirs if d)
 
 

@@ -41,15 +41,21 @@ def read_checkpoint(file: Path, map_location: str = "cpu") -> dict:
         lines = [line.strip().rstrip(".") for line in str(error).splitlines()]
         culprit = next((line for line in lines if "GLOBAL" in line), None)
         if culprit is None:
-            reason = next((line for line in lines if line.startswith("Unsupported")), lines[0] if lines else "")
+            reason = next(
+                (line for line in lines if line.startswith("Unsupported")), lines[0] if lines else ""
+            )
             raise CheckpointError(f"cannot read checkpoint {file}: UnpicklingError: {reason}") from None
-        raise CheckpointError(f"refusing checkpoint {file}: it holds more than tensors and plain data ({culprit})") from None
+        raise CheckpointError(
+            f"refusing checkpoint {file}: it holds more than tensors and plain data ({culprit})"
+        ) from None
     except Exception as error:  # a truncated or foreign file: say which, in one line
         reason = str(error).splitlines()[0].split(". ")[0] if str(error) else ""  # torch's messages run on
         raise CheckpointError(f"cannot read checkpoint {file}: {type(error).__name__}: {reason}") from None
     for key in ("state_dict", MODEL_CONFIG_KEY):
         if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get(key), dict):
-            raise CheckpointError(f"cannot read checkpoint {file}: no {key!r} entry (not an excolor checkpoint)")
+            raise CheckpointError(
+                f"cannot read checkpoint {file}: no {key!r} entry (not an excolor checkpoint)"
+            )
     return checkpoint
 
 
@@ -61,7 +67,9 @@ def load_population(path: str | Path, map_location: str = "cpu") -> PopulationAu
     config = dict(checkpoint[MODEL_CONFIG_KEY])
     try:
         model = PopulationAutoencoder(**config) if "members" in config else ColorAutoencoder(**config)
-        state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+        state = {
+            k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")
+        }
         model.load_state_dict(state)
     except Exception as error:  # wrong shapes or arguments: a checkpoint of another model
         reason = str(error).splitlines()[0] if str(error) else ""
@@ -76,5 +84,7 @@ def load_model(path: str | Path, member: int = 0, map_location: str = "cpu") -> 
     ColorAutoencoder in eval mode."""
     population = load_population(path, map_location)
     if not 0 <= member < population.size:
-        raise CheckpointError(f"member={member} is not in {checkpoint_file(path)}: it holds {population.size} member(s)")
+        raise CheckpointError(
+            f"member={member} is not in {checkpoint_file(path)}: it holds {population.size} member(s)"
+        )
     return population.member(member).eval()

@@ -63,7 +63,9 @@ def config_key(key: str):
         message = find_config_error(error)
         if message is None or message.startswith(key):
             raise
-        raise ConfigError(f"{key}.{message}" if "=" in message.split(" ")[0] else f"{key}: {message}") from None
+        raise ConfigError(
+            f"{key}.{message}" if "=" in message.split(" ")[0] else f"{key}: {message}"
+        ) from None
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -87,7 +89,7 @@ def _options(message: str) -> list[str]:
     if start is None:
         return []
     options = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not line.startswith("\t") and not line.startswith("  "):
             break
         options.append(line.strip())
@@ -161,11 +163,29 @@ def checked_main(hydra_main, config_name: str, check, argv: list[str] | None = N
 
     argv = sys.argv[1:] if argv is None else argv
     args, unknown = get_args_parser().parse_known_args(argv)
-    passthrough = (args.help, args.hydra_help, args.cfg, args.info, args.shell_completion, args.config_path,
-                   args.config_name, args.config_dir, getattr(args, "experimental_rerun", None), unknown)
+    passthrough = (
+        args.help,
+        args.hydra_help,
+        args.cfg,
+        args.info,
+        args.shell_completion,
+        args.config_path,
+        args.config_name,
+        args.config_dir,
+        getattr(args, "experimental_rerun", None),
+        unknown,
+    )
     if any(passthrough):
-        modes = [flag for flag, given in (("--multirun", args.multirun), ("--cfg", args.cfg), ("--info", args.info),
-                                          ("--shell-completion", args.shell_completion)) if given]
+        modes = [
+            flag
+            for flag, given in (
+                ("--multirun", args.multirun),
+                ("--cfg", args.cfg),
+                ("--info", args.info),
+                ("--shell-completion", args.shell_completion),
+            )
+            if given
+        ]
         if len(modes) > 1:  # Hydra's own answer is a traceback
             fail(f"{' and '.join(modes)} cannot be used together")
         return hydra_main()

@@ -93,13 +93,17 @@ def trusted_packages(cfg: Any) -> tuple[str, ...]:
         raise ConfigError(f"{TRUSTED_KEY}={extra!r} must be a list of package names, e.g. [mylab]")
     for name in extra:
         if not isinstance(name, str) or not all(part.isidentifier() for part in name.split(".")):
-            raise ConfigError(f"{TRUSTED_KEY}: {name!r} is not a package name (a dotted name such as mylab or mylab.regularizers)")
+            raise ConfigError(
+                f"{TRUSTED_KEY}: {name!r} is not a package name (a dotted name such as mylab or mylab.regularizers)"
+            )
     return tuple(dict.fromkeys([*TRUSTED_PACKAGES, *extra]))
 
 
 def _refusal(where: str, target: Any, trusted: Sequence[str], reason: str) -> ConfigError:
-    return ConfigError(f"{where}={target!r} {reason} (trusted_packages: {', '.join(trusted)}; "
-                       f"add a package of yours with '{TRUSTED_KEY}=[name]')")
+    return ConfigError(
+        f"{where}={target!r} {reason} (trusted_packages: {', '.join(trusted)}; "
+        f"add a package of yours with '{TRUSTED_KEY}=[name]')"
+    )
 
 
 def check_target(where: str, target: Any, trusted: Sequence[str]) -> str:
@@ -118,7 +122,9 @@ def check_target(where: str, target: Any, trusted: Sequence[str]) -> str:
         reason = (str(cause).splitlines() or [""])[0]
         raise ConfigError(f"{where}={target!r} cannot be found: {type(cause).__name__}: {reason}") from None
     if not within(resolved.module, trusted):
-        raise _refusal(where, target, trusted, f"is not a trusted target: it is defined in module {resolved.module}")
+        raise _refusal(
+            where, target, trusted, f"is not a trusted target: it is defined in module {resolved.module}"
+        )
     return resolved.module
 
 
@@ -161,7 +167,9 @@ def config_targets(cfg: Any, overrides: Iterable[str] = ()) -> list[tuple[str, A
             found.append(("hydra.sweeper.custom_search_space", sweeper["custom_search_space"]))
         params = sweeper.get("params") or {}
         if isinstance(params, Mapping):
-            found += _sweep_targets([f"{key}={value}" for key, value in params.items()], "hydra.sweeper.params.")
+            found += _sweep_targets(
+                [f"{key}={value}" for key, value in params.items()], "hydra.sweeper.params."
+            )
     found += _sweep_targets(list(overrides), "")
     return found
 
@@ -180,7 +188,9 @@ def _sweep_targets(overrides: list[str], prefix: str) -> list[tuple[str, Any]]:
         where = f"{prefix}{override.get_key_element()}"
         if override.is_sweep_override() and not (override.is_choice_sweep() or override.is_range_sweep()):
             raise ConfigError(f"{where}: a target is swept over choice(…) only, not {override.input_line!r}")
-        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
+        values = (
+            list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
+        )
         found += [(where, value) for value in values]
     return found
 
@@ -197,5 +207,8 @@ def check_trusted(cfg: Any, trusted: Sequence[str] | None = None, overrides: Ite
 def built_by_hydra(where: str) -> bool:
     """Whether the target at config key `where` is one Hydra builds itself (a launcher, a sweeper, a
     sampler: a `_target_` under `hydra.`), not the sweeper's custom_search_space or search space."""
-    return (where.startswith("hydra.") and where.endswith("._target_")
-            and not where.startswith("hydra.sweeper.params."))
+    return (
+        where.startswith("hydra.")
+        and where.endswith("._target_")
+        and not where.startswith("hydra.sweeper.params.")
+    )

@@ -64,14 +64,20 @@ class ColorBatches:
                 raise ConfigError(f"data.labels.{name}: unknown label (known: {', '.join(LABEL_SOURCES)})")
             if not 0 <= spec["scale"] <= 1 or spec["exponent"] < 0:
                 raise ConfigError(f"data.labels.{name}={dict(spec)}: scale must be in [0, 1], exponent ≥ 0")
-        hsv, rgb = hsv_cube(hue_steps(1 / n_hues), np.linspace(0, 1, n_saturations), np.linspace(0, 1, n_values))
+        hsv, rgb = hsv_cube(
+            hue_steps(1 / n_hues), np.linspace(0, 1, n_saturations), np.linspace(0, 1, n_values)
+        )
         hsv, rgb = hsv.reshape(-1, 3), rgb.reshape(-1, 3)
         self.batch_size = int(batch_size)
         self.label_names = list(labels)
         self.colors = torch.tensor(rgb, dtype=torch.float32)
-        self.weights = torch.tensor(sampling_weight(hsv[:, 1], hsv[:, 2], n_hues, n_saturations), dtype=torch.float64)
+        self.weights = torch.tensor(
+            sampling_weight(hsv[:, 1], hsv[:, 2], n_hues, n_saturations), dtype=torch.float64
+        )
         probabilities = [LabelSpec(**spec).probability(name, rgb, hsv) for name, spec in labels.items()]
-        self.label_probability = torch.tensor(np.stack(probabilities, -1) if probabilities else np.zeros((len(rgb), 0)), dtype=torch.float32)
+        self.label_probability = torch.tensor(
+            np.stack(probabilities, -1) if probabilities else np.zeros((len(rgb), 0)), dtype=torch.float32
+        )
         self.generator = torch.Generator().manual_seed(int(seed))
         self.seed = int(seed)
         # Off the CPU a population draws on the model's device (PopulationBatches.epoch); on the CPU,

@@ -27,8 +27,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from excolor.reproducible import NATIVE, PORTABLE
 from excolor.metrics import BASELINE, MEDIAN_MSE, TRAIN_RECON, eval_name
+from excolor.reproducible import NATIVE, PORTABLE
 from excolor.run_record import (
     DISPATCH_ATEN,
     DISPATCH_MKL,
@@ -59,7 +59,7 @@ def cpu_flags(cpuinfo: str) -> set[str]:
 
 def choices(flags: set[str]) -> dict[str, list[str]]:
     """Each variable's values this CPU supports (UNFORCED: the variable not set)."""
-    avx2, avx512 = "avx2" in flags, AVX512 <= flags
+    avx2, avx512 = "avx2" in flags, flags >= AVX512
     return {
         ATEN: [UNFORCED, "default", *(["avx2"] if avx2 else []), *(["avx512"] if avx512 else [])],
         MKL: [UNFORCED, "COMPATIBLE", *(["AVX2"] if avx2 else []), *(["AVX512"] if avx512 else [])],

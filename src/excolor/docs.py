@@ -48,8 +48,10 @@ SEED_ROWS = (
     ("linear, suppression", "linear", "suppression", False),
     ("linear, repulsion", "linear", "repulsion", False),
 )
-SEED_HEADER = ("| variant | final train recon (excolor: mean of last 50 steps) | max MSE | median MSE "
-               "| seed: train recon | seed: max MSE | seed: median MSE |")
+SEED_HEADER = (
+    "| variant | final train recon (excolor: mean of last 50 steps) | max MSE | median MSE "
+    "| seed: train recon | seed: max MSE | seed: median MSE |"
+)
 
 
 def fmt(value: float) -> str:
@@ -69,8 +71,17 @@ def run_seed(root: Path, output: str, extra: Sequence[str] = ()) -> Path:
     run_dir = seed_run_dir(root, output)
     shutil.rmtree(run_dir, ignore_errors=True)
     # portable kernels, named even while they are the default: the README's rows are the same on every CPU
-    command = [sys.executable, "-m", "excolor.train", f"model={output}", "seed=0", "logger=none", "reproducible=portable",
-               f"hydra.run.dir={run_dir}", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "excolor.train",
+        f"model={output}",
+        "seed=0",
+        "logger=none",
+        "reproducible=portable",
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]
     subprocess.run(command, check=True, cwd=root)
     return run_dir
 
@@ -85,7 +96,9 @@ def seed_printout(math_doc: Path = MATH) -> dict[str, list[str]]:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[0] not in ("variant", "---"):
             label = cells[0].replace(" output", "")
-            rows[label] = [cell if not cell.startswith("(") else "(not recomputed in the seed)" for cell in cells[1:]]
+            rows[label] = [
+                cell if not cell.startswith("(") else "(not recomputed in the seed)" for cell in cells[1:]
+            ]
     return rows
 
 
@@ -95,44 +108,56 @@ def seed_table(metrics: dict[str, dict], printout: dict[str, list[str]]) -> str:
     lines = [SEED_HEADER, "|---|---|---|---|---|---|---|"]
     for label, output, setting, with_recon in SEED_ROWS:
         run = metrics[output]
-        ours = [fmt(run[TRAIN_RECON]) if with_recon else "", fmt(run[eval_name(setting, MAX_MSE)]), fmt(run[eval_name(setting, MEDIAN_MSE)])]
+        ours = [
+            fmt(run[TRAIN_RECON]) if with_recon else "",
+            fmt(run[eval_name(setting, MAX_MSE)]),
+            fmt(run[eval_name(setting, MEDIAN_MSE)]),
+        ]
         lines.append("| " + " | ".join([label, *ours, *printout.get(label, ["", "", ""])]) + " |")
     return "\n".join(lines)
 
 
 def bench_table(bench: dict) -> str:
     """The README's speed table, from the `python -m excolor.bench --out bench.json` output."""
-    return "\n".join([
-        "| fit (framework) | plain loop | ratio | evaluation | start-up to first step |",
-        "|---:|---:|---:|---:|---:|",
-        f"| {bench['fit_seconds']:.2f} s | {bench['plain_seconds']:.2f} s | **{bench['ratio']:.2f}** "
-        f"| {bench['eval_seconds']:.2f} s | {bench['startup_seconds']:.1f} s |",
-        "",
-        f"Machine: {bench['machine']}; medians of {bench['repeats']} repeats.",
-    ])
+    return "\n".join(
+        [
+            "| fit (framework) | plain loop | ratio | evaluation | start-up to first step |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {bench['fit_seconds']:.2f} s | {bench['plain_seconds']:.2f} s | **{bench['ratio']:.2f}** "
+            f"| {bench['eval_seconds']:.2f} s | {bench['startup_seconds']:.1f} s |",
+            "",
+            f"Machine: {bench['machine']}; medians of {bench['repeats']} repeats.",
+        ]
+    )
 
 
 def population_bench_table(bench: dict) -> str:
     """The README's population-speed table, from `python -m excolor.bench --population N --out FILE`."""
-    device = {"cpu": "CPU (1 thread)", "cuda": "CUDA"}.get(bench["population_device"].split(":")[0], bench["population_device"])
-    return "\n".join([
-        "| device | N | population fit | per member | single fit | `population_ratio` | population eval "
-        "| single eval | `population_total_ratio` |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {device} | {bench['population_size']} | {bench['population_fit_seconds']:.1f} s | {bench['member_seconds']:.3f} s "
-        f"| {bench['single_fit_seconds']:.1f} s | **{bench['population_ratio']:.3f}** | {bench['population_eval_seconds']:.1f} s "
-        f"| {bench['single_eval_seconds']:.2f} s | **{bench['population_total_ratio']:.3f}** |",
-        *population_reference_rows(bench),
-        "",
-        f"Machine: {bench['machine']}.",
-    ])
+    device = {"cpu": "CPU (1 thread)", "cuda": "CUDA"}.get(
+        bench["population_device"].split(":")[0], bench["population_device"]
+    )
+    return "\n".join(
+        [
+            "| device | N | population fit | per member | single fit | `population_ratio` | population eval "
+            "| single eval | `population_total_ratio` |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {device} | {bench['population_size']} | {bench['population_fit_seconds']:.1f} s | {bench['member_seconds']:.3f} s "
+            f"| {bench['single_fit_seconds']:.1f} s | **{bench['population_ratio']:.3f}** | {bench['population_eval_seconds']:.1f} s "
+            f"| {bench['single_eval_seconds']:.2f} s | **{bench['population_total_ratio']:.3f}** |",
+            *population_reference_rows(bench),
+            "",
+            f"Machine: {bench['machine']}.",
+        ]
+    )
 
 
 def metrics_table() -> str:
     """The README's metric table: every entry of the metric schema (`excolor.metrics.SCHEMA`)."""
     lines = ["| metric | better | unit | per | meaning |", "|---|---|---|---|---|"]
     for metric in SCHEMA:
-        lines.append(f"| `{metric.pattern}` | {metric.direction or ''} | {metric.unit} | {metric.scope} | {metric.meaning} |")
+        lines.append(
+            f"| `{metric.pattern}` | {metric.direction or ''} | {metric.unit} | {metric.scope} | {metric.meaning} |"
+        )
     return "\n".join(lines)
 
 
@@ -145,8 +170,10 @@ def population_reference_rows(bench: dict) -> list[str]:
         "",
         "| bare stacked loop (same population) | population fit ÷ bare loop | population eval per member ÷ single eval |",
         "|---:|---:|---:|",
-        (f"| {bench['population_plain_fit_seconds']:.1f} s | **{bench['population_plain_ratio']:.2f}** "
-         f"| **{bench['population_eval_ratio']:.3f}** |"),
+        (
+            f"| {bench['population_plain_fit_seconds']:.1f} s | **{bench['population_plain_ratio']:.2f}** "
+            f"| **{bench['population_eval_ratio']:.3f}** |"
+        ),
     ]
 
 
@@ -164,12 +191,16 @@ def verdicts_block(examples: Path) -> str:
     for sweep in EXAMPLE_SWEEPS:
         report = examples / sweep / "report.md"
         if report.is_file():
-            lines += [f"- `docs/examples/{sweep}/` — {line[2:]}" for line in verdict_lines(report.read_text())]
+            lines += [
+                f"- `docs/examples/{sweep}/` — {line[2:]}" for line in verdict_lines(report.read_text())
+            ]
     return "\n".join(lines)
 
 
 def _block_pattern(name: str) -> re.Pattern:
-    return re.compile(rf"(<!-- excolor\.docs:{re.escape(name)} -->\n)(.*?)(<!-- /excolor\.docs:{re.escape(name)} -->)", re.S)
+    return re.compile(
+        rf"(<!-- excolor\.docs:{re.escape(name)} -->\n)(.*?)(<!-- /excolor\.docs:{re.escape(name)} -->)", re.S
+    )
 
 
 def replace_block(text: str, name: str, content: str) -> str:
@@ -205,12 +236,25 @@ def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
     for sweep in EXAMPLE_SWEEPS:
         sweep_dir = Path("multirun") / sweep  # relative: the report prints it (and no machine's paths)
         if sweeps:
-            subprocess.run([sys.executable, "-m", "excolor.train", "-m", f"sweep={sweep}", f"hydra.sweep.dir={sweep_dir}"], check=True, cwd=root)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "excolor.train",
+                    "-m",
+                    f"sweep={sweep}",
+                    f"hydra.sweep.dir={sweep_dir}",
+                ],
+                check=True,
+                cwd=root,
+            )
         if sweep_dir.is_dir():
             written.append(build_report(sweep_dir, Path("docs") / "examples" / sweep))
     readme = replace_block(readme, "verdicts", verdicts_block(Path("docs", "examples")))
-    for block, file, render in (("bench", Path("bench.json"), bench_table),
-                                ("bench-population", Path("docs", "bench-population-cpu.json"), population_bench_table)):
+    for block, file, render in (
+        ("bench", Path("bench.json"), bench_table),
+        ("bench-population", Path("docs", "bench-population-cpu.json"), population_bench_table),
+    ):
         if file.is_file():
             readme = replace_block(readme, block, render(json.loads(file.read_text())))
     if Path("multirun", "h2").is_dir():
@@ -221,7 +265,9 @@ def rebuild(root: Path = ROOT, sweeps: bool = False) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.docs", description=(__doc__ or "").partition("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m excolor.docs", description=(__doc__ or "").partition("\n")[0]
+    )
     parser.add_argument("--sweeps", action="store_true", help="rerun every example sweep first (hours)")
     args = parser.parse_args(argv)
     try:

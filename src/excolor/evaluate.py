@@ -39,13 +39,12 @@ def main(cfg: DictConfig):
 def discard(out_dir: Path) -> None:
     """Remove the `<run>/evaluations/<time>/` Hydra made for a refused evaluation (it holds only
     Hydra's own files then), and `evaluations/` too when nothing else is in it."""
+    import contextlib
     import shutil
 
     shutil.rmtree(out_dir, ignore_errors=True)
-    try:
+    with contextlib.suppress(OSError):  # other evaluations live there
         out_dir.parent.rmdir()
-    except OSError:  # other evaluations live there
-        pass
 
 
 def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
@@ -53,7 +52,14 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
 
     from excolor.errors import ConfigError
     from excolor.reproducible import NATIVE, dispatch, pin
-    from excolor.run_record import CONFIG_FILE, EVAL_SECONDS, member_rows, run_metrics, write_members, write_metrics
+    from excolor.run_record import (
+        CONFIG_FILE,
+        EVAL_SECONDS,
+        member_rows,
+        run_metrics,
+        write_members,
+        write_metrics,
+    )
 
     run_dir = Path(cfg.run)
     run_config = run_dir / CONFIG_FILE
@@ -72,9 +78,15 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
             cfg.concept = OmegaConf.load(run_config).concept
     model = load_population(run_dir)
     run_cfg = OmegaConf.load(run_config)  # which members the run trained: seeds and grid values
-    population = instantiate(run_cfg.population) if "population" in run_cfg else Population(seed=int(OmegaConf.select(run_cfg, "seed", default=0)))
+    population = (
+        instantiate(run_cfg.population)
+        if "population" in run_cfg
+        else Population(seed=int(OmegaConf.select(run_cfg, "seed", default=0)))
+    )
     if model.size != len(population):
-        raise ConfigError(f"run={cfg.run}: its checkpoint holds {model.size} members, its config {len(population)}")
+        raise ConfigError(
+            f"run={cfg.run}: its checkpoint holds {model.size} members, its config {len(population)}"
+        )
     interventions = build_interventions(cfg.intervention, model.width)
     logger = instantiate(cfg.logger) if cfg.logger else None
     if logger is not None:
@@ -83,7 +95,10 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     members = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
     seconds = time.perf_counter() - started
     write_members(out_dir, member_rows(population, members))
-    metrics = {**run_metrics(members, {EVAL_SECONDS: seconds, **dispatch(mode)}, population.seed), "run": str(run_dir)}
+    metrics = {
+        **run_metrics(members, {EVAL_SECONDS: seconds, **dispatch(mode)}, population.seed),
+        "run": str(run_dir),
+    }
     log.info("wrote %s", write_metrics(out_dir, metrics))
     return metrics
 

@@ -94,12 +94,16 @@ def targeting_scores(errors: np.ndarray, similarity: np.ndarray) -> np.ndarray:
 
 def focus_metrics(metrics: dict[str, float], name: str) -> dict[str, float]:
     """collateral = excess_other / (excess_red + excess_other); focus = score · (1 − collateral)."""
+
     def excess(stat: str) -> float:
         return max(0.0, metrics[eval_name(name, stat)] - metrics[eval_name(BASELINE, stat)])
 
     red, other = excess(RED_MEAN_MSE), excess(OTHER_MEAN_MSE)
     collateral = other / (red + other) if red + other > 0 else 0.0
-    return {eval_name(name, COLLATERAL): collateral, eval_name(name, FOCUS): metrics[eval_name(name, SCORE)] * (1 - collateral)}
+    return {
+        eval_name(name, COLLATERAL): collateral,
+        eval_name(name, FOCUS): metrics[eval_name(name, SCORE)] * (1 - collateral),
+    }
 
 
 @runtime_checkable
@@ -138,7 +142,9 @@ class Evaluator:
     # Colors per forward pass for a model that cannot be split: bounds [members, colors, hidden] to ~2^26 floats.
     ACTIVATION_BUDGET = 2**26
 
-    def __init__(self, model: nn.Module, layer: str = "bottleneck", val_grid: int = 8, red_similarity: float = 0.5):
+    def __init__(
+        self, model: nn.Module, layer: str = "bottleneck", val_grid: int = 8, red_similarity: float = 0.5
+    ):
         if not 0 < red_similarity <= 1:
             raise ConfigError(f"evaluation.red_similarity={red_similarity} must be in (0, 1]")
         self.model, self.layer = model.eval(), layer
@@ -158,12 +164,18 @@ class Evaluator:
         self.split = isinstance(model, SplitModel)
         width = self.members * max(config.get("hidden", 16), 3)
         per_chunk = self.CHUNK if self.loss_colors.device.type == "cpu" else self.DEVICE_CHUNK
-        self.chunk = max(1, per_chunk // self.members) if self.split else max(1, self.ACTIVATION_BUDGET // width)
+        self.chunk = (
+            max(1, per_chunk // self.members) if self.split else max(1, self.ACTIVATION_BUDGET // width)
+        )
 
-    def errors(self, colors: torch.Tensor, settings: Mapping[str, Sequence[nn.Module]]) -> dict[str, torch.Tensor]:
+    def errors(
+        self, colors: torch.Tensor, settings: Mapping[str, Sequence[nn.Module]]
+    ) -> dict[str, torch.Tensor]:
         """Per-color error [members, colors] under each setting (name → interventions, applied in order)."""
         if not self.split:
-            return {name: self._hooked_errors(colors, interventions) for name, interventions in settings.items()}
+            return {
+                name: self._hooked_errors(colors, interventions) for name, interventions in settings.items()
+            }
         model, layer = self.model, self.layer
         out = {name: torch.empty(self.members, len(colors), device=colors.device) for name in settings}
         start = 0
@@ -171,17 +183,21 @@ class Evaluator:
             latent = model.latent(part, layer)
             for name, interventions in settings.items():
                 y = model.reconstruct(apply_interventions(latent, interventions), layer)
-                out[name][:, start:start + len(part)] = ((y - part) ** 2).mean(-1)
+                out[name][:, start : start + len(part)] = ((y - part) ** 2).mean(-1)
             start += len(part)
         return out
 
     def _hooked_errors(self, colors: torch.Tensor, interventions: Sequence[nn.Module]) -> torch.Tensor:
         with intervene(self.model, self.layer, interventions):
-            error = torch.cat([per_color_error(self.model, part) for part in colors.split(self.chunk)], dim=-1)
+            error = torch.cat(
+                [per_color_error(self.model, part) for part in colors.split(self.chunk)], dim=-1
+            )
         return error if error.dim() == 2 else error.unsqueeze(0)
 
     @torch.inference_mode()
-    def evaluate(self, settings: Mapping[str, Sequence[nn.Module]]) -> dict[str, tuple[list[dict[str, float]], np.ndarray]]:
+    def evaluate(
+        self, settings: Mapping[str, Sequence[nn.Module]]
+    ) -> dict[str, tuple[list[dict[str, float]], np.ndarray]]:
         """Each setting's metrics per member and its per-color loss-cube error [members, colors]."""
         device = self.loss_colors.device
         settings = {name: [m.to(device) for m in interventions] for name, interventions in settings.items()}
@@ -193,7 +209,9 @@ class Evaluator:
         """Each member's metrics of one setting, and the per-color loss-cube error [members, colors]."""
         return self.evaluate({name: interventions})[name]
 
-    def _metrics(self, name: str, error: torch.Tensor, val_error: torch.Tensor) -> tuple[list[dict[str, float]], np.ndarray]:
+    def _metrics(
+        self, name: str, error: torch.Tensor, val_error: torch.Tensor
+    ) -> tuple[list[dict[str, float]], np.ndarray]:
         values = {
             eval_name(name, MAX_MSE): error.max(-1).values,
             eval_name(name, MEDIAN_MSE): error.median(-1).values,
@@ -204,12 +222,16 @@ class Evaluator:
         }
         # Everything computed on the device first; then the results come to the host.
         columns = dict(zip(values, torch.stack(list(values.values())).cpu().tolist()))
-        columns[eval_name(name, SCORE)] = targeting_scores(val_error.cpu().numpy(), self.val_similarity).tolist()
+        columns[eval_name(name, SCORE)] = targeting_scores(
+            val_error.cpu().numpy(), self.val_similarity
+        ).tolist()
         members = [{key: float(column[m]) for key, column in columns.items()} for m in range(len(error))]
         return members, error.cpu().numpy()
 
 
-def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg: DictConfig, out_dir: Path, logger=None) -> list[dict]:
+def evaluate_run(
+    model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg: DictConfig, out_dir: Path, logger=None
+) -> list[dict]:
     """Evaluate every setting for every member; draw member `cfg.member`'s figures into `out_dir`;
     log the medians over members; return each member's metrics."""
     evaluator = Evaluator(model, cfg.layer, cfg.val_grid, cfg.red_similarity)
@@ -219,7 +241,14 @@ def evaluate_run(model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg:
         interventions = evaluations[name]
         members = values if members is None else [{**old, **new} for old, new in zip(members, values)]
         medians = {key: float(np.median([member[key] for member in values])) for key in values[0]}
-        log.info("%-12s max %.4g · median %.4g · score %.4f%s", name, medians[eval_name(name, MAX_MSE)], medians[eval_name(name, MEDIAN_MSE)], medians[eval_name(name, SCORE)], " (medians over members)" if len(values) > 1 else "")
+        log.info(
+            "%-12s max %.4g · median %.4g · score %.4f%s",
+            name,
+            medians[eval_name(name, MAX_MSE)],
+            medians[eval_name(name, MEDIAN_MSE)],
+            medians[eval_name(name, SCORE)],
+            " (medians over members)" if len(values) > 1 else "",
+        )
         if cfg.plots:
             from excolor.figures import draw_figures
             from excolor.population_model import PopulationAutoencoder

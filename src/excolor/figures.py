@@ -26,7 +26,14 @@ def describe(model: ColorAutoencoder) -> str:
 
 
 @torch.inference_mode()
-def draw_figures(model: ColorAutoencoder, name: str, interventions: list[Intervention], loss_error: np.ndarray, layer: str, out_dir: Path) -> list[Path]:
+def draw_figures(
+    model: ColorAutoencoder,
+    name: str,
+    interventions: list[Intervention],
+    loss_error: np.ndarray,
+    layer: str,
+    out_dir: Path,
+) -> list[Path]:
     """Write `colors-<name>.png`, `error-<name>.png`, `latents-<name>.png` into out_dir."""
     device = next(model.parameters()).device
     label = f"{'no intervention' if name == 'none' else name} · {describe(model)}"
@@ -37,14 +44,23 @@ def draw_figures(model: ColorAutoencoder, name: str, interventions: list[Interve
         recon = model(colors).cpu().numpy().reshape(rgb.shape)
     to_svh = (1, 2, 0, 3)
     slices = plot_color_slices(
-        rgb.transpose(to_svh), recon.transpose(to_svh), hsv[:, 0, 0, 0], hsv[0, :, 0, 1], hsv[0, 0, :, 2],
-        f"Predicted colors · {label}", out_dir / f"colors-{name}.png",
+        rgb.transpose(to_svh),
+        recon.transpose(to_svh),
+        hsv[:, 0, 0, 0],
+        hsv[0, :, 0, 1],
+        hsv[0, 0, :, 2],
+        f"Predicted colors · {label}",
+        out_dir / f"colors-{name}.png",
     )
 
     hsv_loss, _ = loss_cube()
     error = plot_error_by_color(
-        loss_error.reshape(hsv_loss.shape[:3]), hsv_loss[:, 0, 0, 0], hsv_loss[0, :, 0, 1], hsv_loss[0, 0, :, 2],
-        f"Reconstruction error · {label}", out_dir / f"error-{name}.png",
+        loss_error.reshape(hsv_loss.shape[:3]),
+        hsv_loss[:, 0, 0, 0],
+        hsv_loss[0, :, 0, 1],
+        hsv_loss[0, 0, :, 2],
+        f"Reconstruction error · {label}",
+        out_dir / f"error-{name}.png",
     )
 
     true = rgb_cube(LATENT_GRID)
@@ -53,6 +69,11 @@ def draw_figures(model: ColorAutoencoder, name: str, interventions: list[Interve
         recon = model(torch.tensor(true, dtype=torch.float32, device=device)).cpu().numpy()
     cones = [cone for module in interventions for cone in module.cones()]
     latents = plot_latent_spheres(
-        captured[0].cpu().numpy(), recon, true, f"Latents · {label}", out_dir / f"latents-{name}.png", cones=cones,
+        captured[0].cpu().numpy(),
+        recon,
+        true,
+        f"Latents · {label}",
+        out_dir / f"latents-{name}.png",
+        cones=cones,
     )
     return [slices, error, latents]

@@ -60,7 +60,7 @@ def summarize_losses(history: np.ndarray, columns: list[str], schedule: Schedule
         add(train_name(name), tail[i])
     bounds = [start for start, _ in schedule.phases] + [steps]
     for (start, phase), end in zip(schedule.phases, bounds[1:]):
-        segment = history[start:min(end, steps)]
+        segment = history[start : min(end, steps)]
         if len(segment) == 0:
             continue
         means = _nanmean(segment)

@@ -72,12 +72,31 @@ EVAL_STATS = (MAX_MSE, MEDIAN_MSE, MEAN_MSE, RED_MEAN_MSE, OTHER_MEAN_MSE, SETTI
 INTERVENTION_STATS = (COLLATERAL, FOCUS)  # an intervention's only: relative to the baseline
 
 # Bookkeeping written under train/: never a regularizer's name.
-TRAIN_BOOKKEEPING = (TRAIN_STEPS, TRAIN_SECONDS, TRAIN_CPU_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED)
+TRAIN_BOOKKEEPING = (
+    TRAIN_STEPS,
+    TRAIN_SECONDS,
+    TRAIN_CPU_SECONDS,
+    FIRST_STEP_TIME,
+    TRAIN_DEVICE,
+    TRAIN_CACHED,
+)
 # Values of the run as a whole, not of a member: in metrics.json only, never a member's metric.
 # The chapter's sweep score (m2-family spec §1.9): r² of Pearson(feature^p, per-colour MSE) under a plan.
 CHAPTER_SCORE = "score"
-RUN_WIDE = (TRAIN_SECONDS, TRAIN_CPU_SECONDS, FIRST_STEP_TIME, TRAIN_DEVICE, TRAIN_CACHED, EVAL_SECONDS,
-            POPULATION_SIZE, SEED, DISPATCH_MODE, DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_ONEDNN)
+RUN_WIDE = (
+    TRAIN_SECONDS,
+    TRAIN_CPU_SECONDS,
+    FIRST_STEP_TIME,
+    TRAIN_DEVICE,
+    TRAIN_CACHED,
+    EVAL_SECONDS,
+    POPULATION_SIZE,
+    SEED,
+    DISPATCH_MODE,
+    DISPATCH_ATEN,
+    DISPATCH_MKL,
+    DISPATCH_ONEDNN,
+)
 # Bookkeeping: recorded, but never a result to compare arms on.
 BOOKKEEPING = (*RUN_WIDE, TRAIN_STEPS, DIVERGED)
 
@@ -105,7 +124,13 @@ def _eval(stat: str, direction: Direction, unit: str, meaning: str) -> Metric:
 
 SCHEMA: tuple[Metric, ...] = (
     Metric(TRAIN_LOSS, "lower", "loss", "member", "total loss, mean over the last 50 steps"),
-    Metric(TRAIN_RECON, "lower", "MSE", "member", "reconstruction MSE on the training batches, mean over the last 50 steps"),
+    Metric(
+        TRAIN_RECON,
+        "lower",
+        "MSE",
+        "member",
+        "reconstruction MSE on the training batches, mean over the last 50 steps",
+    ),
     Metric(TRAIN_LR, None, "", "run", "the scheduled learning rate (logged per step)"),
     Metric(TRAIN_STEPS, None, "steps", "member", "steps trained"),
     Metric(TRAIN_SECONDS, None, "s", "run", "fit wall time"),
@@ -114,9 +139,23 @@ SCHEMA: tuple[Metric, ...] = (
     Metric(TRAIN_DEVICE, None, "", "run", "the device trained on"),
     Metric(TRAIN_CACHED, None, "count", "run", "1 when the trained model came from the cache"),
     Metric(DIVERGED, None, "count", "member", "1 for a member whose loss went non-finite"),
-    Metric(phase_name("<phase>", LOSS_TERM), "lower", "loss", "member", "total loss, mean over one dopesheet phase"),
-    Metric(phase_name("<phase>", RECON_TERM), "lower", "MSE", "member", "reconstruction MSE, mean over one dopesheet phase"),
-    Metric(train_name("<term>"), "lower", "loss", "member", "a regularizer's term, mean over the last 50 steps"),
+    Metric(
+        phase_name("<phase>", LOSS_TERM),
+        "lower",
+        "loss",
+        "member",
+        "total loss, mean over one dopesheet phase",
+    ),
+    Metric(
+        phase_name("<phase>", RECON_TERM),
+        "lower",
+        "MSE",
+        "member",
+        "reconstruction MSE, mean over one dopesheet phase",
+    ),
+    Metric(
+        train_name("<term>"), "lower", "loss", "member", "a regularizer's term, mean over the last 50 steps"
+    ),
     _eval(MAX_MSE, "lower", "MSE", "largest per-color error on the loss cube"),
     _eval(MEDIAN_MSE, "lower", "MSE", "median per-color error on the loss cube"),
     _eval(MEAN_MSE, "lower", "MSE", "mean per-color error on the loss cube"),
@@ -134,7 +173,13 @@ SCHEMA: tuple[Metric, ...] = (
     Metric(VAL_RECON, "lower", "MSE", "member", "the baseline's eval/none/val_recon"),
     Metric(SEED, None, "", "run", "the population's first seed"),
     Metric(POPULATION_SIZE, None, "count", "run", "members trained"),
-    Metric(CHAPTER_SCORE, "higher", "r²", "member", "the chapter's sweep score under an evaluation plan (excolor.scores)"),
+    Metric(
+        CHAPTER_SCORE,
+        "higher",
+        "r²",
+        "member",
+        "the chapter's sweep score under an evaluation plan (excolor.scores)",
+    ),
 )
 
 

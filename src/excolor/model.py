@@ -34,7 +34,12 @@ class ColorAutoencoder(nn.Module):
             raise ConfigError(f"model.hidden={hidden} must be ≥ 1")
         if output not in OUTPUTS:
             raise ConfigError(f"model.output={output!r} must be one of {', '.join(OUTPUTS)}")
-        self.config = {"hidden": int(hidden), "bottleneck": int(bottleneck), "normalize": bool(normalize), "output": output}
+        self.config = {
+            "hidden": int(hidden),
+            "bottleneck": int(bottleneck),
+            "normalize": bool(normalize),
+            "output": output,
+        }
         self.encoder = nn.Sequential(nn.Linear(3, hidden), nn.GELU(), nn.Linear(hidden, bottleneck))
         self.bottleneck = L2Norm() if normalize else nn.Identity()
         self.decoder = nn.Sequential(

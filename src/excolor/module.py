@@ -75,7 +75,9 @@ class AutoencoderModule(L.LightningModule):
         self.automatic_optimization = False
         self._param_groups: list[dict] = []
         self.diverged = torch.zeros(model.size, dtype=torch.bool)  # per member: its loss went non-finite
-        self.first_step_time: float | None = None  # wall clock (time.time) at the first step, for start-up timing
+        self.first_step_time: float | None = (
+            None  # wall clock (time.time) at the first step, for start-up timing
+        )
         self.cuda_graphs = cuda_graphs  # replay steps as captured CUDA graphs (excolor.step_graphs)
         self._backend: GraphBackend | None = None
         self._graphs: StepGraphs | None = None
@@ -84,8 +86,9 @@ class AutoencoderModule(L.LightningModule):
         """[steps, terms, N]: schedule value × member weight, each product in float64, then float32."""
         if not regularizers:
             return torch.zeros(steps, 0, self.model.size)
-        columns = [torch.tensor(self.schedule_values[name][:steps], dtype=torch.float64)
-                   for name in regularizers]
+        columns = [
+            torch.tensor(self.schedule_values[name][:steps], dtype=torch.float64) for name in regularizers
+        ]
         weights = [reg.member_weights.to(torch.float64).cpu() for reg in regularizers.values()]
         products = [column[:, None] * weight[None, :] for column, weight in zip(columns, weights)]
         return torch.stack(products, 1).float()
@@ -96,7 +99,9 @@ class AutoencoderModule(L.LightningModule):
         # On the CPU: torch's default Adam, as always (the CPU results stay bit for bit what they were).
         device = next(self.model.parameters()).device
         options = {} if device.type == "cpu" else {"foreach": True, "capturable": True}
-        if options:  # torch warns that capturable steps run uncaptured cost more: a few launches per step, known
+        if (
+            options
+        ):  # torch warns that capturable steps run uncaptured cost more: a few launches per step, known
             warnings.filterwarnings("ignore", message="This instance was constructed with capturable=True")
         self._backend = self._graph_backend(device)
         lr = self.learning_rates[0]
@@ -226,9 +231,13 @@ class AutoencoderModule(L.LightningModule):
         for member in newly.nonzero().flatten().tolist():
             bad_step = int(bad[:, member].nonzero()[0])
             where = f"the loss of member {member}" if self.model.size > 1 else "the loss"
-            message = f"training diverged: {where} is {losses[bad_step, member].item()} at step {start + bad_step}"
+            message = (
+                f"training diverged: {where} is {losses[bad_step, member].item()} at step {start + bad_step}"
+            )
             if self.diverged.all():
-                raise TrainingDiverged(message if self.model.size == 1 else f"{message}; every member has diverged")
+                raise TrainingDiverged(
+                    message if self.model.size == 1 else f"{message}; every member has diverged"
+                )
             log.warning("%s; the other members go on", message)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -40,12 +40,21 @@ class Population:
         grid = dict(grid or {})
         for key, values in grid.items():
             if not GRID_KEY.match(str(key)):
-                raise ConfigError(f"population.grid.{key}: not a per-member scalar (allowed: regularizers.<name>.weight)")
+                raise ConfigError(
+                    f"population.grid.{key}: not a per-member scalar (allowed: regularizers.<name>.weight)"
+                )
             if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
                 raise ConfigError(f"population.grid.{key}={values} must be a non-empty list of numbers")
             for value in values:
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                    raise ConfigError(f"population.grid.{key}={list(values)}: every value must be a finite number ≥ 0")
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or not math.isfinite(value)
+                    or value < 0
+                ):
+                    raise ConfigError(
+                        f"population.grid.{key}={list(values)}: every value must be a finite number ≥ 0"
+                    )
         self.size = size
         self.grid = {str(key): [float(v) for v in values] for key, values in grid.items()}
         self.seed = int(seed)
@@ -79,9 +88,13 @@ class Population:
             assert match is not None  # __init__ checked every grid key
             name = match["name"]
             if name not in regularizers:
-                raise ConfigError(f"population.grid.{key}: no regularizer {name!r} (configured: {', '.join(regularizers) or 'none'})")
+                raise ConfigError(
+                    f"population.grid.{key}: no regularizer {name!r} (configured: {', '.join(regularizers) or 'none'})"
+                )
         for name, regularizer in regularizers.items():
-            regularizer.set_member_weights(self.values(f"regularizers.{name}.weight") or [regularizer.weight] * len(self))
+            regularizer.set_member_weights(
+                self.values(f"regularizers.{name}.weight") or [regularizer.weight] * len(self)
+            )
 
     def build_model(self, model_config):
         """The stacked model: member m initialised exactly as `instantiate(model_config)` is after

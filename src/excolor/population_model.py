@@ -99,7 +99,14 @@ class PopulationAutoencoder(ColorAutoencoder):
     forward passes are ColorAutoencoder's own. Build it from trained or freshly initialised members
     with `from_members`; get member i back as a plain `ColorAutoencoder` with `member(i)`."""
 
-    def __init__(self, members: int, hidden: int = 16, bottleneck: int = 4, normalize: bool = True, output: str = "linear"):
+    def __init__(
+        self,
+        members: int,
+        hidden: int = 16,
+        bottleneck: int = 4,
+        normalize: bool = True,
+        output: str = "linear",
+    ):
         super().__init__(hidden, bottleneck, normalize, output)
         for part, position in LINEAR_LAYERS:
             layer = getattr(self, part)[position]
@@ -114,7 +121,9 @@ class PopulationAutoencoder(ColorAutoencoder):
             raise ValueError(f"members must share one architecture, got {len(configs)}")
         population = cls(len(models), **models[0].config)
         for part, position in LINEAR_LAYERS:
-            getattr(population, part)[position].load_members([getattr(model, part)[position] for model in models])
+            getattr(population, part)[position].load_members(
+                [getattr(model, part)[position] for model in models]
+            )
         return population.train(models[0].training)
 
     @property

@@ -49,7 +49,9 @@ class LineProgress(ProgressBar):
 
     def on_train_start(self, trainer, pl_module) -> None:
         total = int(trainer.max_steps)
-        self._marks = {max(1, round(total * k / self.lines)) for k in range(1, self.lines + 1)} if total > 0 else set()
+        self._marks = (
+            {max(1, round(total * k / self.lines)) for k in range(1, self.lines + 1)} if total > 0 else set()
+        )
         self._started = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
@@ -57,10 +59,20 @@ class LineProgress(ProgressBar):
         if not self._enabled or step not in self._marks:
             return
         metrics = trainer.callback_metrics
-        values = " · ".join(f"{name} {float(metrics[key]):.3e}" for name, key in (("loss", TRAIN_LOSS), ("recon", TRAIN_RECON)) if key in metrics)
+        values = " · ".join(
+            f"{name} {float(metrics[key]):.3e}"
+            for name, key in (("loss", TRAIN_LOSS), ("recon", TRAIN_RECON))
+            if key in metrics
+        )
         total = int(trainer.max_steps)
-        log.info("step %s/%s (%d%%)%s · %.1f s", f"{step:,}", f"{total:,}", round(100 * step / total),
-                 f" · {values}" if values else "", time.perf_counter() - self._started)
+        log.info(
+            "step %s/%s (%d%%)%s · %.1f s",
+            f"{step:,}",
+            f"{total:,}",
+            round(100 * step / total),
+            f" · {values}" if values else "",
+            time.perf_counter() - self._started,
+        )
 
 
 def progress_bar(refresh_rate: int = 100, lines: int = 10) -> ProgressBar:

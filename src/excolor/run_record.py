@@ -114,7 +114,10 @@ def write_members(run_dir: Path, rows: list[dict]) -> Path:
     with open(tmp, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
-        writer.writerows({key: repr(value) if isinstance(value, float) else value for key, value in row.items()} for row in rows)
+        writer.writerows(
+            {key: repr(value) if isinstance(value, float) else value for key, value in row.items()}
+            for row in rows
+        )
     os.replace(tmp, path)
     return path
 
@@ -132,10 +135,17 @@ def summarize_members(member_metrics: list[dict[str, float]]) -> dict[str, float
     return summary
 
 
-def run_metrics(member_metrics: list[dict[str, float]], run_wide: dict[str, Any], seed: int) -> dict[str, Any]:
+def run_metrics(
+    member_metrics: list[dict[str, float]], run_wide: dict[str, Any], seed: int
+) -> dict[str, Any]:
     """metrics.json's content: the members' medians, the run-wide values, the population size and
     seed, and the number of diverged members (a count, not a median)."""
-    metrics = {**summarize_members(member_metrics), **run_wide, POPULATION_SIZE: len(member_metrics), SEED: int(seed)}
+    metrics = {
+        **summarize_members(member_metrics),
+        **run_wide,
+        POPULATION_SIZE: len(member_metrics),
+        SEED: int(seed),
+    }
     if any(DIVERGED in member for member in member_metrics):
         metrics[DIVERGED] = sum(int(member.get(DIVERGED, 0)) for member in member_metrics)
     return metrics
@@ -151,7 +161,9 @@ def read_members(run_dir: Path) -> list[dict[str, float]]:
         header = next(reader, None)
         rows = list(reader)
     if not header or any(column not in header for column in MEMBER_COLUMNS) or not rows:
-        raise ValueError(f"{path.name}: not a members table (needs a header with {', '.join(MEMBER_COLUMNS)} and at least one row)")
+        raise ValueError(
+            f"{path.name}: not a members table (needs a header with {', '.join(MEMBER_COLUMNS)} and at least one row)"
+        )
     members = []
     for line, row in enumerate(rows, start=2):
         where = f"{path.name} line {line}"
@@ -234,7 +246,9 @@ def objective_values(metrics: dict, names: str | Iterable[str]) -> float | tuple
     values = []
     for name in names:
         if name not in metrics:
-            raise ConfigError(f"objective={name!r} is not a metric of this run (known: {', '.join(sorted(metrics))})")
+            raise ConfigError(
+                f"objective={name!r} is not a metric of this run (known: {', '.join(sorted(metrics))})"
+            )
         value = float(metrics[name])
         if math.isnan(value):
             raise ConfigError(f"objective {name} is NaN")
@@ -279,14 +293,22 @@ def _read_result(record: RunRecord) -> None:
         if not isinstance(metrics, dict):
             raise ValueError("not a JSON object")
     except (ValueError, OSError) as error:
-        record.status, record.error, record.error_type = Status.FAILED, f"unreadable {METRICS_FILE}: {error}", "BadMetrics"
+        record.status, record.error, record.error_type = (
+            Status.FAILED,
+            f"unreadable {METRICS_FILE}: {error}",
+            "BadMetrics",
+        )
         return
     record.metrics = metrics
     try:
         record.members = _members(record)
     except (OSError, ValueError, csv.Error) as error:
         reason = str(error).removeprefix(MEMBERS_FILE).lstrip(": ")  # the file is named once, here
-        record.status, record.error, record.error_type = Status.FAILED, f"unreadable {MEMBERS_FILE}: {reason}", "BadMembers"
+        record.status, record.error, record.error_type = (
+            Status.FAILED,
+            f"unreadable {MEMBERS_FILE}: {reason}",
+            "BadMembers",
+        )
         return
     record.status = Status.OK
 
@@ -304,7 +326,9 @@ def _members(record: RunRecord) -> list[MemberRecord]:
     rows = read_members(record.path)
     size = record.number(POPULATION_SIZE)
     if size is not None and size != len(rows):
-        raise ValueError(f"{MEMBERS_FILE}: {len(rows)} rows but {METRICS_FILE} says {POPULATION_SIZE} = {size:g}")
+        raise ValueError(
+            f"{MEMBERS_FILE}: {len(rows)} rows but {METRICS_FILE} says {POPULATION_SIZE} = {size:g}"
+        )
     members = []
     for row in rows:
         grid = {key: row[key] for key in grid_keys(row)}

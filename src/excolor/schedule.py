@@ -23,6 +23,7 @@ at ``t1``). Before the first keyframe and after the last, a quantity holds its
 value.
 The ACTION column is not interpreted here.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,8 +57,7 @@ def step(tau: np.ndarray) -> np.ndarray:
     return (np.asarray(tau, dtype=np.float64) >= 1.0).astype(np.float64)
 
 
-CURVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "min_jerk": min_jerk, "linear": linear, "step": step}
+CURVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {"min_jerk": min_jerk, "linear": linear, "step": step}
 # The seed's spellings of the same curves.
 CURVE_ALIASES = {"minjerk": "min_jerk", "step-end": "step"}
 SPACES = ("linear", "log")
@@ -88,10 +88,16 @@ class Schedule:
         """What a run of only `steps` steps never gets to: `keyframes`, the row steps at or after
         `steps`; `phases`, the phases starting there; `peaks`, for each scheduled weight (not `lr`)
         whose largest value comes later, (its largest value in the run, its largest in the schedule)."""
-        peaks = {name: (float(values[:steps].max()), float(values.max())) for name, values in self.values.items()
-                 if name != "lr" and values.max() > values[:steps].max() * (1 + 1e-9)}
-        return {"keyframes": [step for step in self.steps if step >= steps],
-                "phases": [name for start, name in self.phases if start >= steps], "peaks": peaks}
+        peaks = {
+            name: (float(values[:steps].max()), float(values.max()))
+            for name, values in self.values.items()
+            if name != "lr" and values.max() > values[:steps].max() * (1 + 1e-9)
+        }
+        return {
+            "keyframes": [step for step in self.steps if step >= steps],
+            "phases": [name for start, name in self.phases if start >= steps],
+            "peaks": peaks,
+        }
 
 
 def _fail(path: str, msg: str) -> ConfigError:
@@ -104,7 +110,9 @@ def _parse_header(path: str, header: str) -> tuple[str, bool, str]:
     if len(parts) == 4 and parts[2] == "":  # name:log::curve
         parts = [parts[0], parts[1], parts[3]]
     if len(parts) > 3 or not parts[0]:
-        raise _fail(path, f"column {header!r}: expected 'name', 'name:space', 'name::curve' or 'name:space:curve'")
+        raise _fail(
+            path, f"column {header!r}: expected 'name', 'name:space', 'name::curve' or 'name:space:curve'"
+        )
     name, space, curve = (parts + ["", ""])[:3]
     if space and space not in SPACES:
         raise _fail(path, f"column {header!r}: unknown space {space!r} (expected one of {list(SPACES)})")
@@ -124,7 +132,7 @@ def _resolve_steps(path: str, texts: list[str], lines: list[int]) -> list[int]:
             steps.append(absolute[i])
             continue
         prev = next((a for a in reversed(absolute[:i]) if a is not None), None)
-        nxt = next((a for a in absolute[i + 1:] if a is not None), None)
+        nxt = next((a for a in absolute[i + 1 :] if a is not None), None)
         where = f"line {line} STEP {text!r}"
         if re.fullmatch(r"[+-]\d+", text):
             anchor = prev if text[0] == "+" else nxt
@@ -139,12 +147,17 @@ def _resolve_steps(path: str, texts: list[str], lines: list[int]) -> list[int]:
         if prev is None or nxt is None:
             raise _fail(path, f"{where}: a fraction needs absolute STEP rows before and after it")
         # Python's round (half to even), as the seed does: +0.5 between 0 and 5 is step 2.
-        steps.append(round(prev + frac * (nxt - prev)) if text[0] == "+" else round(nxt - frac * (nxt - prev)))
+        steps.append(
+            round(prev + frac * (nxt - prev)) if text[0] == "+" else round(nxt - frac * (nxt - prev))
+        )
     steps = [max(0, s) for s in steps]  # the seed clamps a step that resolves below 0 to 0
     for i, (s, text, line) in enumerate(zip(steps, texts, lines)):
         if i and s <= steps[i - 1]:
-            raise _fail(path, f"line {line} STEP {text!r} resolves to {s}: not after the previous row's step "
-                              f"{steps[i - 1]} (steps must strictly increase)")
+            raise _fail(
+                path,
+                f"line {line} STEP {text!r} resolves to {s}: not after the previous row's step "
+                f"{steps[i - 1]} (steps must strictly increase)",
+            )
     return steps
 
 
@@ -156,8 +169,8 @@ def _interpolate(keys: list[tuple[int, float]], n: int, log: bool, curve: str) -
     out[: keys[0][0]] = ys[0]
     for (t0, _), (t1, _), y0, y1 in zip(keys, keys[1:], ys, ys[1:]):
         tau = (np.arange(t0, t1 + 1) - t0) / (t1 - t0)
-        out[t0:t1 + 1] = y0 + (y1 - y0) * f(tau)
-    out[keys[-1][0]:] = ys[-1]
+        out[t0 : t1 + 1] = y0 + (y1 - y0) * f(tau)
+    out[keys[-1][0] :] = ys[-1]
     if log:
         out = np.exp(out)
     for t, y in keys:  # keyframes exactly, without exp(log(y)) round-off
@@ -193,8 +206,11 @@ def load_schedule(path: str | os.PathLike) -> Schedule:
     lines = [ln for ln, _ in rows]
     steps = _resolve_steps(path, [cell(r, col["STEP"]) for _, r in rows], lines)
     n = steps[-1] + 1
-    phases = [(s, cell(r, col["PHASE"])) for s, (_, r) in zip(steps, rows)
-              if "PHASE" in col and cell(r, col["PHASE"])]
+    phases = [
+        (s, cell(r, col["PHASE"]))
+        for s, (_, r) in zip(steps, rows)
+        if "PHASE" in col and cell(r, col["PHASE"])
+    ]
 
     values: dict[str, np.ndarray] = {}
     seen: set[str] = set()

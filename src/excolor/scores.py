@@ -22,7 +22,6 @@ from scipy import stats
 
 from excolor.colors import hsv_similarity, rgb_cube, rgb_to_hsv, vibrancy
 from excolor.errors import ConfigError
-from excolor.metrics import CHAPTER_SCORE as SCORE  # the metric name in members.csv / metrics.json
 
 RED_HSV = (0.0, 1.0, 1.0)
 SCORE_SUBDIVISIONS = 8  # E-score: linspace(0, 1, 8)³

@@ -44,7 +44,7 @@ def resolve_storage(spec: str, sweep_dir: Path | None) -> str:
     URL is returned as it is)."""
     spec = str(spec)
     if spec.startswith(SQLITE):
-        return SQLITE + str(_absolute(Path(spec[len(SQLITE):]), sweep_dir))
+        return SQLITE + str(_absolute(Path(spec[len(SQLITE) :]), sweep_dir))
     if "://" in spec:
         return spec
     return str(_absolute(Path(spec), sweep_dir))
@@ -53,7 +53,7 @@ def resolve_storage(spec: str, sweep_dir: Path | None) -> str:
 def storage_file(resolved: str) -> Path | None:
     """The file that holds a resolved file storage's study (None for a database server)."""
     if resolved.startswith(SQLITE):
-        return Path(resolved[len(SQLITE):])
+        return Path(resolved[len(SQLITE) :])
     return None if "://" in resolved else Path(resolved)
 
 

@@ -100,5 +100,5 @@ def prune(model: nn.Module, layer: str, dims: Sequence[int]) -> nn.Module:
     _set(model, consumer_name, new_consumer)
     config = getattr(model, "config", None)
     if isinstance(config, dict) and "bottleneck" in config:
-        setattr(model, "config", {**config, "bottleneck": len(keep)})  # the width the rest reads
+        model.config = {**config, "bottleneck": len(keep)}  # the width the rest reads
     return model

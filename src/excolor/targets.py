@@ -54,6 +54,7 @@ def within(name: str, packages: Sequence[str]) -> bool:
 
 # --- finding modules without importing them --------------------------------------------------------
 
+
 def module_spec(name: str) -> ModuleSpec | None:
     """The import spec of module `name`, found as the import system would but importing nothing: the
     top-level name through every finder on `sys.meta_path` (editable installs included), each
@@ -89,9 +90,12 @@ def is_package(name: str) -> bool:
 
 # --- the source of one module: its top-level bindings ----------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Binding:
-    kind: str  # "def" (class or function defined here), "module", "from", "alias", "opaque", "star", "deleted"
+    kind: (
+        str  # "def" (class or function defined here), "module", "from", "alias", "opaque", "star", "deleted"
+    )
     conditional: bool
     value: Any = None  # module name / (module, attribute) / dotted alias / ClassDef node
     order: int = 0  # position in the module's source order
@@ -131,7 +135,9 @@ def _bindings(module: str, file: Path, is_pkg: bool) -> dict[str, list[_Binding]
     counter = itertools.count()
 
     def bind(name: str, binding: _Binding) -> None:
-        found.setdefault(name, []).append(_Binding(binding.kind, binding.conditional, binding.value, next(counter)))
+        found.setdefault(name, []).append(
+            _Binding(binding.kind, binding.conditional, binding.value, next(counter))
+        )
 
     def store(target: ast.expr, conditional: bool, value: _Binding | None = None) -> None:
         if isinstance(target, ast.Name):
@@ -154,7 +160,11 @@ def _bindings(module: str, file: Path, is_pkg: bool) -> dict[str, list[_Binding]
                         top = alias.name.split(".")[0]
                         bind(top, _Binding("module", conditional, top))
             elif isinstance(node, ast.ImportFrom):
-                source = relative_base(module, is_pkg, node.level, node.module) if node.level else node.module or ""
+                source = (
+                    relative_base(module, is_pkg, node.level, node.module)
+                    if node.level
+                    else node.module or ""
+                )
                 for alias in node.names:
                     if alias.name == "*":
                         bind("*", _Binding("star", conditional, source))
@@ -163,7 +173,9 @@ def _bindings(module: str, file: Path, is_pkg: bool) -> dict[str, list[_Binding]
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 value = node.value
                 dotted = _dotted(value) if value is not None else None
-                binding = _Binding("alias", conditional, dotted) if dotted else _Binding("opaque", conditional)
+                binding = (
+                    _Binding("alias", conditional, dotted) if dotted else _Binding("opaque", conditional)
+                )
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if value is None:  # a bare annotation binds nothing
                     continue
@@ -277,7 +289,9 @@ def _star_provides(module: str, name: str, hops: int) -> bool:
         return name in exported
     if name.startswith("_"):
         return False
-    return name in bindings or any(_star_provides(star.value, name, hops + 1) for star in bindings.get("*", []))
+    return name in bindings or any(
+        _star_provides(star.value, name, hops + 1) for star in bindings.get("*", [])
+    )
 
 
 def _literal_all(module: str) -> list[str] | None:
@@ -340,10 +354,21 @@ def _class_attribute(place: _Place, name: str) -> _Place:
     """A `def`/`class` in the class body (anything else, inherited ones included, is left to Python)."""
     node = place.node
     assert isinstance(node, ast.ClassDef)
-    found = [child for child in node.body if getattr(child, "name", None) == name
-             and isinstance(child, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
-    others = [child for child in node.body if isinstance(child, (ast.Assign, ast.AnnAssign))
-              and any(isinstance(t, ast.Name) and t.id == name for t in getattr(child, "targets", [getattr(child, "target", None)]))]
+    found = [
+        child
+        for child in node.body
+        if getattr(child, "name", None) == name
+        and isinstance(child, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    others = [
+        child
+        for child in node.body
+        if isinstance(child, (ast.Assign, ast.AnnAssign))
+        and any(
+            isinstance(t, ast.Name) and t.id == name
+            for t in getattr(child, "targets", [getattr(child, "target", None)])
+        )
+    ]
     if len(found) != 1 or others:
         raise Unresolved(f"{node.name}.{name} is not one def in the class body")
     return _Place(place.module, found[0])

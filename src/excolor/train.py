@@ -118,7 +118,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     started = time.perf_counter()
     member_eval = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
     run_wide[EVAL_SECONDS] = time.perf_counter() - started
-    members = [{**train_metrics, **eval_metrics} for train_metrics, eval_metrics in zip(member_train, member_eval)]
+    members = [
+        {**train_metrics, **eval_metrics} for train_metrics, eval_metrics in zip(member_train, member_eval)
+    ]
     rows = member_rows(population, members)
     write_members(out_dir, rows)
     metrics = run_metrics(members, run_wide, cfg.seed)
@@ -130,7 +132,15 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         logger.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
     written = write_metrics(out_dir, metrics)
     summary = f" (medians over {len(population)} members)" if len(population) > 1 else ""
-    log.info("%s %.4g · %s %.4g%s · wrote %s", TRAIN_RECON, metrics[TRAIN_RECON], VAL_RECON, metrics[VAL_RECON], summary, written)
+    log.info(
+        "%s %.4g · %s %.4g%s · wrote %s",
+        TRAIN_RECON,
+        metrics[TRAIN_RECON],
+        VAL_RECON,
+        metrics[VAL_RECON],
+        summary,
+        written,
+    )
     return metrics
 
 
@@ -139,13 +149,27 @@ def warn_cut_short(schedule, steps: int) -> None:
     missed = schedule.unreached(steps)
     parts = []
     if missed["keyframes"]:
-        parts.append("keyframes at step(s) " + ", ".join(f"{step:,}" for step in missed["keyframes"]) + " never reached")
+        parts.append(
+            "keyframes at step(s) "
+            + ", ".join(f"{step:,}" for step in missed["keyframes"])
+            + " never reached"
+        )
     if missed["phases"]:
         parts.append("phase(s) " + ", ".join(missed["phases"]) + " never run")
     if missed["peaks"]:
-        parts.append(", ".join(f"{name} peaks at {ran:.3g} of its {scheduled:.3g}" for name, (ran, scheduled) in missed["peaks"].items()))
-    log.warning("trainer.max_steps=%s stops the %s-step schedule %s early: %s", f"{steps:,}", f"{len(schedule):,}",
-                Path(schedule.path).name, "; ".join(parts))
+        parts.append(
+            ", ".join(
+                f"{name} peaks at {ran:.3g} of its {scheduled:.3g}"
+                for name, (ran, scheduled) in missed["peaks"].items()
+            )
+        )
+    log.warning(
+        "trainer.max_steps=%s stops the %s-step schedule %s early: %s",
+        f"{steps:,}",
+        f"{len(schedule):,}",
+        Path(schedule.path).name,
+        "; ".join(parts),
+    )
 
 
 def resolve_device(accelerator: str) -> str:
@@ -168,10 +192,24 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
     from excolor.reproducible import dispatch
-    from excolor.run_record import CHECKPOINT_FILE, DIVERGED, FIRST_STEP_TIME, LOSSES_FILE, TRAIN_CPU_SECONDS, TRAIN_DEVICE, TRAIN_SECONDS
+    from excolor.run_record import (
+        CHECKPOINT_FILE,
+        DIVERGED,
+        FIRST_STEP_TIME,
+        LOSSES_FILE,
+        TRAIN_CPU_SECONDS,
+        TRAIN_DEVICE,
+        TRAIN_SECONDS,
+    )
 
-    module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=cfg.trainer.log_every_n_steps,
-                               cuda_graphs=bool(cfg.get("cuda_graphs", False)))
+    module = AutoencoderModule(
+        model,
+        regularizers,
+        schedule,
+        steps,
+        log_every_n_steps=cfg.trainer.log_every_n_steps,
+        cuda_graphs=bool(cfg.get("cuda_graphs", False)),
+    )
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
     trainer = instantiate(
         cfg.trainer,
@@ -192,8 +230,13 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     history = module.history.numpy()
     columns = module.history_columns
     write_losses_csv(out_dir / LOSSES_FILE, history, columns, schedule)
-    run_wide = {TRAIN_SECONDS: seconds, TRAIN_CPU_SECONDS: cpu_seconds, FIRST_STEP_TIME: module.first_step_time, TRAIN_DEVICE: str(trainer.strategy.root_device),
-                **dispatch(cfg.reproducible)}
+    run_wide = {
+        TRAIN_SECONDS: seconds,
+        TRAIN_CPU_SECONDS: cpu_seconds,
+        FIRST_STEP_TIME: module.first_step_time,
+        TRAIN_DEVICE: str(trainer.strategy.root_device),
+        **dispatch(cfg.reproducible),
+    }
     members = summarize_losses(history, columns, schedule)
     for summary, diverged in zip(members, module.diverged.tolist()):
         summary[DIVERGED] = int(diverged)

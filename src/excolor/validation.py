@@ -60,8 +60,20 @@ TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
 LAYERS = ("encoder", "bottleneck")
 # Groups whose numbers must all be finite (`inf`/`nan` never mean anything in them).
 FINITE_GROUPS = ("model", "data", "regularizers", "trainer", "intervention", "evaluation", "population")
-PRECISIONS = {"64", "64-true", "32", "32-true", "16", "16-mixed", "16-true", "bf16", "bf16-mixed", "bf16-true",
-              "transformer-engine", "transformer-engine-float16"}
+PRECISIONS = {
+    "64",
+    "64-true",
+    "32",
+    "32-true",
+    "16",
+    "16-mixed",
+    "16-true",
+    "bf16",
+    "bf16-mixed",
+    "bf16-true",
+    "transformer-engine",
+    "transformer-engine-float16",
+}
 ACCELERATORS = {"auto", "cpu", "gpu", "cuda", "mps", "tpu"}
 # Keys Hydra's instantiate reads itself, besides the target's parameters.
 INSTANTIATE_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
@@ -70,6 +82,7 @@ SEED_MAX = 2**64 - 1
 
 
 # --- single values ------------------------------------------------------------------------------------
+
 
 def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -101,7 +114,9 @@ def check_seed(value: Any, key: str = "seed", members: int = 1) -> int:
     seed = check_int(key, value, minimum=0)
     if seed + members - 1 > SEED_MAX:
         last = f" (its {members} members' seeds run to {seed + members - 1})" if members > 1 else ""
-        raise ConfigError(f"{key}={seed}{last} must be at most 2**64-1 = {SEED_MAX}, the largest seed torch takes")
+        raise ConfigError(
+            f"{key}={seed}{last} must be at most 2**64-1 = {SEED_MAX}, the largest seed torch takes"
+        )
     return seed
 
 
@@ -127,13 +142,16 @@ def check_concept(concept: Any, width: Any) -> list[float]:
         raise ConfigError(f"concept={concept!r} must be a list of numbers, e.g. [1, 0, 0, 0]")
     values = [check_number(f"concept[{i}]", v) for i, v in enumerate(concept)]
     if is_int(width) and len(values) != width:
-        raise ConfigError(f"concept={values} has {len(values)} entries; model.bottleneck={width} needs {width}")
+        raise ConfigError(
+            f"concept={values} has {len(values)} entries; model.bottleneck={width} needs {width}"
+        )
     if not any(values):
         raise ConfigError(f"concept={values} must not be all zeros")
     return values
 
 
 # --- groups -------------------------------------------------------------------------------------------
+
 
 def check_trainer(trainer: Mapping) -> None:
     """log_every_n_steps ≥ 1, devices ≥ 1 (or 'auto'), a known accelerator and precision."""
@@ -143,7 +161,9 @@ def check_trainer(trainer: Mapping) -> None:
         check_int("trainer.devices", devices, minimum=1)
     accelerator = trainer.get("accelerator", "auto")
     if accelerator not in ACCELERATORS:
-        raise ConfigError(f"trainer.accelerator={accelerator!r} must be one of {', '.join(sorted(ACCELERATORS))}")
+        raise ConfigError(
+            f"trainer.accelerator={accelerator!r} must be one of {', '.join(sorted(ACCELERATORS))}"
+        )
     precision = trainer.get("precision")
     if precision is not None and str(precision) not in PRECISIONS:
         raise ConfigError(f"trainer.precision={precision!r} must be one of {', '.join(sorted(PRECISIONS))}")
@@ -161,7 +181,9 @@ def run_length(schedule_steps: int, max_steps: Any) -> int:
         return schedule_steps
     check_int("trainer.max_steps", max_steps)
     if not 1 <= max_steps <= schedule_steps:
-        raise ConfigError(f"trainer.max_steps={max_steps} must be between 1 and the schedule's {schedule_steps} steps")
+        raise ConfigError(
+            f"trainer.max_steps={max_steps} must be between 1 and the schedule's {schedule_steps} steps"
+        )
     return max_steps
 
 
@@ -209,7 +231,9 @@ def check_evaluation(evaluation: Mapping, members: int | None = None) -> None:
     layer = evaluation.get("layer")
     if layer not in LAYERS:
         raise ConfigError(f"evaluation.layer={layer!r} must be one of {', '.join(LAYERS)}")
-    similarity = check_number("evaluation.red_similarity", evaluation.get("red_similarity"), minimum=0, strict=True)
+    similarity = check_number(
+        "evaluation.red_similarity", evaluation.get("red_similarity"), minimum=0, strict=True
+    )
     if similarity > 1:
         raise ConfigError(f"evaluation.red_similarity={similarity} must be in (0, 1]")
     if not isinstance(evaluation.get("plots", False), bool):
@@ -239,12 +263,13 @@ def population_size(cfg: Mapping) -> int | None:
 
 # --- the objective --------------------------------------------------------------------------------------
 
+
 def regularizer_runs(config: Mapping, schedule, steps: int) -> bool:
     """Whether a regularizer runs in the last TAIL steps: its weight × its column is non-zero there
     (a regularizer no column drives runs at its weight)."""
     weight = float(config.get("weight", 1.0))
     column = config.get("column")
-    values = schedule[column][max(0, steps - TAIL):steps] if column in schedule.values else [1.0]
+    values = schedule[column][max(0, steps - TAIL) : steps] if column in schedule.values else [1.0]
     return weight != 0 and any(v != 0 for v in values)
 
 
@@ -279,7 +304,9 @@ def check_objective(objective: Any, metrics: set[str]) -> list[str]:
     for name in names:
         if name not in metrics:
             close = sorted(m for m in metrics if m.split("/")[0] == name.split("/")[0])[:8]
-            raise ConfigError(f"objective={name!r} is not a metric this run produces (e.g. {', '.join(close or sorted(metrics)[:8])})")
+            raise ConfigError(
+                f"objective={name!r} is not a metric this run produces (e.g. {', '.join(close or sorted(metrics)[:8])})"
+            )
     return names
 
 
@@ -292,18 +319,25 @@ def check_directions(objective: Any, direction: Any) -> None:
     if direction is None:
         return
     names = objective_names(objective)
-    items = list(direction) if isinstance(direction, Sequence) and not isinstance(direction, str) else [direction]
+    items = (
+        list(direction) if isinstance(direction, Sequence) and not isinstance(direction, str) else [direction]
+    )
     items = [str(getattr(item, "name", item)).lower() for item in items]
     if len(items) != len(names):
-        raise ConfigError(f"hydra.sweeper.direction={items} has {len(items)} entries for the {len(names)} objective(s) {names}")
+        raise ConfigError(
+            f"hydra.sweeper.direction={items} has {len(items)} entries for the {len(names)} objective(s) {names}"
+        )
     for index, (name, item) in enumerate(zip(names, items)):
         entry = describe(name)
         better = entry.direction if entry is not None else None
         if better is not None and OPTIMIZE.get(item) not in (None, better):
-            raise ConfigError(f"hydra.sweeper.direction[{index}]={item} but {name} is better {better} (excolor.metrics)")
+            raise ConfigError(
+                f"hydra.sweeper.direction[{index}]={item} but {name} is better {better} (excolor.metrics)"
+            )
 
 
 # --- places ------------------------------------------------------------------------------------------
+
 
 def check_writable_dir(key: str, path: Any) -> Path:
     """`path` is (or can be created as) a directory this process may write into: the nearest existing
@@ -333,7 +367,9 @@ def check_storage_url(key: str, url: Any) -> None:
     if url is None:
         return
     if not isinstance(url, str) or not url:
-        raise ConfigError(f"{key}={url!r} must be a database URL such as sqlite:///optuna.db or a journal file path")
+        raise ConfigError(
+            f"{key}={url!r} must be a database URL such as sqlite:///optuna.db or a journal file path"
+        )
     if "://" not in url:  # a journal file (Optuna's JournalStorage)
         journal = Path(url)
         if journal.is_dir():
@@ -346,10 +382,14 @@ def check_storage_url(key: str, url: Any) -> None:
         parsed = make_url(url)
         parsed.get_dialect()
     except Exception as error:  # ArgumentError, NoSuchModuleError: one line, not the 122 of a traceback
-        raise ConfigError(f"{key}={url!r} is not a usable database URL ({type(error).__name__}: {str(error).splitlines()[0]})") from None
+        raise ConfigError(
+            f"{key}={url!r} is not a usable database URL ({type(error).__name__}: {str(error).splitlines()[0]})"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
-            raise ConfigError(f"{key}={url!r} must name a database file (an in-memory study cannot be resumed)")
+            raise ConfigError(
+                f"{key}={url!r} must name a database file (an in-memory study cannot be resumed)"
+            )
         database = Path(parsed.database)
         if database.is_dir():
             raise ConfigError(f"{key}={url!r}: {database} is a directory")
@@ -359,7 +399,9 @@ def check_storage_url(key: str, url: Any) -> None:
                 with open(database, "r+b"):  # opened for reading and writing, nothing written
                     pass
             except OSError as error:
-                raise ConfigError(f"{key}={url!r}: {database} is not readable and writable ({error.strerror or error})") from None
+                raise ConfigError(
+                    f"{key}={url!r}: {database} is not readable and writable ({error.strerror or error})"
+                ) from None
 
 
 def check_target_keys(cfg) -> None:
@@ -374,7 +416,9 @@ def check_target_keys(cfg) -> None:
             if accepted is not None:
                 for key in node:
                     if key not in accepted and key not in INSTANTIATE_KEYS:
-                        raise ConfigError(f"{where}.{key}: no such key ({where} takes: {', '.join(accepted)})")
+                        raise ConfigError(
+                            f"{where}.{key}: no such key ({where} takes: {', '.join(accepted)})"
+                        )
             for key, value in node.items():
                 walk(value, f"{where}.{key}" if where else str(key))
         elif isinstance(node, (list, tuple)):
@@ -389,6 +433,7 @@ def check_target_keys(cfg) -> None:
 
 # --- whole configs -------------------------------------------------------------------------------------
 
+
 def _plain(cfg) -> dict:
     """The config as plain containers, interpolations resolved (naming the key that fails)."""
     if not OmegaConf.is_config(cfg):
@@ -399,7 +444,11 @@ def _plain(cfg) -> dict:
             continue
         try:
             value = cfg[key]
-            plain[key] = OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value
+            plain[key] = (
+                OmegaConf.to_container(value, resolve=True)
+                if isinstance(value, (DictConfig, ListConfig))
+                else value
+            )
         except OmegaConfBaseException as error:
             where = getattr(error, "full_key", None) or key
             raise ConfigError(f"{where}: {str(error).splitlines()[0]}") from None
@@ -415,8 +464,10 @@ def check_run_config(cfg) -> dict:
     check_seed(plain.get("seed"))
     check_threads(plain.get("threads"))
     check_mode(plain.get("reproducible"))
-    for key, value in (("cuda_graphs", plain.get("cuda_graphs", False)),
-                       ("data.device_draws", (plain.get("data") or {}).get("device_draws", True))):
+    for key, value in (
+        ("cuda_graphs", plain.get("cuda_graphs", False)),
+        ("data.device_draws", (plain.get("data") or {}).get("device_draws", True)),
+    ):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}={value!r} must be true or false")
     model = plain.get("model") or {}
@@ -473,7 +524,7 @@ def check_evaluate_config(cfg) -> None:
     if plain.get("reproducible") is not None:
         check_mode(plain["reproducible"])
     check_interventions(plain.get("intervention"))
-    check_evaluation(plain.get("evaluation") or {}, population_size(run_plain))
+    check_evaluation(plain.get("evaluation") or {}, population_size(OmegaConf.to_container(run_config)))
     check_writable_dir("run", run_dir / "evaluations")
 
 
@@ -484,7 +535,9 @@ def check_cuda(accelerator: Any) -> None:
         import torch
 
         if not torch.cuda.is_available():
-            raise ConfigError(f"trainer.accelerator={accelerator}: no CUDA device is available (use trainer=cpu or trainer=auto)")
+            raise ConfigError(
+                f"trainer.accelerator={accelerator}: no CUDA device is available (use trainer=cpu or trainer=auto)"
+            )
 
 
 def check_train_entry(cfg, multirun: bool) -> None:
@@ -497,18 +550,23 @@ def check_train_entry(cfg, multirun: bool) -> None:
     try:
         if multirun:
             check_writable_dir("hydra.sweep.dir", OmegaConf.select(cfg, "hydra.sweep.dir"))
-            check_storage_url("hydra.sweeper.storage", OmegaConf.select(cfg, "hydra.sweeper.storage", default=None))
-            check_directions(cfg.get("objective"), OmegaConf.select(cfg, "hydra.sweeper.direction", default=None))
+            check_storage_url(
+                "hydra.sweeper.storage", OmegaConf.select(cfg, "hydra.sweeper.storage", default=None)
+            )
+            check_directions(
+                cfg.get("objective"), OmegaConf.select(cfg, "hydra.sweeper.direction", default=None)
+            )
             from hydra_plugins.excolor_sweeper._trust import check_sweeper
 
             check_sweeper(OmegaConf.select(cfg, "hydra.sweeper", default=None))
         else:
             check_writable_dir("hydra.run.dir", OmegaConf.select(cfg, "hydra.run.dir"))
     except OmegaConfBaseException as error:
-        raise ConfigError(f"{getattr(error, 'full_key', None) or 'hydra'}: {str(error).splitlines()[0]}") from None
+        raise ConfigError(
+            f"{getattr(error, 'full_key', None) or 'hydra'}: {str(error).splitlines()[0]}"
+        ) from None
 
 
 def check_evaluate_entry(cfg, multirun: bool) -> None:
     """`python -m excolor.evaluate`, before Hydra runs (and creates `<run>/evaluations/<time>/`)."""
     check_evaluate_config(cfg)
-

@@ -36,8 +36,10 @@ def check_dim(intervention: nn.Module, width: int) -> None:
     length (`dim`; None: any width) is not `width`."""
     if not isinstance(intervention, Intervention):
         kind = type(intervention)
-        raise ConfigError(f"{kind.__module__}.{kind.__qualname__} is not an Intervention "
-                          "(subclass excolor.extension.Intervention)")
+        raise ConfigError(
+            f"{kind.__module__}.{kind.__qualname__} is not an Intervention "
+            "(subclass excolor.extension.Intervention)"
+        )
     dim = intervention.dim
     if dim is not None and int(dim) != int(width):
         name = type(intervention).__name__.lower()
@@ -49,6 +51,8 @@ def check_dim(intervention: nn.Module, width: int) -> None:
 def part(owner: str, key: str, value: Any, kind: type[T]) -> T:
     """`value` (a falloff, a mapper) if it is a `kind`, else ConfigError naming `owner` and `key`."""
     if not isinstance(value, kind):
-        raise ConfigError(f"{owner}: {key}={type(value).__name__} is not a {kind.__name__} "
-                          f"(subclass excolor.extension.{kind.__name__})")
+        raise ConfigError(
+            f"{owner}: {key}={type(value).__name__} is not a {kind.__name__} "
+            f"(subclass excolor.extension.{kind.__name__})"
+        )
     return value

@@ -89,7 +89,9 @@ class BezierMapper(Mapper):
         start = torch.searchsorted(xs, self.a + (g - 1) / scale)  # #(xs < the widened bucket's lower edge)
         end = torch.searchsorted(xs, self.a + (g + 2) / scale)  # #(xs < its upper edge)
         self.register_buffer("_start", start, persistent=False)
-        self.register_buffer("_xs_stop", torch.cat([self.xs.float(), torch.tensor([math.inf])]), persistent=False)
+        self.register_buffer(
+            "_xs_stop", torch.cat([self.xs.float(), torch.tensor([math.inf])]), persistent=False
+        )
         self._steps = int((end - start).max())
         self._scale = scale
 

@@ -46,7 +46,9 @@ class Repulsion(Intervention):
         e[v.abs().argmin()] = 1.0
         e = e - (e @ v) * v
         self.register_buffer("orthogonal", e / e.norm())
-        self.mapper = part("intervention repulsion", "mapper", mapper, Mapper) if mapper is not None else BezierMapper()
+        self.mapper = (
+            part("intervention repulsion", "mapper", mapper, Mapper) if mapper is not None else BezierMapper()
+        )
         self.eps = eps
 
     @property

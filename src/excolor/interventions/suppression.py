@@ -23,7 +23,11 @@ class Suppression(Intervention):
     def __init__(self, concept, falloff: Falloff | None = None, dim: int | None = None):
         super().__init__()
         self.register_buffer("concept", concept_vector("intervention suppression", concept, dim))
-        self.falloff = part("intervention suppression", "falloff", falloff, Falloff) if falloff is not None else BoundedFalloff()
+        self.falloff = (
+            part("intervention suppression", "falloff", falloff, Falloff)
+            if falloff is not None
+            else BoundedFalloff()
+        )
 
     @property
     def dim(self) -> int:

@@ -56,8 +56,13 @@ def as_array(name: str, a, ndim: int) -> np.ndarray:
 
 def check_grid_args(title, path, hues, saturations, values):
     """Validate the arguments the two cube figures share."""
-    return (check_title(title), check_path(path), as_1d("hues", hues),
-            as_1d("saturations", saturations), as_1d("values", values))
+    return (
+        check_title(title),
+        check_path(path),
+        as_1d("hues", hues),
+        as_1d("saturations", saturations),
+        as_1d("values", values),
+    )
 
 
 # --------------------------------------------------------------------------------------------

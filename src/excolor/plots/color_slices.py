@@ -72,8 +72,13 @@ def plot_color_slices(true_rgb, recon_rgb, hues, saturations, values, title, pat
     panel_h = min(panel_w * V / H, 10.0)
     fig_h = panel_h + top + bottom
     fig = new_figure((fig_w, fig_h), facecolor=DARK_BG)
-    fig.subplots_adjust(left=left / fig_w, right=1 - right / fig_w, bottom=bottom / fig_h,
-                        top=1 - top / fig_h, wspace=gap_w / panel_w)
+    fig.subplots_adjust(
+        left=left / fig_w,
+        right=1 - right / fig_w,
+        bottom=bottom / fig_h,
+        top=1 - top / fig_h,
+        wspace=gap_w / panel_w,
+    )
     axes = fig.subplots(1, S, squeeze=False)[0]
 
     # hue ticks: about every 60 degrees (at most 7 labels)
@@ -84,10 +89,12 @@ def plot_color_slices(true_rgb, recon_rgb, hues, saturations, values, title, pat
 
     for si, ax in enumerate(axes):
         # cell (row i, column j) is centered at (j, i); row 0 (largest value) at the top
-        ax.add_collection(PolyCollection(list(outer_sq), facecolors=recon_c[si].reshape(-1, 3),
-                                         edgecolors="none"))
-        ax.add_collection(PolyCollection(list(inner_sq), facecolors=true_c[si].reshape(-1, 3),
-                                         edgecolors="none"))
+        ax.add_collection(
+            PolyCollection(list(outer_sq), facecolors=recon_c[si].reshape(-1, 3), edgecolors="none")
+        )
+        ax.add_collection(
+            PolyCollection(list(inner_sq), facecolors=true_c[si].reshape(-1, 3), edgecolors="none")
+        )
         ax.set_xlim(-0.5, H - 0.5)
         ax.set_ylim(V - 0.5, -0.5)
         ax.set_aspect("equal")
@@ -107,7 +114,13 @@ def plot_color_slices(true_rgb, recon_rgb, hues, saturations, values, title, pat
             spine.set_visible(False)
 
     fig.suptitle(title, color=LIGHT_TEXT, fontsize=13)
-    fig.text(0.5, 0.1 / fig_h,
-             "outer square = reconstruction, inner square = true color",
-             ha="center", va="bottom", color="#bbbbbb", fontsize=8)
+    fig.text(
+        0.5,
+        0.1 / fig_h,
+        "outer square = reconstruction, inner square = true color",
+        ha="center",
+        va="bottom",
+        color="#bbbbbb",
+        fontsize=8,
+    )
     return save(fig, path)

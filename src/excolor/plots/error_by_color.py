@@ -101,11 +101,11 @@ def plot_error_by_color(mse, hues, saturations, values, title, path) -> Path:
         seg_col = hsv_to_rgb(0.5 * (hh[:-1] + hh[1:]), 1.0, values[vi])
         # one continuous dark outline under the per-segment colors
         ax_a.plot(hx, y, color=OUTLINE, lw=lw + 1.6, solid_capstyle="round")
-        ax_a.add_collection(LineCollection(list(segs), colors=seg_col, linewidths=lw,
-                                           capstyle="round"))
+        ax_a.add_collection(LineCollection(list(segs), colors=seg_col, linewidths=lw, capstyle="round"))
         # legend proxy: a neutral gray of the same value
-        (proxy,) = ax_a.plot([], [], color=(values[vi],) * 3, lw=lw,
-                             path_effects=outlined(lw), label=f"v = {values[vi]:.2f}")
+        (proxy,) = ax_a.plot(
+            [], [], color=(values[vi],) * 3, lw=lw, path_effects=outlined(lw), label=f"v = {values[vi]:.2f}"
+        )
         handles_a.append(proxy)
     ax_a.set_xlim(0, 360)
     ax_a.set_xticks(np.arange(0, 361, 60))
@@ -120,8 +120,14 @@ def plot_error_by_color(mse, hues, saturations, values, title, path) -> Path:
     ):
         for hi in h_idx:
             col = hsv_to_rgb(hues[hi], 1.0, 1.0)
-            ax.plot(xs[order], get(hi)[order], color=col, lw=lw, path_effects=outlined(lw),
-                    label=f"{hues[hi] * 360:.0f}°")
+            ax.plot(
+                xs[order],
+                get(hi)[order],
+                color=col,
+                lw=lw,
+                path_effects=outlined(lw),
+                label=f"{hues[hi] * 360:.0f}°",
+            )
         ax.set_xlabel(label)
         _ylim_from_zero(ax, np.stack([get(hi) for hi in h_idx]))
         lo, hi_ = float(xs.min()), float(xs.max())
@@ -135,9 +141,16 @@ def plot_error_by_color(mse, hues, saturations, values, title, path) -> Path:
         ax.grid(True, color="white", lw=0.6, alpha=0.7)
         ax.set_axisbelow(True)
         ax.tick_params(labelsize=8)
-        ax.legend(handles=handles_a[::-1] if ax is ax_a else None, fontsize=7, facecolor=bg,
-                  edgecolor="#999999", framealpha=0.85, handlelength=1.6, labelspacing=0.3,
-                  borderpad=0.4)
+        ax.legend(
+            handles=handles_a[::-1] if ax is ax_a else None,
+            fontsize=7,
+            facecolor=bg,
+            edgecolor="#999999",
+            framealpha=0.85,
+            handlelength=1.6,
+            labelspacing=0.3,
+            borderpad=0.4,
+        )
         ax.yaxis.get_offset_text().set_fontsize(7)
 
     fig.suptitle(title, fontsize=12)

@@ -50,8 +50,9 @@ def _cone_circle(concept3: np.ndarray, half_angle: float, n: int = 361) -> np.nd
     v = concept3 / norm
     e1, e2 = _orthonormal_complement(v)
     phi = np.linspace(0.0, 2.0 * np.pi, n)
-    return (math.cos(half_angle) * v[None, :]
-            + math.sin(half_angle) * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2))
+    return math.cos(half_angle) * v[None, :] + math.sin(half_angle) * (
+        np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2
+    )
 
 
 def _split_front_back(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,8 +84,7 @@ def _check_dims(dims, K: int) -> list[tuple[int, ...]]:
         raise ValueError("dims must contain at least one (x, y, z) triple")
     for triple in dims_t:
         if len(triple) != 3 or len(set(triple)) != 3 or not all(0 <= d < K for d in triple):
-            raise ValueError(f"each dims entry must be 3 distinct latent indices in [0, {K}), "
-                             f"got {triple}")
+            raise ValueError(f"each dims entry must be 3 distinct latent indices in [0, {K}), got {triple}")
     return dims_t
 
 
@@ -94,12 +94,12 @@ def _check_cones(cones, K: int) -> list[tuple[np.ndarray, float, str]]:
         try:
             concept, half_angle, style = cone
         except (TypeError, ValueError):
-            raise ValueError(f"cones[{i}] must be (concept_vector, half_angle_radians, style), "
-                             f"got {cone!r}") from None
+            raise ValueError(
+                f"cones[{i}] must be (concept_vector, half_angle_radians, style), got {cone!r}"
+            ) from None
         concept = np.asarray(concept, float)
         if concept.shape != (K,):
-            raise ValueError(f"cones[{i}] concept vector must have shape ({K},), "
-                             f"got {concept.shape}")
+            raise ValueError(f"cones[{i}] concept vector must have shape ({K},), got {concept.shape}")
         half_angle = float(half_angle)
         if not (np.all(np.isfinite(concept)) and math.isfinite(half_angle)):
             raise ValueError(f"cones[{i}] must be finite")
@@ -113,8 +113,9 @@ def _check_cones(cones, K: int) -> list[tuple[np.ndarray, float, str]]:
 # the figure
 
 
-def plot_latent_spheres(latents, recon_rgb, true_rgb, title, path,
-                        dims=((1, 0, 2), (1, 2, 0), (1, 3, 0)), cones=()) -> Path:
+def plot_latent_spheres(
+    latents, recon_rgb, true_rgb, title, path, dims=((1, 0, 2), (1, 2, 0), (1, 3, 0)), cones=()
+) -> Path:
     """The latents as points on the unit sphere, three orthographic views side by side.
 
     `latents` [N, K] (K >= 3, rows roughly unit length), `recon_rgb` and `true_rgb` [N, 3] in
@@ -151,8 +152,7 @@ def plot_latent_spheres(latents, recon_rgb, true_rgb, title, path,
     for name, a in (("recon_rgb", recon_rgb), ("true_rgb", true_rgb)):
         shape = np.shape(a)
         if shape != (N, 3):
-            raise ValueError(f"{name} must have shape [N, 3] = {(N, 3)} (N = len(latents)), "
-                             f"got {shape}")
+            raise ValueError(f"{name} must have shape [N, 3] = {(N, 3)} (N = len(latents)), got {shape}")
     q = _SPHERE_LEVELS
     recon = np.round(clip_rgb(np.asarray(recon_rgb, float)) * q) / q
     true = np.round(clip_rgb(np.asarray(true_rgb, float)) * q) / q
@@ -174,8 +174,7 @@ def plot_latent_spheres(latents, recon_rgb, true_rgb, title, path,
     colored = []  # (scatter, its colors) for requantizing if the PNG is too large
     for ax, (x, y, z) in zip(axes, dims_t):
         ax.set_facecolor(DARK_BG)
-        ax.add_patch(Circle((0, 0), 1.0, facecolor="black", edgecolor="#9a9a9a", lw=1.2,
-                            zorder=0))
+        ax.add_patch(Circle((0, 0), 1.0, facecolor="black", edgecolor="#9a9a9a", lw=1.2, zorder=0))
         zc = latents[:, z]
         ok = np.isfinite(latents[:, [x, y, z]]).all(axis=1)
         far = ok & (zc < 0)
@@ -185,8 +184,15 @@ def plot_latent_spheres(latents, recon_rgb, true_rgb, title, path,
         ni = np.flatnonzero(near)
         ni = ni[np.argsort(zc[ni], kind="stable")]
         if fi.size:
-            sc = ax.scatter(latents[fi, x], latents[fi, y], s=s_far, c=recon[fi] * 0.35,
-                            linewidths=0, zorder=1, antialiased=False)
+            sc = ax.scatter(
+                latents[fi, x],
+                latents[fi, y],
+                s=s_far,
+                c=recon[fi] * 0.35,
+                linewidths=0,
+                zorder=1,
+                antialiased=False,
+            )
             colored.append((sc, recon[fi] * 0.35))
         # far cone parts go between far and near points
         for concept, half_angle, style in cones_t:
@@ -194,18 +200,23 @@ def plot_latent_spheres(latents, recon_rgb, true_rgb, title, path,
             if pts is None:
                 continue
             front, back = _split_front_back(pts)
-            ax.plot(back[:, 0], back[:, 1], color="#bbbbbb", lw=0.8, alpha=0.45,
-                    linestyle=style, zorder=2)
-            ax.plot(front[:, 0], front[:, 1], color="#f2f2f2", lw=1.6, linestyle=style,
-                    zorder=5, path_effects=outlined(1.6, "black"))
+            ax.plot(back[:, 0], back[:, 1], color="#bbbbbb", lw=0.8, alpha=0.45, linestyle=style, zorder=2)
+            ax.plot(
+                front[:, 0],
+                front[:, 1],
+                color="#f2f2f2",
+                lw=1.6,
+                linestyle=style,
+                zorder=5,
+                path_effects=outlined(1.6, "black"),
+            )
         if ni.size:
             # one scatter with each disc immediately followed by its dot, so a nearer disc
             # covers both the disc and the dot of a farther point
             xy = np.repeat(latents[ni][:, [x, y]], 2, axis=0)
             sizes = np.tile([s_near, s_dot], ni.size)
             cols = np.stack([recon[ni], true[ni]], axis=1).reshape(-1, 3)
-            sc = ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=cols, linewidths=0, zorder=3,
-                            antialiased=False)
+            sc = ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=cols, linewidths=0, zorder=3, antialiased=False)
             colored.append((sc, cols))
         ax.set_xlim(-1.08, 1.08)
         ax.set_ylim(-1.08, 1.08)
@@ -215,12 +226,17 @@ def plot_latent_spheres(latents, recon_rgb, true_rgb, title, path,
         for spine in ax.spines.values():
             spine.set_visible(False)
         ax.set_title(f"dims ({x}, {y}, {z})", color=LIGHT_TEXT, fontsize=11, pad=3)
-        ax.set_xlabel(f"→ dim {x}   ↑ dim {y}   viewer at +dim {z}", color="#bbbbbb",
-                      fontsize=8, labelpad=2)
+        ax.set_xlabel(f"→ dim {x}   ↑ dim {y}   viewer at +dim {z}", color="#bbbbbb", fontsize=8, labelpad=2)
 
     fig.suptitle(title, color=LIGHT_TEXT, fontsize=12)
-    fig.text(0.5, 0.905, "disc = reconstruction, center dot = true color; "
-             "far hemisphere dimmed", ha="center", color="#bbbbbb", fontsize=8)
+    fig.text(
+        0.5,
+        0.905,
+        "disc = reconstruction, center dot = true color; far hemisphere dimmed",
+        ha="center",
+        color="#bbbbbb",
+        fontsize=8,
+    )
 
     def coarser_colors(step: int) -> bool:
         # very varied point colors (e.g. random data) compress badly: fewer levels per channel

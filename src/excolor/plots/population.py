@@ -16,8 +16,13 @@ from excolor.metrics import BASELINE, MAX_MSE, MEDIAN_MSE, SCORE, TRAIN_RECON, e
 from excolor.plots._common import check_path, new_figure, save
 
 METRICS = (
-    eval_name(BASELINE, MEDIAN_MSE), eval_name(BASELINE, MAX_MSE), eval_name("suppression", SCORE),
-    eval_name("suppression", MAX_MSE), eval_name("repulsion", SCORE), eval_name("repulsion", MAX_MSE), TRAIN_RECON,
+    eval_name(BASELINE, MEDIAN_MSE),
+    eval_name(BASELINE, MAX_MSE),
+    eval_name("suppression", SCORE),
+    eval_name("suppression", MAX_MSE),
+    eval_name("repulsion", SCORE),
+    eval_name("repulsion", MAX_MSE),
+    TRAIN_RECON,
 )
 
 
@@ -38,7 +43,7 @@ def plot_population(rows: list[dict], grid_keys: list[str], path, metrics=METRIC
     fig = new_figure((3.6 * columns, 3.0 * lines))
     fig.set_layout_engine("constrained")
     axes = fig.subplots(lines, columns, squeeze=False).ravel()
-    for ax in axes[len(names):]:
+    for ax in axes[len(names) :]:
         ax.set_visible(False)
     key = grid_keys[0] if grid_keys else None
     for ax, name in zip(axes, names):
@@ -52,7 +57,9 @@ def plot_population(rows: list[dict], grid_keys: list[str], path, metrics=METRIC
             x = np.array([row[key] for row in rows], dtype=float)
             points = np.unique(x)
             with np.errstate(all="ignore"):
-                q25, q50, q75 = (np.array([np.nanpercentile(values[x == p], q) for p in points]) for q in (25, 50, 75))
+                q25, q50, q75 = (
+                    np.array([np.nanpercentile(values[x == p], q) for p in points]) for q in (25, 50, 75)
+                )
             ax.fill_between(points, q25, q75, alpha=0.25, color="tab:blue", label="IQR")
             ax.plot(points, q50, "o-", color="tab:blue", label="median")
             if (points > 0).all() and points.max() / points.min() > 10:
@@ -65,5 +72,7 @@ def plot_population(rows: list[dict], grid_keys: list[str], path, metrics=METRIC
         ax.set_title(name, fontsize=9)
         ax.grid(alpha=0.3)
     seeds = len({row["seed"] for row in rows})
-    fig.suptitle(f"Population: {len(rows)} members, {seeds} seeds" + (f", grid over {key}" if key else ""), fontsize=11)
+    fig.suptitle(
+        f"Population: {len(rows)} members, {seeds} seeds" + (f", grid over {key}" if key else ""), fontsize=11
+    )
     return save(fig, path)

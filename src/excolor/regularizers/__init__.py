@@ -10,6 +10,13 @@ from excolor.regularizers.subspace import AntiSubspace, AxisAlignedSubspace
 from excolor.regularizers.unitarity import Unitarity
 
 __all__ = [
-    "Anchor", "AngularAnchor", "AntiAnchor", "AntiSubspace", "AxisAlignedSubspace", "Planarity", "Regularizer", "Separate",
+    "Anchor",
+    "AngularAnchor",
+    "AntiAnchor",
+    "AntiSubspace",
+    "AxisAlignedSubspace",
+    "Planarity",
+    "Regularizer",
+    "Separate",
     "Unitarity",
 ]

@@ -43,7 +43,9 @@ class Regularizer(nn.Module, ABC):
         self.layer = layer
         self.register_buffer("affinity", torch.zeros(0), persistent=False)
         # float64 so that schedule value × multiplier rounds once, as weight × schedule did for one model.
-        self.register_buffer("member_weights", torch.tensor([self.weight], dtype=torch.float64), persistent=False)
+        self.register_buffer(
+            "member_weights", torch.tensor([self.weight], dtype=torch.float64), persistent=False
+        )
 
     def bind_labels(self, label_names: Sequence[str]) -> None:
         """Turn the affinity mapping into a vector over the data's label columns."""

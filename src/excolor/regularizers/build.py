@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("excolor.train")  # the warnings belong with the run's own messages
 
 
-def build_regularizers(configs: DictConfig, schedule, label_names: list[str], width: int) -> dict[str, Regularizer]:
+def build_regularizers(
+    configs: DictConfig, schedule, label_names: list[str], width: int
+) -> dict[str, Regularizer]:
     """Instantiate each regularizer and tie it to the schedule and the data's labels; warn about a
     schedule column that drives nothing and a regularizer that no column drives (weight 1)."""
     from hydra.utils import instantiate
@@ -33,12 +35,19 @@ def build_regularizers(configs: DictConfig, schedule, label_names: list[str], wi
             regularizer = instantiate(config)
             if not isinstance(regularizer, base.Regularizer):
                 kind = type(regularizer)
-                raise ConfigError(f"{kind.__module__}.{kind.__qualname__} is not a Regularizer "
-                                  "(subclass excolor.extension.Regularizer)")
+                raise ConfigError(
+                    f"{kind.__module__}.{kind.__qualname__} is not a Regularizer "
+                    "(subclass excolor.extension.Regularizer)"
+                )
             regularizer.bind_labels(label_names)
             regularizer.check_width(width)
         if regularizer.column not in schedule.values:
-            log.warning("regularizer %r: no schedule column %r drives it; it runs at weight %g", name, regularizer.column, regularizer.weight)
+            log.warning(
+                "regularizer %r: no schedule column %r drives it; it runs at weight %g",
+                name,
+                regularizer.column,
+                regularizer.weight,
+            )
         regularizers[name] = regularizer
     driven = {r.column for r in regularizers.values()}
     for column in schedule.names:

@@ -60,12 +60,16 @@ class Arms:
     without members, those its grid points would have fed), in order of appearance."""
 
     def __init__(self, trials: list[Trial], keys: list[str]):
-        self.of_member: dict[Member, str] = {member: values_label({key: member.value(key) for key in keys})
-                                             for trial in trials for member in trial.members}
+        self.of_member: dict[Member, str] = {
+            member: values_label({key: member.value(key) for key in keys})
+            for trial in trials
+            for member in trial.members
+        }
         self.of_trial: dict[str, list[str]] = {}
         for trial in trials:
             labels = [self.of_member[member] for member in trial.members] or [
-                values_label(_point_values(trial, point, keys)) for point in trial.grid_points()]
+                values_label(_point_values(trial, point, keys)) for point in trial.grid_points()
+            ]
             self.of_trial[trial.name] = list(dict.fromkeys(labels))
         self.labels = list(dict.fromkeys(label for labels in self.of_trial.values() for label in labels))
 
@@ -83,10 +87,13 @@ def compute(trials: list[Trial], share: dict[str, float] | None = None) -> Compu
             steps.append(trial_steps)
     n_members = sum(len(trial.members) * share.get(trial.name, 1.0) for trial in trials)
     total = float(sum(seconds)) if seconds else None
-    return Compute(train_seconds=total, n_timed=len(seconds),
-                   mean_seconds=float(np.mean(seconds)) if seconds else None,
-                   seconds_per_member=total / n_members if total is not None and n_members else None,
-                   mean_steps=float(np.mean(steps)) if steps else None)
+    return Compute(
+        train_seconds=total,
+        n_timed=len(seconds),
+        mean_seconds=float(np.mean(seconds)) if seconds else None,
+        seconds_per_member=total / n_members if total is not None and n_members else None,
+        mean_steps=float(np.mean(steps)) if steps else None,
+    )
 
 
 def metric_summary(members: list[Member], metric: str) -> MetricSummary:
@@ -99,8 +106,11 @@ def _arm(label: str, trials: list[Trial], members: list[Member], arms: Arms, spe
     """Counts, compute and metric summaries of one arm."""
     touching = [trial for trial in trials if label in arms.of_trial[trial.name]]
     ok_trials = [trial for trial in touching if trial.status == Status.OK]
-    share = {trial.name: sum(arms.of_member[member] == label for member in trial.members) / len(trial.members)
-             for trial in ok_trials if trial.members}
+    share = {
+        trial.name: sum(arms.of_member[member] == label for member in trial.members) / len(trial.members)
+        for trial in ok_trials
+        if trial.members
+    }
     first = members[0] if members else None
     return ArmResult(
         label=label,
@@ -122,14 +132,23 @@ def _hypothesis(hypothesis: Hypothesis, members: list[Member], n_boot: int) -> H
     found = compare_groups(groups, hypothesis.metrics, margin=hypothesis.equivalence, n_boot=n_boot)
     verdicts = [MetricVerdict(metric, verdict) for metric, verdict in zip(hypothesis.metrics, found)]
     return HypothesisResult(
-        name=hypothesis.name, claim=hypothesis.claim, treatment=hypothesis.treatment, control=hypothesis.control,
+        name=hypothesis.name,
+        claim=hypothesis.claim,
+        treatment=hypothesis.treatment,
+        control=hypothesis.control,
         treatment_trials=list(dict.fromkeys(member.trial.name for member in treatment)),
         control_trials=list(dict.fromkeys(member.trial.name for member in control)),
-        n_treatment=len(treatment), n_control=len(control),
-        paired=groups.paired, n_unmatched=groups.n_unmatched, why_unpaired=groups.why_unpaired,
+        n_treatment=len(treatment),
+        n_control=len(control),
+        paired=groups.paired,
+        n_unmatched=groups.n_unmatched,
+        why_unpaired=groups.why_unpaired,
         members_per_seed=list(groups.per_unit),
         outcome=stats.combine_outcomes(metric_verdict.verdict.outcome for metric_verdict in verdicts),
-        metrics=verdicts, divergence=compare_divergence(groups, hypothesis.metrics), margin=hypothesis.equivalence)
+        metrics=verdicts,
+        divergence=compare_divergence(groups, hypothesis.metrics),
+        margin=hypothesis.equivalence,
+    )
 
 
 def analyse(trials: list[Trial], spec: Spec, n_boot: int = stats.N_RESAMPLES) -> SweepResult:
@@ -137,24 +156,40 @@ def analyse(trials: list[Trial], spec: Spec, n_boot: int = stats.N_RESAMPLES) ->
     (one Holm family each), the dose response and the factorial; ``n_boot``: bootstrap resamples."""
     arms = Arms(trials, spec.arms)
     ok_trials = [trial for trial in trials if trial.status == Status.OK]
-    members = [member for trial in trials if trial.status == Status.OK or trial.members for member in trial.members]
+    members = [
+        member for trial in trials if trial.status == Status.OK or trial.members for member in trial.members
+    ]
     hypotheses = [_hypothesis(hypothesis, members, n_boot) for hypothesis in spec.hypotheses]
     dose = analyse_dose(members, spec, n_boot) if spec.dose else None
     adjust_families(hypotheses, dose)
     return SweepResult(
-        counts=Counts(ok=len(ok_trials), failed=sum(trial.status == Status.FAILED for trial in trials),
-                      incomplete=sum(trial.status == Status.INCOMPLETE for trial in trials), total=len(trials),
-                      members=len(members)),
-        arm_keys=spec.arms, arm_keys_declared=spec.arms_declared, metric_names=spec.metrics,
+        counts=Counts(
+            ok=len(ok_trials),
+            failed=sum(trial.status == Status.FAILED for trial in trials),
+            incomplete=sum(trial.status == Status.INCOMPLETE for trial in trials),
+            total=len(trials),
+            members=len(members),
+        ),
+        arm_keys=spec.arms,
+        arm_keys_declared=spec.arms_declared,
+        metric_names=spec.metrics,
         compute=compute(ok_trials),
         has_steps=any(trial.number(TRAIN_STEPS) is not None for trial in ok_trials),
-        arms=[_arm(label, trials, [member for member in members if arms.of_member[member] == label], arms, spec)
-              for label in arms.labels],
+        arms=[
+            _arm(label, trials, [member for member in members if arms.of_member[member] == label], arms, spec)
+            for label in arms.labels
+        ],
         hypotheses=hypotheses,
         dose=dose,
-        failed=[FailedTrial(trial.name, trial.overrides, trial.error_type, trial.error)
-                for trial in trials if trial.status == Status.FAILED],
-        incomplete=[IncompleteTrial(trial.name, trial.overrides)
-                    for trial in trials if trial.status == Status.INCOMPLETE],
+        failed=[
+            FailedTrial(trial.name, trial.overrides, trial.error_type, trial.error)
+            for trial in trials
+            if trial.status == Status.FAILED
+        ],
+        incomplete=[
+            IncompleteTrial(trial.name, trial.overrides)
+            for trial in trials
+            if trial.status == Status.INCOMPLETE
+        ],
         factorial=analyse_factorial(members, spec.factorial, n_boot) if spec.factorial else None,
     )

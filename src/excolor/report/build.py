@@ -39,7 +39,9 @@ def staged(out_dir: Path):
     staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir))
     try:
         yield staging
-        for staged_file in sorted(staging.iterdir(), key=lambda path: path.name == REPORT_FILE):  # report.md last
+        for staged_file in sorted(
+            staging.iterdir(), key=lambda path: path.name == REPORT_FILE
+        ):  # report.md last
             os.replace(staged_file, out_dir / staged_file.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

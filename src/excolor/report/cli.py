@@ -14,11 +14,16 @@ from excolor.report.errors import ReportError
 
 def main(argv: list[str] | None = None) -> int:
     """The CLI (see the package docstring); returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m excolor.report",
-                                     description="Write report.md, summary.json and plots for a Hydra "
-                                                 "multirun sweep dir or an Optuna storage URL.")
-    parser.add_argument("source", help="sweep dir (with multirun.yaml and trial subdirs), a journal file, or an "
-                                       "optuna storage URL such as sqlite:///optuna.db")
+    parser = argparse.ArgumentParser(
+        prog="python -m excolor.report",
+        description="Write report.md, summary.json and plots for a Hydra "
+        "multirun sweep dir or an Optuna storage URL.",
+    )
+    parser.add_argument(
+        "source",
+        help="sweep dir (with multirun.yaml and trial subdirs), a journal file, or an "
+        "optuna storage URL such as sqlite:///optuna.db",
+    )
     parser.add_argument("--study", help="study name (storage URL only; default: the only study)")
     parser.add_argument("--out", help="output dir (default: the sweep dir, or the cwd for a storage URL)")
     args = parser.parse_args(argv)

@@ -54,7 +54,9 @@ def member_diverged(member: Member, metrics: Iterable[str]) -> bool:
     """Marked diverged by its run, or a non-finite value of any of ``metrics``."""
     if member.metrics.get(DIVERGED, 0) or member.diverged:
         return True
-    return any((value := member.number(metric)) is not None and not math.isfinite(value) for metric in metrics)
+    return any(
+        (value := member.number(metric)) is not None and not math.isfinite(value) for metric in metrics
+    )
 
 
 def mcnemar_exact(only_treatment: int, only_control: int) -> float:
@@ -82,5 +84,15 @@ def compare_divergence(groups: Groups, metrics: Iterable[str]) -> Divergence:
         test, p = MCNEMAR, mcnemar_exact(only_t, only_c)
     else:
         test, p = FISHER, fisher_exact(sum(seeds_t), len(seeds_t), sum(seeds_c), len(seeds_c))
-    return Divergence(sum(map(sum, flags_t)), sum(map(sum, flags_c)), sum(map(len, flags_t)), sum(map(len, flags_c)),
-                      sum(seeds_t), sum(seeds_c), len(seeds_t), len(seeds_c), test, p)
+    return Divergence(
+        sum(map(sum, flags_t)),
+        sum(map(sum, flags_c)),
+        sum(map(len, flags_t)),
+        sum(map(len, flags_c)),
+        sum(seeds_t),
+        sum(seeds_c),
+        len(seeds_t),
+        len(seeds_c),
+        test,
+        p,
+    )

@@ -62,7 +62,9 @@ def _series_label(member: Member, keys: list[str]) -> str:
 
 def band(members: list[Member], metric: str) -> Band:
     """n, median, q25, q75 of the members' metric."""
-    summary = stats.summarize([value for value in (member.number(metric) for member in members) if value is not None])
+    summary = stats.summarize(
+        [value for value in (member.number(metric) for member in members) if value is not None]
+    )
     return Band(summary["n"], summary["median"], summary["q25"], summary["q75"])
 
 
@@ -71,16 +73,32 @@ def direction(outcome: str) -> str:
     return {stats.SUPPORTED: BETTER, stats.NOT_SUPPORTED: WORSE}.get(outcome, NO_DIFFERENCE)
 
 
-def _effect_rows(hypothesis: Hypothesis, metric: str, better: str, doses: list[float],
-                 members_at: dict[float, list[Member]], n_boot: int) -> list[DoseRow]:
+def _effect_rows(
+    hypothesis: Hypothesis,
+    metric: str,
+    better: str,
+    doses: list[float],
+    members_at: dict[float, list[Member]],
+    n_boot: int,
+) -> list[DoseRow]:
     """One row per dose: treatment vs control at that dose (raw p; the family adjusts it)."""
     rows = []
     for dose in doses:
         treatment, control = select_sides(hypothesis, members_at[dose])
         groups = pair_members(treatment, control)
-        verdict = stats.verdict(*groups.values(metric, better), better=better, paired=groups.paired, n_boot=n_boot)
-        rows.append(DoseRow(dose, verdict, groups.n_unmatched, band(treatment, metric), band(control, metric),
-                            direction(verdict.outcome)))
+        verdict = stats.verdict(
+            *groups.values(metric, better), better=better, paired=groups.paired, n_boot=n_boot
+        )
+        rows.append(
+            DoseRow(
+                dose,
+                verdict,
+                groups.n_unmatched,
+                band(treatment, metric),
+                band(control, metric),
+                direction(verdict.outcome),
+            )
+        )
     return rows
 
 
@@ -101,11 +119,21 @@ def analyse_dose(members: list[Member], spec: Spec, n_boot: int = stats.N_RESAMP
         in_series = [member for member in members_at[dose] if _series_label(member, series_keys) == label]
         return DoseBand(**dataclasses.asdict(band(in_series, metric)), x=dose)
 
-    bands = {metric: {label: [series_band(metric, label, dose) for dose in doses] for label in series}
-             for metric in spec.metrics}
-    effects = [DoseEffect(hypothesis.name, metric, better, hypothesis.treatment, hypothesis.control,
-                          _effect_rows(hypothesis, metric, better, doses, members_at, n_boot))
-               for hypothesis in spec.hypotheses
-               if key not in hypothesis.selected_keys and hypothesis.equivalence is None
-               for metric, better in hypothesis.metrics.items()]
+    bands = {
+        metric: {label: [series_band(metric, label, dose) for dose in doses] for label in series}
+        for metric in spec.metrics
+    }
+    effects = [
+        DoseEffect(
+            hypothesis.name,
+            metric,
+            better,
+            hypothesis.treatment,
+            hypothesis.control,
+            _effect_rows(hypothesis, metric, better, doses, members_at, n_boot),
+        )
+        for hypothesis in spec.hypotheses
+        if key not in hypothesis.selected_keys and hypothesis.equivalence is None
+        for metric, better in hypothesis.metrics.items()
+    ]
     return DoseResult(key, doses, is_log_spaced(doses), series_keys, series, bands, effects)

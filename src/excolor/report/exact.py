@@ -29,7 +29,7 @@ from scipy.stats import rankdata
 def _p_from_counts(counts: np.ndarray, observed: int, alternative: str) -> float:
     """The p-value of the observed sum under the null counts (index = sum)."""
     total = counts.sum()
-    at_most, at_least = counts[:observed + 1].sum() / total, counts[observed:].sum() / total
+    at_most, at_least = counts[: observed + 1].sum() / total, counts[observed:].sum() / total
     if alternative == "greater":
         return float(min(1.0, at_least))
     if alternative == "less":

@@ -55,6 +55,7 @@ def level_code(member: Member, key: str, levels: tuple[Any, Any]) -> int | None:
 def contrasts(codes: np.ndarray, y: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
     """Per-seed contrasts: (f,) → main effect of f, (f, g) → interaction; ``codes`` [cells, k] of ±1,
     ``y`` [seeds, cells] (module docstring)."""
+
     def side_mean(mask: np.ndarray) -> np.ndarray:
         return y[:, mask].mean(axis=1)
 
@@ -62,10 +63,12 @@ def contrasts(codes: np.ndarray, y: np.ndarray) -> dict[tuple[int, ...], np.ndar
     found: dict[tuple[int, ...], np.ndarray] = {}
     for f in range(k):
         found[(f,)] = side_mean(codes[:, f] == 1) - side_mean(codes[:, f] == -1)
+
     def simple(f: int, g: int, g_code: int) -> np.ndarray:
         """f's effect among the cells where g is at ``g_code``."""
-        return (side_mean((codes[:, f] == 1) & (codes[:, g] == g_code))
-                - side_mean((codes[:, f] == -1) & (codes[:, g] == g_code)))
+        return side_mean((codes[:, f] == 1) & (codes[:, g] == g_code)) - side_mean(
+            (codes[:, f] == -1) & (codes[:, g] == g_code)
+        )
 
     for f, g in itertools.combinations(range(k), 2):
         found[(f, g)] = simple(f, g, 1) - simple(f, g, -1)
@@ -83,8 +86,9 @@ def _cell_values(members: list[Member], metric: str, scale: str) -> float:
         return float(np.log(median)) if scale == "log" else median
 
 
-def analyse_factorial(members: list[Member], factorial: Factorial,
-                      n_boot: int = stats.N_RESAMPLES) -> FactorialResult | NoFactorial:
+def analyse_factorial(
+    members: list[Member], factorial: Factorial, n_boot: int = stats.N_RESAMPLES
+) -> FactorialResult | NoFactorial:
     """Main effects and two-way interactions of the factorial (module docstring)."""
     keys = list(factorial.factors)
     cells = list(itertools.product((-1, 1), repeat=len(keys)))
@@ -96,23 +100,45 @@ def analyse_factorial(members: list[Member], factorial: Factorial,
         by_seed.setdefault(member.seed, {}).setdefault(codes, []).append(member)  # type: ignore[arg-type]
     complete = [seed for seed, at in by_seed.items() if len(at) == len(cells)]
     if len(complete) < stats.MIN_N:
-        return NoFactorial(f"{len(complete)} seeds have a member in every one of the {len(cells)} cells; "
-                           f"the factorial needs {stats.MIN_N}")
+        return NoFactorial(
+            f"{len(complete)} seeds have a member in every one of the {len(cells)} cells; "
+            f"the factorial needs {stats.MIN_N}"
+        )
     names = [short_key(key) for key in keys]
     code_matrix = np.array(cells, dtype=float)
     effects, left_out = [], {}
     for metric, scale in factorial.metrics.items():
-        y = np.array([[_cell_values(by_seed[seed][cell], metric, scale) for cell in cells] for seed in complete])
+        y = np.array(
+            [[_cell_values(by_seed[seed][cell], metric, scale) for cell in cells] for seed in complete]
+        )
         usable = np.all(np.isfinite(y), axis=1)
         left_out[metric] = int(np.sum(~usable))
         if usable.sum() < stats.MIN_N:
             continue
         for term, per_seed in contrasts(code_matrix, y[usable]).items():
             lo, hi, method = stats.bca_interval((per_seed,), _mean, n_boot)
-            effects.append(FactorialEffect(" × ".join(names[index] for index in term), metric, scale,
-                                           float(per_seed.mean()), lo, hi, method,
-                                           stats.wilcoxon_signed_rank(per_seed), math.nan, 0, int(per_seed.size)))
+            effects.append(
+                FactorialEffect(
+                    " × ".join(names[index] for index in term),
+                    metric,
+                    scale,
+                    float(per_seed.mean()),
+                    lo,
+                    hi,
+                    method,
+                    stats.wilcoxon_signed_rank(per_seed),
+                    math.nan,
+                    0,
+                    int(per_seed.size),
+                )
+            )
     for effect, p_adjusted in zip(effects, stats.holm([effect.p for effect in effects])):
         effect.p_holm, effect.family_size = p_adjusted, len(effects)
-    return FactorialResult({key: list(levels) for key, levels in factorial.factors.items()}, len(cells),
-                           len(complete), left_out, len(by_seed) - len(complete), effects)
+    return FactorialResult(
+        {key: list(levels) for key, levels in factorial.factors.items()},
+        len(cells),
+        len(complete),
+        left_out,
+        len(by_seed) - len(complete),
+        effects,
+    )

@@ -14,15 +14,21 @@ from excolor.report.dose import direction
 from excolor.report.result import DoseResult, DoseRow, HypothesisResult, MetricVerdict, NoDose
 
 
-def family_members(hypothesis: HypothesisResult, dose: DoseResult | NoDose | None) -> list[MetricVerdict | DoseRow]:
+def family_members(
+    hypothesis: HypothesisResult, dose: DoseResult | NoDose | None
+) -> list[MetricVerdict | DoseRow]:
     """The hypothesis' tests: its metric verdicts, then its dose rows (table by table)."""
     rows: list[MetricVerdict | DoseRow] = list(hypothesis.metrics)
     if isinstance(dose, DoseResult):
-        rows += [row for effect in dose.effects if effect.hypothesis == hypothesis.name for row in effect.rows]
+        rows += [
+            row for effect in dose.effects if effect.hypothesis == hypothesis.name for row in effect.rows
+        ]
     return rows
 
 
-def adjust_families(hypotheses: list[HypothesisResult], dose: DoseResult | NoDose | None, alpha: float = 0.05) -> None:
+def adjust_families(
+    hypotheses: list[HypothesisResult], dose: DoseResult | NoDose | None, alpha: float = 0.05
+) -> None:
     """Holm over each hypothesis' family (module docstring); sets p_holm, outcome, family and its size in
     place, each dose row's direction and each hypothesis' combined outcome."""
     for hypothesis in hypotheses:

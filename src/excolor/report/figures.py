@@ -59,33 +59,49 @@ def plot_metrics(result: SweepResult, path: Path) -> Path | None:
     for ax, metric in zip(axes, metrics):
         data = []
         for arm in arms:
-            values = np.array([value for value in arm.metrics[metric].values if value is not None], dtype=float)
+            values = np.array(
+                [value for value in arm.metrics[metric].values if value is not None], dtype=float
+            )
             data.append(values[np.isfinite(values)])
         all_values = np.concatenate(data) if data else np.array([])
         log = _use_log(metric, all_values)
         positions = np.arange(1, len(arms) + 1)
         nonempty = [index for index, arm_values in enumerate(data) if arm_values.size]
         if nonempty:
-            ax.boxplot([data[index] for index in nonempty], positions=positions[nonempty], widths=0.55,
-                       showfliers=False, medianprops={"color": "tab:orange", "linewidth": 1.5},
-                       boxprops={"color": "0.35"}, whiskerprops={"color": "0.35"}, capprops={"color": "0.35"})
+            ax.boxplot(
+                [data[index] for index in nonempty],
+                positions=positions[nonempty],
+                widths=0.55,
+                showfliers=False,
+                medianprops={"color": "tab:orange", "linewidth": 1.5},
+                boxprops={"color": "0.35"},
+                whiskerprops={"color": "0.35"},
+                capprops={"color": "0.35"},
+            )
         for position, arm_values in zip(positions, data):
             x = position + jitter.uniform(-0.15, 0.15, arm_values.size)
-            ax.scatter(x, arm_values, s=point_size, alpha=point_alpha, color="tab:blue", zorder=3, linewidths=0)
+            ax.scatter(
+                x, arm_values, s=point_size, alpha=point_alpha, color="tab:blue", zorder=3, linewidths=0
+            )
         if log:
             ax.set_yscale("log")
         ax.set_xticks(positions)
-        ax.set_xticklabels(labels, rotation=30 if rotate else 0, ha="right" if rotate else "center", fontsize=8)
+        ax.set_xticklabels(
+            labels, rotation=30 if rotate else 0, ha="right" if rotate else "center", fontsize=8
+        )
         ax.set_xlim(0.4, len(arms) + 0.6)
         ax.set_title(metric, fontsize=9)
         ax.tick_params(axis="y", which="both", labelsize=8)
         ax.grid(axis="y", alpha=0.3, which="both" if log else "major")
-    for ax in axes[len(metrics):]:
+    for ax in axes[len(metrics) :]:
         ax.set_visible(False)
     counts = sorted({arm.n_members for arm in arms})
     n_text = f"n = {counts[0]} per arm" if len(counts) == 1 else f"n = {counts[0]}–{counts[-1]} per arm"
-    fig.suptitle(f"per-arm metrics over population members ({n_text})\n"
-                 f"box: quartiles, orange: median; points: members", fontsize=9)
+    fig.suptitle(
+        f"per-arm metrics over population members ({n_text})\n"
+        f"box: quartiles, orange: median; points: members",
+        fontsize=9,
+    )
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -120,8 +136,10 @@ def plot_dose(dose: DoseResult | NoDose | None, path: Path) -> Path | None:
         for series_index, (label, bands) in enumerate(dose.bands[metric].items()):
             shown = [band for band in bands if band.n]
             x = np.array([band.x for band in shown], dtype=float)
-            median, q25, q75 = (np.array([getattr(band, statistic) for band in shown], dtype=float)
-                                for statistic in ("median", "q25", "q75"))
+            median, q25, q75 = (
+                np.array([getattr(band, statistic) for band in shown], dtype=float)
+                for statistic in ("median", "q25", "q75")
+            )
             counts.update(band.n for band in shown)
             color = SERIES_COLORS[series_index % len(SERIES_COLORS)]
             (line,) = ax.plot(x, median, "-o", color=color, markersize=3.5, linewidth=1.6)
@@ -141,11 +159,17 @@ def plot_dose(dose: DoseResult | NoDose | None, path: Path) -> Path | None:
         ax.set_title(metric, fontsize=9)
         ax.tick_params(which="both", labelsize=8)
         ax.grid(alpha=0.3, which="both" if dose.log_x else "major")
-    for ax in axes[len(metrics):]:
+    for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    fig.legend(list(handles.values()), [f"{label}: median, IQR band" for label in handles],
-               loc="outside lower center", ncols=min(3, len(handles)), fontsize=8, frameon=False,
-               handler_map={tuple: HandlerTuple(ndivide=1)})
+    fig.legend(
+        list(handles.values()),
+        [f"{label}: median, IQR band" for label in handles],
+        loc="outside lower center",
+        ncols=min(3, len(handles)),
+        fontsize=8,
+        frameon=False,
+        handler_map={tuple: HandlerTuple(ndivide=1)},
+    )
     sizes = sorted(counts)
     n_text = (f"{sizes[0]}" if sizes[0] == sizes[-1] else f"{sizes[0]}–{sizes[-1]}") if sizes else "0"
     fig.suptitle(f"dose response: median and IQR over members ({n_text} per point) vs {dose.key}", fontsize=9)
@@ -164,8 +188,17 @@ def _mark_significant(ax, effect: DoseEffect) -> None:
     for direction, marker, color in ((BETTER, "^", "tab:green"), (WORSE, "v", "tab:red")):
         xs = [row.x for row in effect.rows if row.direction == direction]
         if xs:
-            ax.scatter(xs, [1.0] * len(xs), marker=marker, color=color, s=40, transform=top, zorder=4,
-                       label=f"{treatment} {direction}", clip_on=False)
+            ax.scatter(
+                xs,
+                [1.0] * len(xs),
+                marker=marker,
+                color=color,
+                s=40,
+                transform=top,
+                zorder=4,
+                label=f"{treatment} {direction}",
+                clip_on=False,
+            )
             marked = True
     if marked:
         ax.legend(fontsize=7, loc="best", title="Holm p < 0.05", title_fontsize=7, framealpha=0.85)
@@ -173,7 +206,9 @@ def _mark_significant(ax, effect: DoseEffect) -> None:
 
 def _is_log_distribution(distribution: Any) -> bool:
     return bool(getattr(distribution, "log", False)) or type(distribution).__name__ in (
-        "LogUniformDistribution", "IntLogUniformDistribution")
+        "LogUniformDistribution",
+        "IntLogUniformDistribution",
+    )
 
 
 def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
@@ -200,14 +235,32 @@ def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
         choices = list(distribution.choices) if isinstance(distribution, CategoricalDistribution) else None
         for row, objective in enumerate(objectives):
             ax = axes[row][column]
-            for is_best, style in ((False, {"color": "0.55", "s": 16, "alpha": 0.7, "label": "trial"}),
-                                   (True, {"color": "tab:red", "s": 30, "edgecolors": "k", "linewidths": 0.6,
-                                           "label": study.best_label, "zorder": 3})):
-                points = [trial for trial in done if param in trial.params and (trial.number in best) == is_best]
+            for is_best, style in (
+                (False, {"color": "0.55", "s": 16, "alpha": 0.7, "label": "trial"}),
+                (
+                    True,
+                    {
+                        "color": "tab:red",
+                        "s": 30,
+                        "edgecolors": "k",
+                        "linewidths": 0.6,
+                        "label": study.best_label,
+                        "zorder": 3,
+                    },
+                ),
+            ):
+                points = [
+                    trial for trial in done if param in trial.params and (trial.number in best) == is_best
+                ]
                 if not points:
                     continue
-                xs = np.array([choices.index(trial.params[param]) if choices else trial.params[param]
-                               for trial in points], dtype=float)
+                xs = np.array(
+                    [
+                        choices.index(trial.params[param]) if choices else trial.params[param]
+                        for trial in points
+                    ],
+                    dtype=float,
+                )
                 if choices:  # jitter so coincident categorical points stay visible
                     xs = xs + jitter.uniform(-0.12, 0.12, xs.size)
                 ys = [trial.values[row] for trial in points]

@@ -38,8 +38,12 @@ def selector_label(selector: dict[str, Any]) -> str:
     """A hypothesis side in a verdict line: ``linear`` (one key with a string value) or
     ``normalize=true`` (any other value); several keys each as ``key=value``, joined by ','
     (``output=linear,regularizers=ex2.3,schedule=ex2.3``: two values alike stay told apart)."""
-    return ",".join(fmt_value(value) if isinstance(value, str) and len(selector) == 1
-                    else f"{short_key(key)}={fmt_value(value)}" for key, value in selector.items())
+    return ",".join(
+        fmt_value(value)
+        if isinstance(value, str) and len(selector) == 1
+        else f"{short_key(key)}={fmt_value(value)}"
+        for key, value in selector.items()
+    )
 
 
 def fmt_num(number: Any, digits: int = 3) -> str:
@@ -58,7 +62,9 @@ def _significant(number: float, digits: int) -> str:
     return mantissa.rstrip(".") + e + exponent
 
 
-def fmt_estimate(point: float, lo: float, hi: float, digits: int = 3, max_digits: int = 8) -> tuple[str, str, str]:
+def fmt_estimate(
+    point: float, lo: float, hi: float, digits: int = 3, max_digits: int = 8
+) -> tuple[str, str, str]:
     """A point estimate and its CI bounds as text: at least ``digits`` significant digits, more
     (up to ``max_digits``) until every bound that differs from the point is printed differently
     from it (differs: beyond a relative 1e-9, i.e. not float rounding), so 1.047 [1.02, 1.44] never

@@ -12,27 +12,58 @@ from typing import Any
 from excolor.report import stats
 from excolor.report.divergence import Divergence
 from excolor.report.dose import BETTER, WORSE
-from excolor.report.format import (MISSING, fmt_estimate, fmt_num, fmt_p, fmt_seconds, fmt_steps, fmt_value, md_row,
-                                   md_rule, selector_label, short_key)
-from excolor.report.result import (ArmResult, Band, DoseEffect, DoseResult, FactorialResult, FailedTrial,
-                                   HypothesisResult, IncompleteTrial, MetricVerdict, NoDose, NoFactorial, StudyResult,
-                                   SweepResult)
+from excolor.report.format import (
+    MISSING,
+    fmt_estimate,
+    fmt_num,
+    fmt_p,
+    fmt_seconds,
+    fmt_steps,
+    fmt_value,
+    md_row,
+    md_rule,
+    selector_label,
+    short_key,
+)
+from excolor.report.result import (
+    ArmResult,
+    Band,
+    DoseEffect,
+    DoseResult,
+    FactorialResult,
+    FailedTrial,
+    HypothesisResult,
+    IncompleteTrial,
+    MetricVerdict,
+    NoDose,
+    NoFactorial,
+    StudyResult,
+    SweepResult,
+)
 from excolor.run_record import FAILURE_FILE, MEMBERS_FILE, METRICS_FILE, TRAIN_SECONDS
 from excolor.study_storage import shown
 
-_EFFECT_NAMES = {(True, "ratio"): "median of per-seed ratios", (True, "difference"): "median of per-seed differences",
-                 (False, "ratio"): "ratio of medians", (False, "difference"): "difference of medians"}
+_EFFECT_NAMES = {
+    (True, "ratio"): "median of per-seed ratios",
+    (True, "difference"): "median of per-seed differences",
+    (False, "ratio"): "ratio of medians",
+    (False, "difference"): "difference of medians",
+}
 
 
 # -------------------------------------------------------------------------------------- hypotheses
-def _sample_size(metric: MetricVerdict, n_unmatched: int, why_unpaired: str = "", members_per_seed=(1, 1)) -> str:
+def _sample_size(
+    metric: MetricVerdict, n_unmatched: int, why_unpaired: str = "", members_per_seed=(1, 1)
+) -> str:
     """n = 64 seeds, paired (and members left out for want of a partner), or n = 10 vs 12 seeds
     (unpaired: why); where a side's members of one seed were summarised by their median, how many."""
     verdict = metric.verdict
     summarised = ""
     if tuple(members_per_seed) != (1, 1):
-        summarised = (f"; each side's members of one seed summarised by their median, up to "
-                      f"{members_per_seed[0]} and {members_per_seed[1]} per seed")
+        summarised = (
+            f"; each side's members of one seed summarised by their median, up to "
+            f"{members_per_seed[0]} and {members_per_seed[1]} per seed"
+        )
     if not verdict.paired:
         why = f"; unpaired: {why_unpaired}" if why_unpaired else ""
         return f"n = {verdict.n_t} vs {verdict.n_c} seeds{why}{summarised}"
@@ -71,9 +102,11 @@ def divergence_text(divergence: Divergence) -> str:
     """diverged: 3 of 32 members (3 seeds) vs 0 of 32 (0 seeds), McNemar exact p = 0.25; or none."""
     if not divergence.any:
         return f"diverged: 0 of {divergence.n_members_t} vs 0 of {divergence.n_members_c} members"
-    return (f"diverged: {divergence.members_t} of {divergence.n_members_t} members ({divergence.seeds_t} of "
-            f"{divergence.n_seeds_t} seeds) vs {divergence.members_c} of {divergence.n_members_c} "
-            f"({divergence.seeds_c} of {divergence.n_seeds_c} seeds), {divergence.test} p = {fmt_p(divergence.p)}")
+    return (
+        f"diverged: {divergence.members_t} of {divergence.n_members_t} members ({divergence.seeds_t} of "
+        f"{divergence.n_seeds_t} seeds) vs {divergence.members_c} of {divergence.n_members_c} "
+        f"({divergence.seeds_c} of {divergence.n_seeds_c} seeds), {divergence.test} p = {fmt_p(divergence.p)}"
+    )
 
 
 def outcome_text(outcome: str, margin: float | None) -> str:
@@ -94,9 +127,11 @@ def verdict_line(hypothesis: HypothesisResult) -> str:
     parts = []
     for metric in hypothesis.metrics:
         verdict = metric.verdict
-        part = (f"{metric.metric} {treatment}{_ratio_sign(verdict.measure)}{control}: "
-                f"{_EFFECT_NAMES[verdict.paired, verdict.measure]} "
-                f"{_interval(verdict)}, {verdict.test} p = {fmt_p(verdict.p)}")
+        part = (
+            f"{metric.metric} {treatment}{_ratio_sign(verdict.measure)}{control}: "
+            f"{_EFFECT_NAMES[verdict.paired, verdict.measure]} "
+            f"{_interval(verdict)}, {verdict.test} p = {fmt_p(verdict.p)}"
+        )
         if verdict.family_size > 1:
             part += f", Holm p = {fmt_p(verdict.p_holm)} ({fmt_family(verdict)})"
         part += f" ({_sample_size(metric, hypothesis.n_unmatched, hypothesis.why_unpaired, hypothesis.members_per_seed)})"
@@ -105,8 +140,11 @@ def verdict_line(hypothesis: HypothesisResult) -> str:
             part += f" → {judged}{outcome_text(verdict.outcome, hypothesis.margin)}"
         parts.append(part)
     claim = f" ({hypothesis.claim})" if hypothesis.claim else ""
-    return (f"**{hypothesis.name}**{claim}: {outcome_text(hypothesis.outcome, hypothesis.margin)} — "
-            + "; ".join(parts) + f"; {divergence_text(hypothesis.divergence)}")
+    return (
+        f"**{hypothesis.name}**{claim}: {outcome_text(hypothesis.outcome, hypothesis.margin)} — "
+        + "; ".join(parts)
+        + f"; {divergence_text(hypothesis.divergence)}"
+    )
 
 
 # ------------------------------------------------------------------------------------------ sweep
@@ -116,12 +154,17 @@ def _overrides(trial: FailedTrial | IncompleteTrial) -> str:
 
 def _header(sweep_dir: Path, result: SweepResult) -> list[str]:
     counts, total_compute = result.counts, result.compute
-    lines = [f"# Sweep report: `{sweep_dir}`", "",
-             f"- Trials: {counts.total} — ok {counts.ok}, failed {counts.failed}, incomplete {counts.incomplete}",
-             f"- Samples: {counts.members} population members of the ok trials (a trial without "
-             f"{MEMBERS_FILE} is one member)"]
-    compute_line = (f"- Training compute: {fmt_seconds(total_compute.train_seconds)} total "
-                    f"(sum of `{TRAIN_SECONDS}` over {total_compute.n_timed} ok trials; failed/incomplete not counted)")
+    lines = [
+        f"# Sweep report: `{sweep_dir}`",
+        "",
+        f"- Trials: {counts.total} — ok {counts.ok}, failed {counts.failed}, incomplete {counts.incomplete}",
+        f"- Samples: {counts.members} population members of the ok trials (a trial without "
+        f"{MEMBERS_FILE} is one member)",
+    ]
+    compute_line = (
+        f"- Training compute: {fmt_seconds(total_compute.train_seconds)} total "
+        f"(sum of `{TRAIN_SECONDS}` over {total_compute.n_timed} ok trials; failed/incomplete not counted)"
+    )
     if result.has_steps:
         compute_line += f"; mean steps per trial {fmt_steps(total_compute.mean_steps)}"
     lines.append(compute_line)
@@ -131,16 +174,27 @@ def _header(sweep_dir: Path, result: SweepResult) -> list[str]:
 
 
 def _compute_table(result: SweepResult) -> list[str]:
-    lines = ["## Compute per arm", "",
-             "Trials ok / failed / incomplete that feed the arm; train time is each trial's "
-             f"`{TRAIN_SECONDS}` shared by its members in the arm.", ""]
+    lines = [
+        "## Compute per arm",
+        "",
+        "Trials ok / failed / incomplete that feed the arm; train time is each trial's "
+        f"`{TRAIN_SECONDS}` shared by its members in the arm.",
+        "",
+    ]
     head = ["arm", "ok", "failed", "incomplete", "members", "train time", "per member"]
     if result.has_steps:
         head.append("mean steps")
     lines += [md_row(head), md_rule(len(head))]
     for arm in result.arms:
-        row = [arm.label, str(arm.n_ok), str(arm.n_failed), str(arm.n_incomplete), str(arm.n_members),
-               fmt_seconds(arm.compute.train_seconds), fmt_seconds(arm.compute.seconds_per_member)]
+        row = [
+            arm.label,
+            str(arm.n_ok),
+            str(arm.n_failed),
+            str(arm.n_incomplete),
+            str(arm.n_members),
+            fmt_seconds(arm.compute.train_seconds),
+            fmt_seconds(arm.compute.seconds_per_member),
+        ]
         if result.has_steps:
             row.append(fmt_steps(arm.compute.mean_steps))
         lines.append(md_row(row))
@@ -152,7 +206,9 @@ def _metric_cells(arm: ArmResult, metric: str) -> list[str]:
     summary = arm.metrics[metric]
     cell = f"{fmt_num(summary.mean)} ± {fmt_num(summary.sd)}"
     if summary.n != arm.n_members:
-        cell += f" (n={summary.n}" + (f", {summary.n_nonfinite} non-finite" if summary.n_nonfinite else "") + ")"
+        cell += (
+            f" (n={summary.n}" + (f", {summary.n_nonfinite} non-finite" if summary.n_nonfinite else "") + ")"
+        )
     return [cell, fmt_num(summary.median)]
 
 
@@ -164,8 +220,12 @@ def _metrics_table(result: SweepResult, metrics_png: Path | None) -> list[str]:
             head += [f"{metric} mean ± sd", f"{metric} median"]
         lines += [md_row(head), md_rule(len(head))]
         for arm in result.arms:
-            lines.append(md_row([arm.label, str(arm.n_members)]
-                                + [cell for metric in result.metric_names for cell in _metric_cells(arm, metric)]))
+            lines.append(
+                md_row(
+                    [arm.label, str(arm.n_members)]
+                    + [cell for metric in result.metric_names for cell in _metric_cells(arm, metric)]
+                )
+            )
         lines.append("")
     else:
         lines += ["No metrics.", ""]
@@ -178,7 +238,10 @@ def _trial_lists(result: SweepResult) -> list[str]:
     lines = []
     if result.failed:
         lines += ["## Failed trials", ""]
-        lines += [f"- `{trial.trial}/` `{_overrides(trial)}`: {trial.error_type}: {trial.error}" for trial in result.failed]
+        lines += [
+            f"- `{trial.trial}/` `{_overrides(trial)}`: {trial.error_type}: {trial.error}"
+            for trial in result.failed
+        ]
         lines.append("")
     if result.incomplete:
         lines += [f"## Incomplete trials (no {METRICS_FILE} or {FAILURE_FILE})", ""]
@@ -187,8 +250,9 @@ def _trial_lists(result: SweepResult) -> list[str]:
     return lines
 
 
-def sweep_markdown(sweep_dir: Path, result: SweepResult, metrics_png: Path | None,
-                   dose_png: Path | None = None) -> list[str]:
+def sweep_markdown(
+    sweep_dir: Path, result: SweepResult, metrics_png: Path | None, dose_png: Path | None = None
+) -> list[str]:
     """The report's lines for an analysed sweep (`excolor.report.analysis.analyse`), Optuna aside."""
     lines = _header(sweep_dir, result) + _compute_table(result) + _metrics_table(result, metrics_png)
     if result.hypotheses:
@@ -219,7 +283,13 @@ def _runs(doses: list[float], selected: list[bool]) -> str:
         elif not chosen and start is not None:
             length = index - start
             first, last = fmt_num(doses[start]), fmt_num(doses[index - 1])
-            runs.append(first if length == 1 else f"{first}, {last}" if length == 2 else f"{first}–{last} ({length} values)")
+            runs.append(
+                first
+                if length == 1
+                else f"{first}, {last}"
+                if length == 2
+                else f"{first}–{last} ({length} values)"
+            )
             start = None
     return ", ".join(runs)
 
@@ -237,9 +307,14 @@ def where_sentence(effect: DoseEffect) -> str:
         parts.append(f"worse at {_runs(doses, worse)}")
     rest = len(effect.rows) - sum(better) - sum(worse)
     if rest:
-        parts.append(f"no significant difference at the other {rest} of {len(effect.rows)} values" if parts
-                     else f"no significant difference at any of the {len(effect.rows)} values")
-    return f"{treatment} vs {control} on {effect.metric} ({effect.better} is better): " + "; ".join(parts) + "."
+        parts.append(
+            f"no significant difference at the other {rest} of {len(effect.rows)} values"
+            if parts
+            else f"no significant difference at any of the {len(effect.rows)} values"
+        )
+    return (
+        f"{treatment} vs {control} on {effect.metric} ({effect.better} is better): " + "; ".join(parts) + "."
+    )
 
 
 def _effect_table(effect: DoseEffect, dose_name: str) -> list[str]:
@@ -248,18 +323,40 @@ def _effect_table(effect: DoseEffect, dose_name: str) -> list[str]:
     sign = "/" if all(row.verdict.measure == "ratio" for row in effect.rows) else " − "
     lines = [f"### {effect.hypothesis}: {effect.metric}", "", where_sentence(effect), ""]
     family = fmt_family(effect.rows[0].verdict) if effect.rows else ""
-    head = [dose_name, f"{treatment}", f"{control}", f"{treatment}{sign}{control} [95% CI]", "test", "p",
-            f"Holm p ({family})", "n seeds", "diverged", "verdict"]
+    head = [
+        dose_name,
+        f"{treatment}",
+        f"{control}",
+        f"{treatment}{sign}{control} [95% CI]",
+        "test",
+        "p",
+        f"Holm p ({family})",
+        "n seeds",
+        "diverged",
+        "verdict",
+    ]
     lines += [md_row(head), md_rule(len(head))]
     for row in effect.rows:
         verdict = row.verdict
         point, lo, hi = fmt_estimate(verdict.effect, verdict.lo, verdict.hi)
         estimate = f"{point} (a single point)" if verdict.lo == verdict.hi else f"{point} [{lo}, {hi}]"
         sample_size = f"{verdict.n_pairs} paired" if verdict.paired else f"{verdict.n_t} vs {verdict.n_c}"
-        lines.append(md_row([fmt_num(row.x), _band_cell(row.treatment), _band_cell(row.control),
-                             estimate, "Wilcoxon" if verdict.paired else "Mann–Whitney",
-                             fmt_p(verdict.p), fmt_p(verdict.p_holm), sample_size,
-                             f"{verdict.n_diverged_t} vs {verdict.n_diverged_c}", row.direction]))
+        lines.append(
+            md_row(
+                [
+                    fmt_num(row.x),
+                    _band_cell(row.treatment),
+                    _band_cell(row.control),
+                    estimate,
+                    "Wilcoxon" if verdict.paired else "Mann–Whitney",
+                    fmt_p(verdict.p),
+                    fmt_p(verdict.p_holm),
+                    sample_size,
+                    f"{verdict.n_diverged_t} vs {verdict.n_diverged_c}",
+                    row.direction,
+                ]
+            )
+        )
     return lines + [""]
 
 
@@ -271,7 +368,9 @@ def _band_tables(dose: DoseResult, dose_name: str) -> list[str]:
         head = [dose_name] + dose.series
         lines += [md_row(head), md_rule(len(head))]
         for index, dose_value in enumerate(dose.values):
-            lines.append(md_row([fmt_num(dose_value)] + [_band_cell(by_series[label][index]) for label in dose.series]))
+            lines.append(
+                md_row([fmt_num(dose_value)] + [_band_cell(by_series[label][index]) for label in dose.series])
+            )
         lines.append("")
     return lines
 
@@ -283,8 +382,11 @@ def dose_markdown(dose: DoseResult | NoDose, png_name: str | None) -> list[str]:
     if isinstance(dose, NoDose):
         return lines + [f"No dose response: {dose.reason}.", ""]
     dose_name = short_key(dose.key)
-    lines.append(f"Series: {', '.join(dose.series)}; {len(dose.values)} values of `{dose.key}`"
-                 + (" (log-spaced)" if dose.log_x else "") + ". Cells: median [IQR] over members.")
+    lines.append(
+        f"Series: {', '.join(dose.series)}; {len(dose.values)} values of `{dose.key}`"
+        + (" (log-spaced)" if dose.log_x else "")
+        + ". Cells: median [IQR] over members."
+    )
     lines.append("")
     for effect in dose.effects:
         lines += _effect_table(effect, dose_name)
@@ -292,9 +394,14 @@ def dose_markdown(dose: DoseResult | NoDose, png_name: str | None) -> list[str]:
         lines += _band_tables(dose, dose_name)
     if png_name:
         lines += [f"![dose response]({png_name})", ""]
-    lines += [("Effects per dose: as in the hypotheses (paired by seed where the arms share seeds; a diverged "
-               "member counts as its side's worst value). The p-values are Holm-adjusted in the hypothesis' "
-               "family: its pooled verdicts and every dose of every metric, the size given in the column head."), ""]
+    lines += [
+        (
+            "Effects per dose: as in the hypotheses (paired by seed where the arms share seeds; a diverged "
+            "member counts as its side's worst value). The p-values are Holm-adjusted in the hypothesis' "
+            "family: its pooled verdicts and every dose of every metric, the size given in the column head."
+        ),
+        "",
+    ]
     return lines
 
 
@@ -304,15 +411,29 @@ def factorial_markdown(factorial: FactorialResult | NoFactorial) -> list[str]:
     lines = ["## Factorial effects", ""]
     if isinstance(factorial, NoFactorial):
         return lines + [f"No factorial table: {factorial.reason}.", ""]
-    levels = "; ".join(f"`{key}`: {fmt_value(low)} → {fmt_value(high)}" for key, (low, high) in factorial.factors.items())
-    missing = f" ({factorial.missing_seeds} more seeds lack a cell and are left out)" if factorial.missing_seeds else ""
-    lines += [(f"Factors (low → high): {levels}. {factorial.n_seeds} seeds have a member in every one of the "
-               f"{factorial.n_cells} cells{missing}."), "",
-              ("Per seed, a main effect is the mean over the cells at the factor's high level minus the mean at "
-               "its low level; an interaction f × g is f's effect at g high minus f's effect at g low (both "
-               "averaged over the other factors). Estimate: the mean over seeds, 95% BCa CI resampling seeds, "
-               "Wilcoxon signed-rank p on the per-seed contrasts, Holm over every term of every metric "
-               "(family size in the column head). On a log scale an effect is a log ratio: × = exp(effect)."), ""]
+    levels = "; ".join(
+        f"`{key}`: {fmt_value(low)} → {fmt_value(high)}" for key, (low, high) in factorial.factors.items()
+    )
+    missing = (
+        f" ({factorial.missing_seeds} more seeds lack a cell and are left out)"
+        if factorial.missing_seeds
+        else ""
+    )
+    lines += [
+        (
+            f"Factors (low → high): {levels}. {factorial.n_seeds} seeds have a member in every one of the "
+            f"{factorial.n_cells} cells{missing}."
+        ),
+        "",
+        (
+            "Per seed, a main effect is the mean over the cells at the factor's high level minus the mean at "
+            "its low level; an interaction f × g is f's effect at g high minus f's effect at g low (both "
+            "averaged over the other factors). Estimate: the mean over seeds, 95% BCa CI resampling seeds, "
+            "Wilcoxon signed-rank p on the per-seed contrasts, Holm over every term of every metric "
+            "(family size in the column head). On a log scale an effect is a log ratio: × = exp(effect)."
+        ),
+        "",
+    ]
     for metric in dict.fromkeys(effect.metric for effect in factorial.effects):
         effects = [effect for effect in factorial.effects if effect.metric == metric]
         scale = effects[0].scale
@@ -320,15 +441,20 @@ def factorial_markdown(factorial: FactorialResult | NoFactorial) -> list[str]:
         lines += [f"### {metric} ({'natural log' if scale == 'log' else 'linear'} scale)", ""]
         if left:
             lines += [f"{left} seeds with a diverged member (a non-finite value) left out.", ""]
-        head = ["term", "effect [95% CI]"] + (["× [95% CI]"] if scale == "log" else []) + [
-            "Wilcoxon p", f"Holm p (family of {effects[0].family_size})", "n seeds"]
+        head = (
+            ["term", "effect [95% CI]"]
+            + (["× [95% CI]"] if scale == "log" else [])
+            + ["Wilcoxon p", f"Holm p (family of {effects[0].family_size})", "n seeds"]
+        )
         lines += [md_row(head), md_rule(len(head))]
         for effect in effects:
             point, lo, hi = fmt_estimate(effect.estimate, effect.lo, effect.hi)
             row = [effect.term, f"{point} [{lo}, {hi}]"]
             if scale == "log":
-                point_ratio, lo_ratio, hi_ratio = (math.exp(value) if math.isfinite(value) else math.nan
-                                                   for value in (effect.estimate, effect.lo, effect.hi))
+                point_ratio, lo_ratio, hi_ratio = (
+                    math.exp(value) if math.isfinite(value) else math.nan
+                    for value in (effect.estimate, effect.lo, effect.hi)
+                )
                 ratio = fmt_estimate(point_ratio, lo_ratio, hi_ratio)
                 row.append(f"{ratio[0]} [{ratio[1]}, {ratio[2]}]")
             lines.append(md_row(row + [fmt_p(effect.p), fmt_p(effect.p_holm), str(effect.n_seeds)]))
@@ -338,7 +464,11 @@ def factorial_markdown(factorial: FactorialResult | NoFactorial) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ study
 def _param_cell(value: Any) -> str:
-    return fmt_num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fmt_value(value)
+    return (
+        fmt_num(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else fmt_value(value)
+    )
 
 
 def _shown_path(location: str) -> str:
@@ -356,10 +486,16 @@ def optuna_markdown(study: StudyResult, png: Path | None) -> list[str]:
     where = f"`{shown(study.storage)}`"
     if study.storage != study.storage_resolved:
         where += f" (found at `{_shown_path(study.storage_resolved)}`)"
-    lines.append(f"Storage {where}; objectives: "
-                 + ", ".join(f"{objective} ({direction})"
-                             for objective, direction in zip(study.objectives, study.directions)) + ".")
-    lines.append("Trials by state: " + ", ".join(f"{state} {count}" for state, count in study.counts.items()) + ".")
+    lines.append(
+        f"Storage {where}; objectives: "
+        + ", ".join(
+            f"{objective} ({direction})" for objective, direction in zip(study.objectives, study.directions)
+        )
+        + "."
+    )
+    lines.append(
+        "Trials by state: " + ", ".join(f"{state} {count}" for state, count in study.counts.items()) + "."
+    )
     lines.append("")
     if study.best_label == "Pareto front":
         lines.append(f"### Pareto front ({len(study.best)} trials)")

@@ -39,13 +39,16 @@ def open_study_storage(storage: str, sweep_dir: Path | None) -> tuple[str, Any]:
         opened = open_storage(resolved, attempts=1)
         opened.get_all_studies()  # reads the whole journal / the schema: a corrupt file fails here
     except Exception as error:  # noqa: BLE001 - JSON, SQLAlchemy and Optuna errors alike: one line
-        raise ReportError(f"cannot read optuna storage {resolved}: {type(error).__name__}: "
-                          f"{str(error).splitlines()[0] if str(error) else ''}") from None
+        raise ReportError(
+            f"cannot read optuna storage {resolved}: {type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}"
+        ) from None
     return resolved, opened
 
 
-def load_optuna(storage: str, study_name: str | None, objective_names: Any = None,
-                sweep_dir: Path | None = None) -> tuple[StudyResult, list]:
+def load_optuna(
+    storage: str, study_name: str | None, objective_names: Any = None, sweep_dir: Path | None = None
+) -> tuple[StudyResult, list]:
     """The study's summary (counts, params, objectives, best trials) and its (Optuna) trials.
 
     ``study_name`` None means the storage's only study.
@@ -70,12 +73,16 @@ def load_optuna(storage: str, study_name: str | None, objective_names: Any = Non
     if isinstance(objective_names, list) and len(objective_names) == len(directions):
         objectives = [str(name) for name in objective_names]
     else:
-        objectives = ["value"] if len(directions) == 1 else [f"objective_{index}" for index in range(len(directions))]
+        objectives = (
+            ["value"] if len(directions) == 1 else [f"objective_{index}" for index in range(len(directions))]
+        )
     trials = study.get_trials(deepcopy=False)
     counts: dict[str, int] = {"COMPLETE": 0, "FAIL": 0, "RUNNING": 0}
     for trial in trials:
         counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
-    params = sorted({param for trial in trials for param in trial.params})  # by name: storages differ in their order
+    params = sorted(
+        {param for trial in trials for param in trial.params}
+    )  # by name: storages differ in their order
     sign = 1 if directions[0] == "minimize" else -1  # best first by the first objective
     if len(directions) == 1:
         best = sorted(completed(trials), key=lambda trial: sign * trial.values[0])[:5]
@@ -84,7 +91,15 @@ def load_optuna(storage: str, study_name: str | None, objective_names: Any = Non
         best = sorted(study.best_trials, key=lambda trial: sign * trial.values[0])
         label = "Pareto front"
     summary = StudyResult(
-        study=study_name, storage=str(storage), storage_resolved=url, directions=directions, objectives=objectives,
-        counts=counts, params=params, best_label=label, best_numbers=[trial.number for trial in best],
-        best=[BestTrial(trial.number, dict(trial.params), list(trial.values)) for trial in best])
+        study=study_name,
+        storage=str(storage),
+        storage_resolved=url,
+        directions=directions,
+        objectives=objectives,
+        counts=counts,
+        params=params,
+        best_label=label,
+        best_numbers=[trial.number for trial in best],
+        best=[BestTrial(trial.number, dict(trial.params), list(trial.values)) for trial in best],
+    )
     return summary, trials

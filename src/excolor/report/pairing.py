@@ -70,6 +70,7 @@ class Groups:
     def values(self, metric: str, better: str = "lower") -> tuple[np.ndarray, np.ndarray]:
         """Each unit's `seed_median` of the metric. A unit without the metric on a side is left out
         (paired: with its partner)."""
+
         def column(units: list[list[Member]]) -> list[float | None]:
             found = []
             for unit in units:
@@ -81,8 +82,10 @@ class Groups:
         if self.paired:
             kept = [(t, c) for t, c in zip(treatment, control) if t is not None and c is not None]
             return np.array([t for t, _ in kept], dtype=float), np.array([c for _, c in kept], dtype=float)
-        return (np.array([t for t in treatment if t is not None], dtype=float),
-                np.array([c for c in control if c is not None], dtype=float))
+        return (
+            np.array([t for t in treatment if t is not None], dtype=float),
+            np.array([c for c in control if c is not None], dtype=float),
+        )
 
 
 def unit_key(member: Member) -> Any:
@@ -107,28 +110,59 @@ def _why_unpaired(n_shared: int) -> str:
 def pair_members(treatment: list[Member], control: list[Member]) -> Groups:
     """The two sides as seeds, paired by seed when the rule in the module docstring allows."""
     treatment_units, control_units = units_by_seed(treatment), units_by_seed(control)
-    per_unit = (max(map(len, treatment_units.values()), default=1), max(map(len, control_units.values()), default=1))
+    per_unit = (
+        max(map(len, treatment_units.values()), default=1),
+        max(map(len, control_units.values()), default=1),
+    )
     if any(member.seed is None for member in treatment + control):
-        return Groups(list(treatment_units.values()), list(control_units.values()),
-                      why_unpaired="a member without a seed", per_unit=per_unit)
+        return Groups(
+            list(treatment_units.values()),
+            list(control_units.values()),
+            why_unpaired="a member without a seed",
+            per_unit=per_unit,
+        )
     shared = [key for key in treatment_units if key in control_units]
     if len(shared) < stats.MIN_N:
-        return Groups(list(treatment_units.values()), list(control_units.values()),
-                      why_unpaired=_why_unpaired(len(shared)), per_unit=per_unit)
+        return Groups(
+            list(treatment_units.values()),
+            list(control_units.values()),
+            why_unpaired=_why_unpaired(len(shared)),
+            per_unit=per_unit,
+        )
     paired_members = sum(len(treatment_units[key]) + len(control_units[key]) for key in shared)
-    return Groups([treatment_units[key] for key in shared], [control_units[key] for key in shared], True,
-                  len(treatment) + len(control) - paired_members, per_unit=per_unit)
+    return Groups(
+        [treatment_units[key] for key in shared],
+        [control_units[key] for key in shared],
+        True,
+        len(treatment) + len(control) - paired_members,
+        per_unit=per_unit,
+    )
 
 
 def select_sides(hypothesis: Hypothesis, members: list[Member]) -> tuple[list[Member], list[Member]]:
     """The members matching the hypothesis' treatment selector, and those matching its control."""
-    return ([member for member in members if matches(member, hypothesis.treatment)],
-            [member for member in members if matches(member, hypothesis.control)])
+    return (
+        [member for member in members if matches(member, hypothesis.treatment)],
+        [member for member in members if matches(member, hypothesis.control)],
+    )
 
 
-def compare_groups(groups: Groups, directions: dict[str, str], seed: int = 0, margin: float | None = None,
-                   n_boot: int = stats.N_RESAMPLES) -> list[stats.Verdict]:
+def compare_groups(
+    groups: Groups,
+    directions: dict[str, str],
+    seed: int = 0,
+    margin: float | None = None,
+    n_boot: int = stats.N_RESAMPLES,
+) -> list[stats.Verdict]:
     """One verdict per ``metric -> better`` (raw p: the family's Holm comes after, `excolor.report.family`)."""
-    return [stats.verdict(*groups.values(metric, better), better=better, paired=groups.paired, seed=seed,
-                          margin=margin, n_boot=n_boot)
-            for metric, better in directions.items()]
+    return [
+        stats.verdict(
+            *groups.values(metric, better),
+            better=better,
+            paired=groups.paired,
+            seed=seed,
+            margin=margin,
+            n_boot=n_boot,
+        )
+        for metric, better in directions.items()
+    ]

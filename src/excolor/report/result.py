@@ -75,7 +75,9 @@ class MetricSummary:
     median: float
     q25: float
     q75: float
-    values: list[float] = field(default_factory=list, metadata={IN_SUMMARY: False})  # per member: the figure's
+    values: list[float] = field(
+        default_factory=list, metadata={IN_SUMMARY: False}
+    )  # per member: the figure's
 
 
 @dataclass

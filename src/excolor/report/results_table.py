@@ -43,7 +43,9 @@ def arm_members(sweep_dir: Path) -> dict[str, list[MemberRecord]]:
     for run in trial_dirs(sweep_dir):
         record = read_run(run)
         if record.status != Status.OK or record.config is None:
-            raise ValueError(f"{run}: the run is {record.status.value}" + (f" ({record.error})" if record.error else ""))
+            raise ValueError(
+                f"{run}: the run is {record.status.value}" + (f" ({record.error})" if record.error else "")
+            )
         arms.setdefault(record.config.model.output, []).extend(record.members)
     return arms
 
@@ -53,25 +55,42 @@ def table(sweep_dir: Path) -> str:
     arms = arm_members(sweep_dir)
     missing = [arm for arm in ARMS if arm not in arms]
     if missing:
-        raise ValueError(f"{sweep_dir}: no {', '.join(missing)} run (an h2 sweep dir holds one run per model.output)")
+        raise ValueError(
+            f"{sweep_dir}: no {', '.join(missing)} run (an h2 sweep dir holds one run per model.output)"
+        )
 
     def column(arm: str, key: str) -> np.ndarray:
         return np.array([member.metrics[key] for member in arms[arm]], dtype=float)
 
-    seeds = sorted({member.seed for members in arms.values() for member in members if member.seed is not None})
-    lines = [f"| {len(seeds)} seeds ({seeds[0]}–{seeds[-1]}): median [IQR] over members | linear | sigmoid |", "|---|---|---|"]
+    seeds = sorted(
+        {member.seed for members in arms.values() for member in members if member.seed is not None}
+    )
+    lines = [
+        f"| {len(seeds)} seeds ({seeds[0]}–{seeds[-1]}): median [IQR] over members | linear | sigmoid |",
+        "|---|---|---|",
+    ]
     for label, key in ROWS:
-        lines.append(f"| {label} | {median_iqr(column('linear', key))} | {median_iqr(column('sigmoid', key))} |")
-    spread = {arm: median_iqr(column(arm, eval_name("suppression", MEDIAN_MSE)) / column(arm, eval_name(BASELINE, MEDIAN_MSE)))
-              for arm in ARMS}
+        lines.append(
+            f"| {label} | {median_iqr(column('linear', key))} | {median_iqr(column('sigmoid', key))} |"
+        )
+    spread = {
+        arm: median_iqr(
+            column(arm, eval_name("suppression", MEDIAN_MSE)) / column(arm, eval_name(BASELINE, MEDIAN_MSE))
+        )
+        for arm in ARMS
+    }
     lines.append(f"| suppression median ÷ unintervened median | {spread['linear']} | {spread['sigmoid']} |")
-    ratio = np.median(column("sigmoid", eval_name(BASELINE, MEDIAN_MSE))) / np.median(column("linear", eval_name(BASELINE, MEDIAN_MSE)))
+    ratio = np.median(column("sigmoid", eval_name(BASELINE, MEDIAN_MSE))) / np.median(
+        column("linear", eval_name(BASELINE, MEDIAN_MSE))
+    )
     lines.append(f"| sigmoid / linear ratio of median MSE medians | | **{ratio:.3g}** |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.report.results_table", description=(__doc__ or "").partition("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m excolor.report.results_table", description=(__doc__ or "").partition("\n")[0]
+    )
     parser.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
     try:

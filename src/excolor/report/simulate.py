@@ -38,15 +38,14 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from excolor.config import fail
+from excolor.metrics import BASELINE, MEDIAN_MSE, eval_name
+from excolor.metrics import SCORE as SCORE_STAT
 from excolor.report import stats
 from excolor.report.analysis import analyse
 from excolor.report.dose import NO_DIFFERENCE
 from excolor.report.result import DoseResult, SweepResult
 from excolor.report.spec import Hypothesis, Spec
 from excolor.report.sweep import Member, Trial
-
-from excolor.metrics import BASELINE, MEDIAN_MSE, eval_name
-from excolor.metrics import SCORE as SCORE_STAT
 from excolor.run_record import Status
 
 ALPHA = 0.05
@@ -67,7 +66,9 @@ class Design:
 def _trial(name: str, members: list[tuple[int, dict, dict]]) -> Trial:
     """An ok trial holding the given (seed, grid, metrics) members."""
     trial = Trial(name=name, path=None, status=Status.OK, config=OmegaConf.create({}))  # type: ignore[arg-type]
-    trial.members = [Member(trial, index, seed, grid, metrics) for index, (seed, grid, metrics) in enumerate(members)]
+    trial.members = [
+        Member(trial, index, seed, grid, metrics) for index, (seed, grid, metrics) in enumerate(members)
+    ]
     return trial
 
 
@@ -79,8 +80,12 @@ def _doses(design: Design) -> np.ndarray:
     return np.logspace(-2, 2, design.doses)
 
 
-def pooled_sweep(rng: np.random.Generator, design: Design, arm_seed_sd: float = ARM_SEED_SD,
-                 metrics: tuple[str, ...] = (MSE,)) -> list[Trial]:
+def pooled_sweep(
+    rng: np.random.Generator,
+    design: Design,
+    arm_seed_sd: float = ARM_SEED_SD,
+    metrics: tuple[str, ...] = (MSE,),
+) -> list[Trial]:
     """Two arms × seeds × doses of log-normal values with no arm effect (module docstring)."""
     doses = _doses(design)
     shift = rng.normal(0, SEED_SD, (len(metrics), design.seeds))
@@ -90,9 +95,16 @@ def pooled_sweep(rng: np.random.Generator, design: Design, arm_seed_sd: float = 
         members = []
         for seed in range(design.seeds):
             for index, dose in enumerate(doses):
-                log_values = 0.1 * index + shift[:, seed] + arm_shift[:, seed] + rng.normal(0, NOISE_SD, len(metrics))
-                members.append((seed, {ARM_KEY: arm, DOSE_KEY: float(dose)},
-                                dict(zip(metrics, np.exp(log_values).tolist()))))
+                log_values = (
+                    0.1 * index + shift[:, seed] + arm_shift[:, seed] + rng.normal(0, NOISE_SD, len(metrics))
+                )
+                members.append(
+                    (
+                        seed,
+                        {ARM_KEY: arm, DOSE_KEY: float(dose)},
+                        dict(zip(metrics, np.exp(log_values).tolist())),
+                    )
+                )
         trials.append(_trial(str(len(trials)), members))
     return trials
 
@@ -103,10 +115,16 @@ def divergence_sweep(rng: np.random.Generator, design: Design) -> list[Trial]:
     trials: list[Trial] = []
     for arm in (True, False):
         noise = rng.normal(0, NOISE_SD, design.seeds)
-        diverged = arm & (noise > DIVERGE_QUANTILE * NOISE_SD) & (rng.random(design.seeds) < DIVERGE_PROBABILITY)
+        diverged = (
+            arm & (noise > DIVERGE_QUANTILE * NOISE_SD) & (rng.random(design.seeds) < DIVERGE_PROBABILITY)
+        )
         values = np.where(diverged, math.nan, np.exp(shift + noise))
-        trials.append(_trial(str(len(trials)), [(seed, {ARM_KEY: arm}, {MSE: float(values[seed])})
-                                                for seed in range(design.seeds)]))
+        trials.append(
+            _trial(
+                str(len(trials)),
+                [(seed, {ARM_KEY: arm}, {MSE: float(values[seed])}) for seed in range(design.seeds)],
+            )
+        )
     return trials
 
 
@@ -114,7 +132,9 @@ def _claims(result: SweepResult, supported_only: bool = False) -> bool:
     """Whether the result claims anything: a hypothesis metric not inconclusive (only *supported* with
     ``supported_only``), or a dose row better or worse."""
     wanted = (stats.SUPPORTED,) if supported_only else (stats.SUPPORTED, stats.NOT_SUPPORTED)
-    claims = any(metric.verdict.outcome in wanted for hypothesis in result.hypotheses for metric in hypothesis.metrics)
+    claims = any(
+        metric.verdict.outcome in wanted for hypothesis in result.hypotheses for metric in hypothesis.metrics
+    )
     if isinstance(result.dose, DoseResult):
         claims |= any(row.direction != NO_DIFFERENCE for effect in result.dose.effects for row in effect.rows)
     return claims
@@ -123,25 +143,39 @@ def _claims(result: SweepResult, supported_only: bool = False) -> bool:
 def scenario(name: str, design: Design) -> tuple[Callable[[np.random.Generator], list[Trial]], Spec, bool]:
     """(draw a sweep, the spec it is analysed with, whether only *supported* counts) of a scenario."""
     if name == "pooled":
-        return (lambda rng: pooled_sweep(rng, design)), Spec([], [MSE], [_hypothesis({MSE: "lower"})], True), False
+        return (
+            (lambda rng: pooled_sweep(rng, design)),
+            Spec([], [MSE], [_hypothesis({MSE: "lower"})], True),
+            False,
+        )
     if name == "divergence":
-        return (lambda rng: divergence_sweep(rng, design)), Spec([], [MSE], [_hypothesis({MSE: "lower"})], True), True
+        return (
+            (lambda rng: divergence_sweep(rng, design)),
+            Spec([], [MSE], [_hypothesis({MSE: "lower"})], True),
+            True,
+        )
     if name == "family":
         metrics = {MSE: "lower", SCORE: "higher"}
-        return ((lambda rng: pooled_sweep(rng, design, 0.0, tuple(metrics))),
-                Spec([], list(metrics), [_hypothesis(metrics)], True, DOSE_KEY), False)
+        return (
+            (lambda rng: pooled_sweep(rng, design, 0.0, tuple(metrics))),
+            Spec([], list(metrics), [_hypothesis(metrics)], True, DOSE_KEY),
+            False,
+        )
     raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
 
 
 SCENARIOS = ("pooled", "divergence", "family")
 
 
-def false_positive_rate(name: str, datasets: int, design: Design | None = None, seed: int = 0,
-                        n_boot: int = 999) -> float:
+def false_positive_rate(
+    name: str, datasets: int, design: Design | None = None, seed: int = 0, n_boot: int = 999
+) -> float:
     """The share of ``datasets`` null sweeps of scenario ``name`` on which the report claims something."""
     draw, spec, supported_only = scenario(name, design or Design())
     rng = np.random.default_rng(seed)
-    return float(np.mean([_claims(analyse(draw(rng), spec, n_boot), supported_only) for _ in range(datasets)]))
+    return float(
+        np.mean([_claims(analyse(draw(rng), spec, n_boot), supported_only) for _ in range(datasets)])
+    )
 
 
 def standard_error(rate: float, datasets: int) -> float:
@@ -155,25 +189,34 @@ def limit(datasets: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m excolor.report.simulate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m excolor.report.simulate", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--datasets", type=int, default=1000, help="null datasets per scenario (1000)")
     parser.add_argument("--seeds", type=int, default=32, help="seeds per arm (32)")
     parser.add_argument("--doses", type=int, default=13, help="grid points per seed (13)")
     parser.add_argument("--seed", type=int, default=0, help="the simulation's random seed (0)")
     parser.add_argument("--n-boot", type=int, default=999, help="bootstrap resamples per CI (999)")
-    parser.add_argument("--scenario", choices=SCENARIOS, action="append", help="one scenario (repeatable; default all)")
+    parser.add_argument(
+        "--scenario", choices=SCENARIOS, action="append", help="one scenario (repeatable; default all)"
+    )
     args = parser.parse_args(argv)
     if args.datasets < 1 or args.seeds < stats.MIN_N or args.doses < 1 or args.n_boot < 10:
         fail(f"simulate: need --datasets ≥ 1, --seeds ≥ {stats.MIN_N}, --doses ≥ 1 and --n-boot ≥ 10")
     design = Design(args.seeds, args.doses)
-    print(f"null false-positive rates, alpha = {ALPHA}, {args.datasets} datasets each, {design.seeds} seeds per arm, "
-          f"{design.doses} grid points, simulation seed {args.seed}")
+    print(
+        f"null false-positive rates, alpha = {ALPHA}, {args.datasets} datasets each, {design.seeds} seeds per arm, "
+        f"{design.doses} grid points, simulation seed {args.seed}"
+    )
     for name in args.scenario or SCENARIOS:
         start = time.perf_counter()
         rate = false_positive_rate(name, args.datasets, design, args.seed, args.n_boot)
         bound = limit(args.datasets)
-        print(f"{name:>10}: {rate:.3f} (SE {standard_error(rate, args.datasets):.3f}; limit 0.05 + 2 SE = {bound:.4f}: "
-              f"{'holds' if rate <= bound else 'EXCEEDS'}) [{time.perf_counter() - start:.0f} s]", flush=True)
+        print(
+            f"{name:>10}: {rate:.3f} (SE {standard_error(rate, args.datasets):.3f}; limit 0.05 + 2 SE = {bound:.4f}: "
+            f"{'holds' if rate <= bound else 'EXCEEDS'}) [{time.perf_counter() - start:.0f} s]",
+            flush=True,
+        )
     return 0
 
 

@@ -127,7 +127,11 @@ def default_arms(trials: list[Trial]) -> list[str]:
         if len(set(values)) < 2:
             continue
         present = [value for value in values if value is not None]
-        if len(present) > 1 and all(_is_number_text(value) for value in present) and len(set(present)) == len(present):
+        if (
+            len(present) > 1
+            and all(_is_number_text(value) for value in present)
+            and len(set(present)) == len(present)
+        ):
             continue  # a continuous search param: every trial its own value
         arms.append(key)
     return arms
@@ -150,14 +154,25 @@ def _hypothesis(index: int, node: Any) -> Hypothesis:
             raise ConfigError(f"{where}.{side} ({name}) must be a non-empty mapping, got {node.get(side)!r}")
     for metric, direction in node["metrics"].items():
         if direction not in DIRECTIONS:
-            raise ConfigError(f"{where}.metrics.{metric} ({name}) must be 'lower' or 'higher', got {direction!r}")
+            raise ConfigError(
+                f"{where}.metrics.{metric} ({name}) must be 'lower' or 'higher', got {direction!r}"
+            )
     margin = node.get("equivalence")
-    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 < margin < 1):
-        raise ConfigError(f"{where}.equivalence ({name}) must be a margin in (0, 1) such as 0.1 (±10 % on the "
-                          f"ratio), got {margin!r}")
-    return Hypothesis(str(name), str(node.get("claim") or ""), dict(node["treatment"]), dict(node["control"]),
-                      {str(metric): str(direction) for metric, direction in node["metrics"].items()},
-                      None if margin is None else float(margin))
+    if margin is not None and (
+        isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 < margin < 1
+    ):
+        raise ConfigError(
+            f"{where}.equivalence ({name}) must be a margin in (0, 1) such as 0.1 (±10 % on the "
+            f"ratio), got {margin!r}"
+        )
+    return Hypothesis(
+        str(name),
+        str(node.get("claim") or ""),
+        dict(node["treatment"]),
+        dict(node["control"]),
+        {str(metric): str(direction) for metric, direction in node["metrics"].items()},
+        None if margin is None else float(margin),
+    )
 
 
 def _factorial(node: Any) -> Factorial | None:
@@ -165,18 +180,25 @@ def _factorial(node: Any) -> Factorial | None:
     if node is None:
         return None
     if not isinstance(node, dict) or set(node) - set(FACTORIAL_KEYS):
-        raise ConfigError(f"report.factorial must be a mapping with keys {', '.join(FACTORIAL_KEYS)}, got {node!r}")
+        raise ConfigError(
+            f"report.factorial must be a mapping with keys {', '.join(FACTORIAL_KEYS)}, got {node!r}"
+        )
     factors, metrics = node.get("factors"), node.get("metrics")
     if not isinstance(factors, dict) or len(factors) < 2:
-        raise ConfigError(f"report.factorial.factors must map at least two factors to [low, high], got {factors!r}")
+        raise ConfigError(
+            f"report.factorial.factors must map at least two factors to [low, high], got {factors!r}"
+        )
     for factor, levels in factors.items():
         if not isinstance(levels, list) or len(levels) != 2 or levels[0] == levels[1]:
-            raise ConfigError(f"report.factorial.factors.{factor} must be two distinct levels [low, high], "
-                              f"got {levels!r}")
+            raise ConfigError(
+                f"report.factorial.factors.{factor} must be two distinct levels [low, high], got {levels!r}"
+            )
     if not isinstance(metrics, dict) or not metrics or any(scale not in SCALES for scale in metrics.values()):
         raise ConfigError(f"report.factorial.metrics must map metrics to 'log' or 'linear', got {metrics!r}")
-    return Factorial({str(factor): (levels[0], levels[1]) for factor, levels in factors.items()},
-                     {str(metric): str(scale) for metric, scale in metrics.items()})
+    return Factorial(
+        {str(factor): (levels[0], levels[1]) for factor, levels in factors.items()},
+        {str(metric): str(scale) for metric, scale in metrics.items()},
+    )
 
 
 def parse_spec(config: DictConfig, trials: list[Trial]) -> Spec:
@@ -189,8 +211,9 @@ def parse_spec(config: DictConfig, trials: list[Trial]) -> Spec:
         raise ConfigError(f"report: unknown key(s) {sorted(unknown)}; allowed: {', '.join(SPEC_KEYS)}")
     dose = node.get("dose")
     if dose is not None and (not isinstance(dose, str) or not dose):
-        raise ConfigError(f"report.dose must be a grid key (a config path such as regularizers.unit.weight), "
-                          f"got {dose!r}")
+        raise ConfigError(
+            f"report.dose must be a grid key (a config path such as regularizers.unit.weight), got {dose!r}"
+        )
     declared = node.get("arms") is not None
     arms = _str_list(node.get("arms"), "report.arms") if declared else default_arms(trials)
     metrics = _str_list(node.get("metrics"), "report.metrics") or default_metrics(trials)

@@ -161,7 +161,7 @@ def summarize(values: Iterable[float]) -> dict:
 
 
 def choose_measure(treatment: Iterable[float], control: Iterable[float]) -> str:
-    """"ratio" when both sides have finite values and every finite value is > 0, else "difference"."""
+    """ "ratio" when both sides have finite values and every finite value is > 0, else "difference"."""
     t, c = _finite(treatment), _finite(control)
     return "ratio" if (t.size and c.size and t.min() > 0 and c.min() > 0) else "difference"
 
@@ -290,8 +290,14 @@ def _is_constant(values: np.ndarray) -> bool:
     return bool(np.ptp(values) <= 1e-12 * np.max(np.abs(values)))
 
 
-def bca_interval(samples: tuple[np.ndarray, ...], statistic: Callable, n_boot: int = N_RESAMPLES,
-                 ci: float = 0.95, seed: int = 0, percentile: bool = False) -> tuple[float, float, str]:
+def bca_interval(
+    samples: tuple[np.ndarray, ...],
+    statistic: Callable,
+    n_boot: int = N_RESAMPLES,
+    ci: float = 0.95,
+    seed: int = 0,
+    percentile: bool = False,
+) -> tuple[float, float, str]:
     """(lo, hi, method) of a bootstrap CI of ``statistic(*samples)``, each sample resampled independently.
 
     `scipy.stats.bootstrap(samples, statistic, method="BCa")`, ``numpy.random.default_rng(seed)``.
@@ -307,9 +313,15 @@ def bca_interval(samples: tuple[np.ndarray, ...], statistic: Callable, n_boot: i
     percentile = percentile or not all(np.all(np.isfinite(sample)) for sample in samples)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         warnings.simplefilter("ignore")
-        result = _sps.bootstrap(samples, statistic, n_resamples=n_boot, vectorized=True,
-                                method="percentile" if percentile else "BCa",
-                                confidence_level=ci, rng=np.random.default_rng(seed))
+        result = _sps.bootstrap(
+            samples,
+            statistic,
+            n_resamples=n_boot,
+            vectorized=True,
+            method="percentile" if percentile else "BCa",
+            confidence_level=ci,
+            rng=np.random.default_rng(seed),
+        )
     distribution = result.bootstrap_distribution
     if np.any(np.isnan(distribution)):
         return math.nan, math.nan, "undefined"
@@ -321,8 +333,9 @@ def bca_interval(samples: tuple[np.ndarray, ...], statistic: Callable, n_boot: i
     return float(lo), float(hi), "BCa"
 
 
-def _unpaired_effect(t: np.ndarray, c: np.ndarray, measure: str, n_boot: int, ci: float, seed: int,
-                     percentile: bool = False):
+def _unpaired_effect(
+    t: np.ndarray, c: np.ndarray, measure: str, n_boot: int, ci: float, seed: int, percentile: bool = False
+):
     """(effect, lo, hi, ci_method): ratio (or difference) of medians with a two-sample bootstrap CI."""
     statistic = _median_ratio if measure == "ratio" else _median_difference
     if t.size == 0 or c.size == 0:
@@ -333,16 +346,26 @@ def _unpaired_effect(t: np.ndarray, c: np.ndarray, measure: str, n_boot: int, ci
     return effect, lo, hi, method
 
 
-def ratio_of_medians(treatment: Sequence[float], control: Sequence[float],
-                     n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0):
+def ratio_of_medians(
+    treatment: Sequence[float],
+    control: Sequence[float],
+    n_boot: int = N_RESAMPLES,
+    ci: float = 0.95,
+    seed: int = 0,
+):
     """(ratio, lo, hi): ratio = median(t)/median(c) of the finite values with a BCa bootstrap CI (groups
     resampled independently, `numpy.random.default_rng(seed)`; deterministic for a seed). lo/hi are NaN
     if a resampled ratio is NaN; all three are NaN if a group is empty."""
     return _unpaired_effect(_finite(treatment), _finite(control), "ratio", n_boot, ci, seed)[:3]
 
 
-def diff_of_medians(treatment: Sequence[float], control: Sequence[float],
-                    n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0):
+def diff_of_medians(
+    treatment: Sequence[float],
+    control: Sequence[float],
+    n_boot: int = N_RESAMPLES,
+    ci: float = 0.95,
+    seed: int = 0,
+):
     """(diff, lo, hi): diff = median(t) − median(c), same bootstrap as `ratio_of_medians`."""
     return _unpaired_effect(_finite(treatment), _finite(control), "difference", n_boot, ci, seed)[:3]
 
@@ -421,11 +444,14 @@ class Verdict:
             outcome = decide(self.lo, self.hi, p_adjusted, self.null, self.better, self.enough, alpha)
         else:
             outcome = decide_equivalence(self.lo, self.hi, p_adjusted, self.margin, self.enough, alpha)
-        return dataclasses.replace(self, p_holm=p_adjusted, outcome=outcome, family=family, family_size=family_size)
+        return dataclasses.replace(
+            self, p_holm=p_adjusted, outcome=outcome, family=family, family_size=family_size
+        )
 
 
-def decide(lo: float, hi: float, p_adjusted: float, null: float, better: str, enough: bool,
-           alpha: float = 0.05) -> str:
+def decide(
+    lo: float, hi: float, p_adjusted: float, null: float, better: str, enough: bool, alpha: float = 0.05
+) -> str:
     """supported / not supported / inconclusive from the CI and the adjusted p (module docstring);
     a CI that is a point (lo == hi) is inconclusive."""
     if not enough or any(math.isnan(x) for x in (lo, hi, p_adjusted)) or p_adjusted >= alpha or lo == hi:
@@ -435,8 +461,9 @@ def decide(lo: float, hi: float, p_adjusted: float, null: float, better: str, en
     return SUPPORTED if good else NOT_SUPPORTED if bad else INCONCLUSIVE
 
 
-def decide_equivalence(lo: float, hi: float, p_adjusted: float, margin: float, enough: bool,
-                       alpha: float = 0.05) -> str:
+def decide_equivalence(
+    lo: float, hi: float, p_adjusted: float, margin: float, enough: bool, alpha: float = 0.05
+) -> str:
     """equivalent if enough units, adjusted TOST p < alpha and 1 − m ≤ lo ≤ hi ≤ 1 + m; else not shown.
 
     Unlike `decide`, a CI that is a point counts here: every per-seed ratio is then that value, and the
@@ -451,9 +478,17 @@ def _check_better(better: str) -> None:
         raise ValueError(f"better must be 'lower' or 'higher', got {better!r}")
 
 
-def verdict(treatment: Values, control: Values, better: str = "lower", paired: bool = False,
-            alpha: float = 0.05, n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0,
-            margin: float | None = None) -> Verdict:
+def verdict(
+    treatment: Values,
+    control: Values,
+    better: str = "lower",
+    paired: bool = False,
+    alpha: float = 0.05,
+    n_boot: int = N_RESAMPLES,
+    ci: float = 0.95,
+    seed: int = 0,
+    margin: float | None = None,
+) -> Verdict:
     """Compare treatment with control on one metric (rule: module docstring); p_holm = p.
 
     One value per unit; a non-finite value is a diverged unit and counts as its side's worst value.
@@ -470,8 +505,11 @@ def verdict(treatment: Values, control: Values, better: str = "lower", paired: b
     if paired:
         per_pair = per_pair_effects(t, c, measure)
         effect = float(np.median(per_pair)) if per_pair.size else math.nan
-        lo, hi, method = bca_interval((per_pair,), _median, n_boot, ci_level, seed, diverged) if per_pair.size \
+        lo, hi, method = (
+            bca_interval((per_pair,), _median, n_boot, ci_level, seed, diverged)
+            if per_pair.size
             else (math.nan, math.nan, "undefined")
+        )
         with np.errstate(divide="ignore"):
             p = wilcoxon_signed_rank(np.log(per_pair) if measure == "ratio" else per_pair)
         test = WILCOXON
@@ -481,20 +519,48 @@ def verdict(treatment: Values, control: Values, better: str = "lower", paired: b
     if margin is not None:
         p = tost_p(t, c, margin, paired) if measure == "ratio" and t.size and c.size else math.nan
         test = TOST_WILCOXON if paired else TOST_MANN_WHITNEY
-    found = Verdict(effect, lo, hi, p, p, int(t.size), int(c.size), INCONCLUSIVE, better, measure, null,
-                    paired, int(t.size) if paired else 0, test, method, ci_level,
-                    int(np.sum(~np.isfinite(t_raw))), int(np.sum(~np.isfinite(c_raw))), margin)
+    found = Verdict(
+        effect,
+        lo,
+        hi,
+        p,
+        p,
+        int(t.size),
+        int(c.size),
+        INCONCLUSIVE,
+        better,
+        measure,
+        null,
+        paired,
+        int(t.size) if paired else 0,
+        test,
+        method,
+        ci_level,
+        int(np.sum(~np.isfinite(t_raw))),
+        int(np.sum(~np.isfinite(c_raw))),
+        margin,
+    )
     return found.adjusted(p, "", 1, alpha)
 
 
-def verdicts(comparisons: Sequence[tuple[Sequence[float], Sequence[float], str]], paired: bool = False,
-             alpha: float = 0.05, n_boot: int = N_RESAMPLES, ci: float = 0.95, seed: int = 0,
-             margin: float | None = None) -> list[Verdict]:
+def verdicts(
+    comparisons: Sequence[tuple[Sequence[float], Sequence[float], str]],
+    paired: bool = False,
+    alpha: float = 0.05,
+    n_boot: int = N_RESAMPLES,
+    ci: float = 0.95,
+    seed: int = 0,
+    margin: float | None = None,
+) -> list[Verdict]:
     """One verdict per (treatment, control, better) with the p-values Holm-adjusted across them."""
-    found = [verdict(treatment, control, better, paired, alpha, n_boot, ci, seed, margin)
-             for treatment, control, better in comparisons]
-    return [comparison.adjusted(p_adjusted, "these metrics", len(found), alpha)
-            for comparison, p_adjusted in zip(found, holm([comparison.p for comparison in found]))]
+    found = [
+        verdict(treatment, control, better, paired, alpha, n_boot, ci, seed, margin)
+        for treatment, control, better in comparisons
+    ]
+    return [
+        comparison.adjusted(p_adjusted, "these metrics", len(found), alpha)
+        for comparison, p_adjusted in zip(found, holm([comparison.p for comparison in found]))
+    ]
 
 
 def combine_outcomes(outcomes: Iterable[str]) -> str:

@@ -97,7 +97,11 @@ class Trial:
             if isinstance(value, DictConfig) and override is not None:
                 return override  # a config group chosen by an override: the option's name
             if value is not None:
-                return OmegaConf.to_container(value, resolve=False) if isinstance(value, (DictConfig, ListConfig)) else value
+                return (
+                    OmegaConf.to_container(value, resolve=False)
+                    if isinstance(value, (DictConfig, ListConfig))
+                    else value
+                )
         return override
 
     def number(self, metric: str) -> float | None:
@@ -140,15 +144,25 @@ def diverged_members(trial: Trial) -> list[Member]:
     if not isinstance(seed, int) or not isinstance(size, int):
         return []
     points = trial.grid_points()
-    return [Member(trial, index, seed + offset, dict(point), {}, diverged=True)
-            for index, (point, offset) in enumerate(itertools.product(points, range(size)))]
+    return [
+        Member(trial, index, seed + offset, dict(point), {}, diverged=True)
+        for index, (point, offset) in enumerate(itertools.product(points, range(size)))
+    ]
 
 
 def load_trial(path: Path) -> Trial:
     """One trial dir, read through the run-record contract (`excolor.run_record.read_run`)."""
     record = run_record.read_run(path)
-    trial = Trial(name=path.name, path=path, status=record.status, config=record.config,
-                  overrides=record.overrides, metrics=record.metrics, error=record.error, error_type=record.error_type)
+    trial = Trial(
+        name=path.name,
+        path=path,
+        status=record.status,
+        config=record.config,
+        overrides=record.overrides,
+        metrics=record.metrics,
+        error=record.error,
+        error_type=record.error_type,
+    )
     trial.members = trial_members(trial, record.members) or diverged_members(trial)
     return trial
 
@@ -160,11 +174,18 @@ def _trial_order(path: Path) -> tuple:
 
 def trial_dirs(sweep_dir: Path) -> list[Path]:
     """The sweep's trial dirs in numeric order: numbered subdirs and subdirs holding a Hydra config."""
+
     def holds_hydra_dir(path: Path) -> bool:  # .hydra/, the parent of the contract's config file
         return (path / run_record.CONFIG_FILE).parent.is_dir()
 
-    return sorted((path for path in sweep_dir.iterdir() if path.is_dir() and (path.name.isdigit() or holds_hydra_dir(path))),
-                  key=_trial_order)
+    return sorted(
+        (
+            path
+            for path in sweep_dir.iterdir()
+            if path.is_dir() and (path.name.isdigit() or holds_hydra_dir(path))
+        ),
+        key=_trial_order,
+    )
 
 
 def load_sweep(sweep_dir: Path) -> tuple[DictConfig, list[Trial]]:

@@ -38,7 +38,14 @@ class SlurmStates(SlurmInfoWatcher):
         if command is None or self.sacct:
             return command
         ids = [command[i + 1] for i, word in enumerate(command) if word == "-j"]
-        return ["squeue", "--states=all", "--array", "--noheader", "--format=%i|%T|%N", f"--jobs={','.join(ids)}"]
+        return [
+            "squeue",
+            "--states=all",
+            "--array",
+            "--noheader",
+            "--format=%i|%T|%N",
+            f"--jobs={','.join(ids)}",
+        ]
 
     def read_info(self, string: bytes | str) -> dict[str, dict[str, str]]:
         if not self.sacct:
@@ -50,8 +57,11 @@ class SlurmStates(SlurmInfoWatcher):
 def sacct_works() -> bool:
     """Whether ``sacct`` answers (it exits 1 with "Slurm accounting storage is disabled" otherwise)."""
     try:
-        done = subprocess.run(["sacct", "--noheader", "--allocations", "--format=JobID", "--starttime=now"],
-                              capture_output=True, timeout=30)
+        done = subprocess.run(
+            ["sacct", "--noheader", "--allocations", "--format=JobID", "--starttime=now"],
+            capture_output=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
@@ -68,17 +78,26 @@ def job_return(job: Any, overrides: list[str], run_dir: Callable[[], Path]) -> J
         try:
             return job.results()[0]
         except (UncompletedJobError, FailedJobError) as error:
-            return failed(overrides, RuntimeError(f"SLURM job {job.job_id} failed outside the trial: "
-                                                  f"{str(error).splitlines()[0]} (log: {job.paths.stderr})"))
+            return failed(
+                overrides,
+                RuntimeError(
+                    f"SLURM job {job.job_id} failed outside the trial: "
+                    f"{str(error).splitlines()[0]} (log: {job.paths.stderr})"
+                ),
+            )
     if state.startswith("TIMEOUT"):
-        error: Exception = TrialTimedOut(f"SLURM job {job.job_id} reached its time limit (log: {job.paths.stderr})")
+        error: Exception = TrialTimedOut(
+            f"SLURM job {job.job_id} reached its time limit (log: {job.paths.stderr})"
+        )
         directory = run_dir()
         if directory.is_dir() and not (directory / FAILURE_FILE).exists():
             write_failure(directory, error)
     elif state.startswith(INTERRUPTED_STATES):
         error = TrialInterrupted(f"SLURM job {job.job_id} ended {state} before the trial finished")
     else:
-        error = RuntimeError(f"SLURM job {job.job_id} ended {state} without a result (log: {job.paths.stderr})")
+        error = RuntimeError(
+            f"SLURM job {job.job_id} ended {state} without a result (log: {job.paths.stderr})"
+        )
     return failed(overrides, error)
 
 
@@ -93,6 +112,7 @@ class _Stopped(Exception):
 @contextlib.contextmanager
 def cancel_on_stop(jobs: Sequence[Any]) -> Iterator[None]:
     """While the block runs, SIGTERM or Ctrl-C cancels the jobs that have not ended, then exits."""
+
     def stop(_signum: int, _frame: Any) -> None:
         raise _Stopped()
 

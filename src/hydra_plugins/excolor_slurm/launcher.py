@@ -48,8 +48,14 @@ LOG_LINKS = {"slurm.out": "stdout", "slurm.err": "stderr"}
 class SlurmLauncher(submitit_launcher.SlurmLauncher):
     """``_target_: hydra_plugins.excolor_slurm.launcher.SlurmLauncher`` (the submitit_slurm settings)."""
 
-    def __call__(self, sweep_overrides: list[str], job_dir_key: str, job_num: int, job_id: str,
-                 singleton_state: dict[type, Singleton]) -> JobReturn:
+    def __call__(
+        self,
+        sweep_overrides: list[str],
+        job_dir_key: str,
+        job_num: int,
+        job_id: str,
+        singleton_state: dict[type, Singleton],
+    ) -> JobReturn:
         """In the trial's job: link its logs into its run dir, then run the task (as Hydra's launcher)."""
         import submitit
 
@@ -64,8 +70,13 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             sweep_config.hydra.job.num = job_num
         run_dir = Path(str(sweep_config.hydra.sweep.dir)) / str(sweep_config.hydra.sweep.subdir)
         link_logs(run_dir, environment.paths)
-        return run_job(hydra_context=self.hydra_context, task_function=self.task_function, config=sweep_config,
-                       job_dir_key=job_dir_key, job_subdir_key="hydra.sweep.subdir")
+        return run_job(
+            hydra_context=self.hydra_context,
+            task_function=self.task_function,
+            config=sweep_config,
+            job_dir_key=job_dir_key,
+            job_subdir_key="hydra.sweep.subdir",
+        )
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
         """submitit's USR2 handler, in the trial's job: at the time limit the trial fails; else (a
@@ -75,9 +86,11 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         limit_s = 60.0 * float(self.params["timeout_min"])
         elapsed = time.time() - getattr(self, "_started", time.time())
         if elapsed >= limit_s - float(self.params.get("signal_delay_s", 0)) - SIGNAL_SLACK_S:
-            raise TrialTimedOut(f"the trial's job is at its SLURM time limit (hydra.launcher.timeout_min="
-                                f"{self.params['timeout_min']}; SLURM's warning signal came after {elapsed:.0f} s): "
-                                "not requeued")
+            raise TrialTimedOut(
+                f"the trial's job is at its SLURM time limit (hydra.launcher.timeout_min="
+                f"{self.params['timeout_min']}; SLURM's warning signal came after {elapsed:.0f} s): "
+                "not requeued"
+            )
         return super().checkpoint(*args, **kwargs)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
@@ -94,7 +107,9 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         job_params = []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
             log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
-            job_params.append((list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state()))
+            job_params.append(
+                (list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state())
+            )
         executor = self._executor(submitit)
         with submitit.helpers.clean_env():
             jobs = executor.map_array(self, *zip(*job_params))
@@ -102,18 +117,27 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         for job in jobs:
             job.watcher = states
         with _states.cancel_on_stop(jobs):
-            return [_states.job_return(job, list(overrides), lambda o=overrides, i=idx: self._run_dir(o, i))
-                    for idx, (job, overrides) in enumerate(zip(jobs, job_overrides), start=initial_job_idx)]
+            return [
+                _states.job_return(job, list(overrides), lambda o=overrides, i=idx: self._run_dir(o, i))
+                for idx, (job, overrides) in enumerate(zip(jobs, job_overrides), start=initial_job_idx)
+            ]
 
     def _executor(self, submitit: Any) -> Any:
         """The submitit executor with this launcher's parameters (as Hydra's launcher builds it)."""
         init_keys = {"max_num_timeout", "python"}
         executor = submitit.AutoExecutor(
-            cluster=self._EXECUTOR, folder=self.params["submitit_folder"],
-            **{f"{self._EXECUTOR}_{k}": v for k, v in self.params.items() if k in init_keys})
+            cluster=self._EXECUTOR,
+            folder=self.params["submitit_folder"],
+            **{f"{self._EXECUTOR}_{k}": v for k, v in self.params.items() if k in init_keys},
+        )
         shared = set(OmegaConf.structured(BaseQueueConf).keys())
-        executor.update_parameters(**{k if k in shared else f"{self._EXECUTOR}_{k}": v for k, v in self.params.items()
-                                      if k not in init_keys | {"submitit_folder"}})
+        executor.update_parameters(
+            **{
+                k if k in shared else f"{self._EXECUTOR}_{k}": v
+                for k, v in self.params.items()
+                if k not in init_keys | {"submitit_folder"}
+            }
+        )
         return executor
 
     def _run_dir(self, overrides: Sequence[str], job_num: int) -> Path:

@@ -28,8 +28,10 @@ def grid_sampler(partial: functools.partial, space: SearchSpace, n_trials: int) 
     sizes = {name: _size(d) for name, d in space.distributions.items()}
     points = math.prod(sizes.values())
     if points > MAX_GRID_POINTS:
-        raise ValueError(f"the grid has {points} points ({', '.join(f'{k}: {n}' for k, n in sizes.items())}), "
-                         f"more than {MAX_GRID_POINTS}: use another sampler")
+        raise ValueError(
+            f"the grid has {points} points ({', '.join(f'{k}: {n}' for k, n in sizes.items())}), "
+            f"more than {MAX_GRID_POINTS}: use another sampler"
+        )
     grid = {name: OptunaSweeperImpl._to_grid_sampler_choices(d) for name, d in space.distributions.items()}
     return partial(grid), min(n_trials, points)
 
@@ -39,7 +41,13 @@ def _size(distribution: optuna.distributions.BaseDistribution) -> int:
     if isinstance(distribution, optuna.distributions.CategoricalDistribution):
         return len(distribution.choices)
     step = getattr(distribution, "step", None)
-    if not isinstance(distribution, (optuna.distributions.IntDistribution, optuna.distributions.FloatDistribution)) \
-            or step is None:
-        raise ValueError(f"the grid sampler needs discrete distributions (choice or range), got {distribution}")
+    if (
+        not isinstance(
+            distribution, (optuna.distributions.IntDistribution, optuna.distributions.FloatDistribution)
+        )
+        or step is None
+    ):
+        raise ValueError(
+            f"the grid sampler needs discrete distributions (choice or range), got {distribution}"
+        )
     return round((distribution.high - distribution.low) / step) + 1

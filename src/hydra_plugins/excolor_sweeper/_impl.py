@@ -69,12 +69,18 @@ def best_so_far(study: optuna.Study) -> str:
     """The (first three) best trials in one line."""
     if not any(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
         return "none complete yet"
-    return "; ".join(f"#{t.number} {[round(v, 6) for v in t.values]} {t.params}" for t in study.best_trials[:3])
+    return "; ".join(
+        f"#{t.number} {[round(v, 6) for v in t.values]} {t.params}" for t in study.best_trials[:3]
+    )
 
 
 def directions(direction: Any) -> list[Literal["minimize", "maximize"]]:
     """``hydra.sweeper.direction`` (one name or a list) as a list of ``minimize`` / ``maximize``."""
-    items = list(direction) if isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction) else [direction]
+    items = (
+        list(direction)
+        if isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction)
+        else [direction]
+    )
     names = [getattr(d, "name", str(d)) for d in items]
     for name in names:
         if name not in ("minimize", "maximize"):
@@ -82,8 +88,12 @@ def directions(direction: Any) -> list[Literal["minimize", "maximize"]]:
     return ["minimize" if name == "minimize" else "maximize" for name in names]
 
 
-def tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = None,
-         state: TrialState | None = None) -> None:
+def tell(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    values: list[float] | None = None,
+    state: TrialState | None = None,
+) -> None:
     """``study.tell``; the grid sampler's "study.stop" outside ``optimize`` (its grid is exhausted) is
     no error here: the trial is recorded all the same, and the sweep counts its trials itself."""
     try:
@@ -96,13 +106,26 @@ def tell(study: optuna.Study, trial: optuna.Trial, values: list[float] | None = 
 class ResumableOptunaSweep:
     """The sweep itself; `resumable.ResumableOptunaSweeper` holds one and forwards Hydra's calls."""
 
-    def __init__(self, sampler: Any, direction: Any, storage: str | None, study_name: str | None, n_trials: int,
-                 n_jobs: int, max_failure_rate: float, custom_search_space: str | None, params: Any,
-                 heartbeat_interval: float, grace_period: float) -> None:
+    def __init__(
+        self,
+        sampler: Any,
+        direction: Any,
+        storage: str | None,
+        study_name: str | None,
+        n_trials: int,
+        n_jobs: int,
+        max_failure_rate: float,
+        custom_search_space: str | None,
+        params: Any,
+        heartbeat_interval: float,
+        grace_period: float,
+    ) -> None:
         if not 0.0 <= max_failure_rate <= 1.0:
             raise ValueError(f"hydra.sweeper.max_failure_rate={max_failure_rate} must be in [0, 1]")
         if not (isinstance(sampler, optuna.samplers.BaseSampler) or is_grid(sampler)):
-            raise ValueError(f"hydra.sweeper.sampler must build an Optuna sampler, got {type(sampler).__name__}")
+            raise ValueError(
+                f"hydra.sweeper.sampler must build an Optuna sampler, got {type(sampler).__name__}"
+            )
         self.sampler, self.directions, self.storage_spec = sampler, directions(direction), storage
         self.study_name, self.n_trials, self.n_jobs = study_name, n_trials, max(1, n_jobs)
         self.max_failure_rate, self.params = max_failure_rate, params or {}
@@ -112,7 +135,8 @@ class ResumableOptunaSweep:
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
         self.launcher = Plugins.instance().instantiate_launcher(
-            config=config, hydra_context=hydra_context, task_function=task_function)
+            config=config, hydra_context=hydra_context, task_function=task_function
+        )
 
     def sweep(self, arguments: list[str]) -> None:
         try:
@@ -145,13 +169,19 @@ class ResumableOptunaSweep:
             storage, lock_file = open_storage(resolved), storage_file(resolved)
             log.info("study %r in %s", self.study_name, shown(resolved))
         with study_lock(lock_file):
-            study = optuna.create_study(study_name=self.study_name, storage=storage, sampler=self.sampler,
-                                        directions=self.directions, load_if_exists=True)
+            study = optuna.create_study(
+                study_name=self.study_name,
+                storage=storage,
+                sampler=self.sampler,
+                directions=self.directions,
+                load_if_exists=True,
+            )
             name_objectives(study, objective_names(self.config, len(self.directions)))
         return study, storage, lock_file
 
-    def _run(self, study: optuna.Study, storage: Any, lock_file: Path | None, sweep_dir: Path,
-             space: SearchSpace) -> None:
+    def _run(
+        self, study: optuna.Study, storage: Any, lock_file: Path | None, sweep_dir: Path, space: SearchSpace
+    ) -> None:
         first = True
         while True:
             with study_lock(lock_file):
@@ -163,8 +193,9 @@ class ResumableOptunaSweep:
             if batch:
                 self._launch(study, batch, space)
 
-    def _next_batch(self, study: optuna.Study, storage: Any, sweep_dir: Path, space: SearchSpace,
-                    first: bool) -> list[optuna.Trial] | None:
+    def _next_batch(
+        self, study: optuna.Study, storage: Any, sweep_dir: Path, space: SearchSpace, first: bool
+    ) -> list[optuna.Trial] | None:
         """Settle stale trials, count, and ask for the next batch (None: the study has its n_trials)."""
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if is_stale(trial, self.grace_period):
@@ -174,14 +205,25 @@ class ResumableOptunaSweep:
         running = sum(t.state == TrialState.RUNNING for t in trials)
         to_run = self.n_trials - done - running
         if first and trials:
-            log.info("resuming study %r: %d of %d trials finished, %d running elsewhere, %d to run",
-                     self.study_name, done, self.n_trials, running, max(0, to_run))
+            log.info(
+                "resuming study %r: %d of %d trials finished, %d running elsewhere, %d to run",
+                self.study_name,
+                done,
+                self.n_trials,
+                running,
+                max(0, to_run),
+            )
             # A seeded sampler restarts its random stream in every process: without a reseed a
             # resumed (or a second) process would propose the first one's parameters again.
             self.sampler.reseed_rng()
         if to_run <= 0:
-            log.info("trials done %d of %d (%d running elsewhere) · best so far: %s",
-                     done, self.n_trials, running, best_so_far(study))
+            log.info(
+                "trials done %d of %d (%d running elsewhere) · best so far: %s",
+                done,
+                self.n_trials,
+                running,
+                best_so_far(study),
+            )
             return None
         log.info("trials done %d of %d · best so far: %s", done, self.n_trials, best_so_far(study))
         batch = []
@@ -226,12 +268,17 @@ class ResumableOptunaSweep:
                 continue
             tell(study, trial, values)  # a NaN value: Optuna records FAIL, with a warning
         if raised and len(failures) / len(batch) > self.max_failure_rate:
-            log.error("%d of %d trials failed, more than max_failure_rate=%s allows", len(failures), len(batch),
-                      self.max_failure_rate)
+            log.error(
+                "%d of %d trials failed, more than max_failure_rate=%s allows",
+                len(failures),
+                len(batch),
+                self.max_failure_rate,
+            )
             raise raised[0]
 
-    def _configure(self, study: optuna.Study, trial: optuna.Trial, batch: list[optuna.Trial],
-                   space: SearchSpace) -> list[str]:
+    def _configure(
+        self, study: optuna.Study, trial: optuna.Trial, batch: list[optuna.Trial], space: SearchSpace
+    ) -> list[str]:
         """One trial's overrides: the sampled params (``custom_search_space`` may add some), the fixed
         overrides (also stored as user attributes), and its sweep subdir. A custom parameter that is
         also a fixed one stops the sweep (its batch recorded FAIL, interrupted) before anything runs."""
@@ -250,5 +297,7 @@ class ResumableOptunaSweep:
     def _values(self, returned: Any) -> list[float]:
         values = [float(v) for v in (returned if isinstance(returned, (list, tuple)) else [returned])]
         if len(values) != len(self.directions):
-            raise ValueError(f"the task returned {len(values)} objective values for {len(self.directions)} directions")
+            raise ValueError(
+                f"the task returned {len(values)} objective values for {len(self.directions)} directions"
+            )
         return values

@@ -34,7 +34,11 @@ def is_stale(trial: optuna.trial.FrozenTrial, grace_period: float, now: float | 
     """True if no live process runs this RUNNING trial (see the module docstring)."""
     now = time.time() if now is None else now
     attrs = trial.user_attrs
-    if attrs.get(HOST) == socket.gethostname() and isinstance(attrs.get(PID), int) and not _process_alive(attrs[PID]):
+    if (
+        attrs.get(HOST) == socket.gethostname()
+        and isinstance(attrs.get(PID), int)
+        and not _process_alive(attrs[PID])
+    ):
         return True
     last = attrs.get(HEARTBEAT)
     if not isinstance(last, (int, float)):

@@ -36,7 +36,11 @@ def objective_names(config: Any, n_objectives: int) -> list[str] | None:
     if OmegaConf.is_config(names):
         names = OmegaConf.to_container(names, resolve=True)
     names = [names] if isinstance(names, str) else names
-    if not isinstance(names, list) or len(names) != n_objectives or not all(isinstance(n, str) for n in names):
+    if (
+        not isinstance(names, list)
+        or len(names) != n_objectives
+        or not all(isinstance(n, str) for n in names)
+    ):
         return None
     return names
 
@@ -57,8 +61,10 @@ def optimization_results(study: optuna.Study) -> dict[str, Any] | None:
     if len(study.directions) == 1:
         best = study.best_trial
         return {"name": "optuna", "best_params": dict(best.params), "best_value": best.value}
-    return {"name": "optuna", "solutions": [{"params": dict(t.params), "values": list(t.values)}
-                                            for t in study.best_trials]}
+    return {
+        "name": "optuna",
+        "solutions": [{"params": dict(t.params), "values": list(t.values)} for t in study.best_trials],
+    }
 
 
 def write_optimization_results(study: optuna.Study, sweep_dir: Path) -> Path | None:

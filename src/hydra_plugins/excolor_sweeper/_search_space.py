@@ -55,7 +55,11 @@ class SearchSpace:
 
     def overrides(self, params: dict[str, Any]) -> list[str]:
         """The Hydra overrides of one trial with sampled ``params``."""
-        return [f"{k}={v}" for k, v in params.items()] + [f"{k}={v}" for k, v in self.fixed.items()] + self.verbatim
+        return (
+            [f"{k}={v}" for k, v in params.items()]
+            + [f"{k}={v}" for k, v in self.fixed.items()]
+            + self.verbatim
+        )
 
 
 def search_space(arguments: list[str]) -> SearchSpace:
@@ -131,7 +135,13 @@ def _binary_grid(low: Decimal, high: Decimal, step: Decimal, exact_last: bool) -
 def _categorical(override: Override, count: int | None = None) -> CategoricalDistribution:
     """The sweep's values as Hydra yields them (encoded for Optuna), refused beyond `MAX_CHOICES`."""
     if count is not None and count > MAX_CHOICES:
-        raise ValueError(f"{override.input_line}: {count} values are too many for a categorical distribution "
-                         f"(at most {MAX_CHOICES}); use interval(…), or a step of a binary fraction (0.5, 0.25, …)")
-    return CategoricalDistribution([cast(CategoricalChoiceType, value)
-                                    for value in override.sweep_iterator(transformer=Transformer.encode)])
+        raise ValueError(
+            f"{override.input_line}: {count} values are too many for a categorical distribution "
+            f"(at most {MAX_CHOICES}); use interval(…), or a step of a binary fraction (0.5, 0.25, …)"
+        )
+    return CategoricalDistribution(
+        [
+            cast(CategoricalChoiceType, value)
+            for value in override.sweep_iterator(transformer=Transformer.encode)
+        ]
+    )

@@ -32,7 +32,9 @@ INTERRUPTED, FAILURE = "interrupted", "failure"
 
 def finished(trial: optuna.trial.FrozenTrial) -> bool:
     """COMPLETE, or FAIL from a real error: a trial that is kept and never run again."""
-    return trial.state == TrialState.COMPLETE or (trial.state == TrialState.FAIL and not trial.user_attrs.get(INTERRUPTED))
+    return trial.state == TrialState.COMPLETE or (
+        trial.state == TrialState.FAIL and not trial.user_attrs.get(INTERRUPTED)
+    )
 
 
 def settle(study: optuna.Study, storage: Any, trial: optuna.trial.FrozenTrial, trial_dir: Path) -> str:
@@ -48,12 +50,19 @@ def settle(study: optuna.Study, storage: Any, trial: optuna.trial.FrozenTrial, t
     try:
         if values is not None:
             study.tell(trial.number, values)
-            log.info("trial %d finished before its sweep was killed: recorded from %s", trial.number, trial_dir)
+            log.info(
+                "trial %d finished before its sweep was killed: recorded from %s", trial.number, trial_dir
+            )
             return "complete"
         if record.status == Status.FAILED:
             _set_user_attr(study, storage, trial.number, FAILURE, record.error_type or "error")
             study.tell(trial.number, state=TrialState.FAIL)
-            log.info("trial %d failed before its sweep was killed (%s: %s): kept as FAIL", trial.number, trial_dir, record.error)
+            log.info(
+                "trial %d failed before its sweep was killed (%s: %s): kept as FAIL",
+                trial.number,
+                trial_dir,
+                record.error,
+            )
             return "failed"
         _set_user_attr(study, storage, trial.number, INTERRUPTED, True)
         study.tell(trial.number, state=TrialState.FAIL)

@@ -63,7 +63,10 @@ def check_sampler(sampler: Any) -> None:
             for index, value in enumerate(node):
                 walk(value, f"{where}[{index}]")
 
-    walk(OmegaConf.to_container(sampler, resolve=False) if OmegaConf.is_config(sampler) else sampler, SAMPLER_KEY)
+    walk(
+        OmegaConf.to_container(sampler, resolve=False) if OmegaConf.is_config(sampler) else sampler,
+        SAMPLER_KEY,
+    )
 
 
 def check_sweeper(sweeper: Any) -> None:

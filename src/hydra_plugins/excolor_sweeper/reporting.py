@@ -28,8 +28,11 @@ class ReportingBasicSweeper(BasicSweeper):
             returns = super().sweep(arguments)
         except Exception as error:  # noqa: BLE001 - a trial's failure: already logged by the trial
             write_report_safely(Path(self.config.hydra.sweep.dir))
-            log.error("the sweep ran every trial, and at least one failed (first: %s: %s); the report lists them",
-                      type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+            log.error(
+                "the sweep ran every trial, and at least one failed (first: %s: %s); the report lists them",
+                type(error).__name__,
+                str(error).splitlines()[0] if str(error) else "",
+            )
             raise SystemExit(1) from None
         write_report_safely(Path(self.config.hydra.sweep.dir))
         return returns

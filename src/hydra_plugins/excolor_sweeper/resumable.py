@@ -40,22 +40,44 @@ class ResumableOptunaSweeperConf(OptunaSweeperConf):
     grace_period: float = 120.0
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name="excolor_optuna", node=ResumableOptunaSweeperConf,
-                             provider="excolor")
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="excolor_optuna", node=ResumableOptunaSweeperConf, provider="excolor"
+)
 
 
 class ResumableOptunaSweeper(Sweeper):
     """`hydra/sweeper: excolor_optuna` (the settings above)."""
 
-    def __init__(self, sampler: Any, direction: Any, storage: Any, study_name: str | None, n_trials: int,
-                 n_jobs: int, max_failure_rate: float, custom_search_space: str | None, params: Any,
-                 heartbeat_interval: float = 30.0, grace_period: float = 120.0) -> None:
+    def __init__(
+        self,
+        sampler: Any,
+        direction: Any,
+        storage: Any,
+        study_name: str | None,
+        n_trials: int,
+        n_jobs: int,
+        max_failure_rate: float,
+        custom_search_space: str | None,
+        params: Any,
+        heartbeat_interval: float = 30.0,
+        grace_period: float = 120.0,
+    ) -> None:
         check_custom_search_space(custom_search_space)  # before the sampler is built: every check first
         from hydra_plugins.excolor_sweeper._impl import ResumableOptunaSweep
 
         self.sweep_impl = ResumableOptunaSweep(
-            build_sampler(sampler), direction, storage, study_name, n_trials,
-            n_jobs, max_failure_rate, custom_search_space, params, heartbeat_interval, grace_period)
+            build_sampler(sampler),
+            direction,
+            storage,
+            study_name,
+            n_trials,
+            n_jobs,
+            max_failure_rate,
+            custom_search_space,
+            params,
+            heartbeat_interval,
+            grace_period,
+        )
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.sweep_impl.setup(hydra_context=hydra_context, task_function=task_function, config=config)
