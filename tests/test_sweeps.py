@@ -604,7 +604,9 @@ def test_h2_end_to_end(sweeps):
     assert any(line.startswith("| output=linear | 3 |") for line in report.splitlines()), report
     verdict = [line for line in report.splitlines() if line.startswith("- **H2**")]
     # 3 pairs: the smallest two-sided Wilcoxon p is 2/2³ = 0.25, so the verdict must be inconclusive
-    assert len(verdict) == 1 and ": inconclusive —" in verdict[0] and "n = 3 seeds, paired" in verdict[0], report
+    assert len(verdict) == 1 and ": inconclusive —" in verdict[0] and "n = 3 seeds, paired" in verdict[0], (
+        report
+    )
     summary = json.loads((sweep / "summary.json").read_text())
     assert {k: summary["counts"][k] for k in ("ok", "failed", "incomplete", "total")} == {
         "ok": 2,
