@@ -247,7 +247,7 @@ def wilcoxon_signed_rank(differences: Values, alternative: str = "two-sided") ->
         return exact.signed_rank_p(d, alternative)
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        p = float(_sps.wilcoxon(d, alternative=alternative, method="asymptotic").pvalue)
+        p = float(_sps.wilcoxon(d, alternative=alternative, method="asymptotic").pvalue)  # pyright: ignore[reportAttributeAccessIssue]  # scipy's result class is built at runtime (_make_tuple_bunch); its fields are unknown to inference
     return 1.0 if math.isnan(p) else p
 
 
