@@ -149,10 +149,11 @@ def test_median_of_ratios_by_hand():
     effect, lo, hi = v.effect, v.lo, v.hi
     assert effect == pytest.approx(2.0)
     assert 1.5 <= lo <= effect <= hi <= 4.0  # every resampled median is one of the ratios
-    # pairs with a non-finite value are dropped: the same three pairs remain
+    # a non-finite value is a diverged unit, its side's worst (verdict's docstring): that pair's ratio is
+    # inf, so the median of 1.5, 2, 4, inf is (2 + 4) / 2 = 3
     assert stats.verdict(
         [2, 3, 8, float("nan")], [1, 2, 2, 5], paired=True, n_boot=2000
-    ).effect == pytest.approx(2.0)
+    ).effect == pytest.approx(3.0)
 
 
 def test_paired_verdict_by_hand():
