@@ -39,3 +39,33 @@ _.treatment_trials
 _.control_trials
 _.n_treatment
 _.n_control
+
+# Reached by name from outside the import graph.
+_.train_plain_population  # bench.py runs it by name in a fresh `python -c` subprocess (plain_population_seconds)
+_.num  # hydra_plugins/excolor_slurm/launcher.py: sets `hydra.job.num`, which Hydra reads for the job
+_.stamp  # targets._parse: the file's (mtime, size), an argument only so lru_cache keys on it
+
+# Used by tests, on purpose outside src/.
+_.DISPATCH  # run_record: the dispatch metric keys, checked by tests/test_reproducible.py; named in reproducible.py
+_.EagerStandIn  # step_graphs: the CPU stand-in for CUDA graphs that tests/test_step_graphs.py trains through
+
+# issue 18: tested components wired next round (tested, documented in the README; not yet called from src/).
+_.LabelCounter  # labels.py
+_.active_labels  # labels.py
+_.val_check_interval  # lattice.py
+_.batch_sizes  # lattice.py
+_.epoch_mean  # lattice.py
+_.LatticeBatches  # lattice.py
+_.validation  # lattice.py
+_.named_colors  # named_colors.py
+_.named_color_table  # named_colors.py
+_.format_table  # named_colors.py
+_.score_plan  # plans.py
+_.correlation  # scores.py
+_.SimilarityScore  # scores.py
+_.VibrancyScore  # scores.py
+_.pareto_front  # selection.py
+_.best_member  # selection.py
+_.ablate  # surgery.py
+_.prune  # surgery.py
+_.AxisAlignedSuppression  # interventions/axis_suppression.py

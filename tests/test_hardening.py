@@ -15,7 +15,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from excolor import cache as cache_module
-from excolor.cache import CheckpointCache, code_version, training_key, training_modules
+from excolor.cache import CheckpointCache, code_version, training_code, training_key
 from excolor.checkpoint import MODEL_CONFIG_KEY, load_model, read_checkpoint
 from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.errors import CheckpointError
@@ -249,7 +249,7 @@ def test_steps_and_device_change_the_key(default_key):
 
 
 def test_the_modules_training_imports_are_found_from_the_code():
-    modules = training_modules({"excolor.train"})
+    modules = training_code({"excolor.train"})[0]
     # train.py's fit and seeding code, and what it imports lazily inside functions
     for name in (
         "excolor.train",

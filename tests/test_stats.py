@@ -149,8 +149,8 @@ def test_median_of_ratios_by_hand():
     effect, lo, hi = v.effect, v.lo, v.hi
     assert effect == pytest.approx(2.0)
     assert 1.5 <= lo <= effect <= hi <= 4.0  # every resampled median is one of the ratios
-    # a non-finite value is a diverged unit, its side's worst value (here the largest ratio), not a dropped
-    # pair: the ratios are 1.5, 2, 4 and the worst, so the median is (2 + 4) / 2 = 3
+    # a non-finite value is a diverged unit, its side's worst (verdict's docstring): that pair's ratio is
+    # inf, so the median of 1.5, 2, 4, inf is (2 + 4) / 2 = 3
     assert stats.verdict(
         [2, 3, 8, float("nan")], [1, 2, 2, 5], paired=True, n_boot=2000
     ).effect == pytest.approx(3.0)

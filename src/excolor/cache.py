@@ -191,11 +191,6 @@ def training_code(roots: set[str]) -> tuple[dict[str, Path], dict[str, str]]:
     return dict(sorted(seen.items())), dict(sorted(versions.items()))
 
 
-def training_modules(roots: set[str]) -> dict[str, Path]:
-    """name → file of every source module reachable from `roots` (see `training_code`)."""
-    return training_code(roots)[0]
-
-
 def code_version(extra_roots: Set[str] = frozenset()) -> str:
     """SHA-256 over the source of every module that training runs (module name + bytes) and the
     versions of the installed code the targets resolve into."""

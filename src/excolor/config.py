@@ -197,8 +197,10 @@ def checked_main(hydra_main, config_name: str, check, argv: list[str] | None = N
             from hydra.core.override_parser.overrides_parser import OverridesParser
 
             parsed = OverridesParser.create().parse_overrides(overrides)
-            overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
-            sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
+            lines = [(o.input_line, o.is_sweep_override()) for o in parsed]
+            # the parser keeps each override's own text (input_line is None only for a hand-built one)
+            overrides = [line for line, sweep in lines if line is not None and not sweep]
+            sweeps = [line for line, sweep in lines if line is not None and sweep]
         cfg = compose_config(config_name, overrides)
     except Exception as error:
         message = None if full_error else composition_error(error, overrides)

@@ -80,9 +80,10 @@ def combinations(values: dict[str, list[str]], design: str) -> list[dict[str, st
     `each`: nothing forced, every value of each variable alone, then all three at their lowest and
     all at their highest; `grid`: ATen × MKL with oneDNN unforced, then each oneDNN ISA alone;
     `full`: every combination."""
-    unforced = dict.fromkeys(VARIABLES, UNFORCED)
+    unforced: dict[str, str] = dict.fromkeys(VARIABLES, UNFORCED)
     if design == "full":
         return [dict(zip(VARIABLES, combo)) for combo in itertools.product(*(values[v] for v in VARIABLES))]
+    rows: list[dict[str, str]]
     if design == "grid":
         rows = [
             {ATEN: aten, MKL: mkl, ONEDNN: UNFORCED}
@@ -164,7 +165,7 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m excolor.dispatch_matrix", description=__doc__.splitlines()[0]
+        prog="python -m excolor.dispatch_matrix", description=(__doc__ or "").partition("\n")[0]
     )
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     parser.add_argument(

@@ -66,7 +66,12 @@ def evaluate(cfg: DictConfig, out_dir: Path) -> dict:
     if not run_config.is_file():
         raise ConfigError(f"run={cfg.run}: not a run directory (no {CONFIG_FILE})")
     # The run's own kernels unless asked otherwise (a run from before the setting: native).
-    mode = cfg.reproducible or OmegaConf.load(run_config).get("reproducible", NATIVE)
+    mode = cfg.reproducible
+    if not mode:
+        saved = OmegaConf.load(run_config)
+        if not isinstance(saved, DictConfig):
+            raise ConfigError(f"run={cfg.run}: {CONFIG_FILE} is not a mapping")
+        mode = saved.get("reproducible", NATIVE)
     pin(mode)  # before torch is imported
 
     from excolor.checkpoint import load_population

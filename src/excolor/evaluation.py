@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ from excolor.colors import hsv_similarity, rgb_cube, rgb_to_hsv
 from excolor.config import config_key
 from excolor.cubes import loss_cube  # the grids live in cubes: no import circle with figures
 from excolor.errors import ConfigError
-from excolor.interventions import intervene
+from excolor.interventions import Intervention, intervene
 from excolor.interventions.concept import check_dim
 from excolor.metrics import (
     BASELINE,
@@ -50,26 +50,29 @@ from excolor.metrics import (
     eval_name,
 )
 
+if TYPE_CHECKING:
+    from excolor.model import ColorAutoencoder
+    from excolor.population_model import PopulationAutoencoder
+
 log = logging.getLogger(__name__)
 PURE_RED_HSV = np.array([0.0, 1.0, 1.0])
 
 
-def build_interventions(configs: DictConfig | None, width: int) -> dict[str, list[nn.Module]]:
+def build_interventions(configs: DictConfig | None, width: int) -> dict[str, list[Intervention]]:
     """`none` (no intervention) plus one entry per configured name; a list entry composes in order.
     Every intervention is validated (and its concept checked against the bottleneck width) here,
     before any training."""
     from hydra.utils import instantiate
 
-    evaluations: dict[str, list[nn.Module]] = {BASELINE: []}
+    evaluations: dict[str, list[Intervention]] = {BASELINE: []}
     for name, config in (configs or {}).items():
         if name == BASELINE:
             raise ConfigError(f"intervention.{BASELINE}: the name is reserved for the baseline")
         items = list(config) if isinstance(config, ListConfig) else [config]
         with config_key(f"intervention.{name}"):
             modules = [instantiate(item) for item in items]
-            for module in modules:
-                check_dim(module, width)
-        evaluations[str(name)] = modules
+            checked = [check_dim(module, width) for module in modules]
+        evaluations[str(name)] = checked
     return evaluations
 
 
@@ -176,7 +179,7 @@ class Evaluator:
             return {
                 name: self._hooked_errors(colors, interventions) for name, interventions in settings.items()
             }
-        model, layer = self.model, self.layer
+        model, layer = cast(SplitModel, self.model), self.layer  # self.split: isinstance(model, SplitModel)
         out = {name: torch.empty(self.members, len(colors), device=colors.device) for name in settings}
         start = 0
         for part in colors.split(self.chunk):
@@ -205,7 +208,9 @@ class Evaluator:
         val_errors = self.errors(self.val_colors, settings)
         return {name: self._metrics(name, errors[name], val_errors[name]) for name in settings}
 
-    def metrics(self, name: str, interventions: list[nn.Module]) -> tuple[list[dict[str, float]], np.ndarray]:
+    def metrics(
+        self, name: str, interventions: Sequence[nn.Module]
+    ) -> tuple[list[dict[str, float]], np.ndarray]:
         """Each member's metrics of one setting, and the per-color loss-cube error [members, colors]."""
         return self.evaluate({name: interventions})[name]
 
@@ -230,7 +235,11 @@ class Evaluator:
 
 
 def evaluate_run(
-    model: nn.Module, evaluations: dict[str, list[nn.Module]], cfg: DictConfig, out_dir: Path, logger=None
+    model: PopulationAutoencoder | ColorAutoencoder,
+    evaluations: dict[str, list[Intervention]],
+    cfg: DictConfig,
+    out_dir: Path,
+    logger=None,
 ) -> list[dict]:
     """Evaluate every setting for every member; draw member `cfg.member`'s figures into `out_dir`;
     log the medians over members; return each member's metrics."""

@@ -39,6 +39,9 @@ class AutoencoderModule(L.LightningModule):
     `trainer.callback_metrics` receive their median over members every `log_every_n_steps` steps.
     """
 
+    _term_weights: Tensor  # buffers registered in __init__
+    _skipped: Tensor
+
     def __init__(
         self,
         model: PopulationAutoencoder,
@@ -98,16 +101,20 @@ class AutoencoderModule(L.LightningModule):
         # the device (`capturable`), so a step creates nothing on the host and could be graph-captured.
         # On the CPU: torch's default Adam, as always (the CPU results stay bit for bit what they were).
         device = next(self.model.parameters()).device
-        options = {} if device.type == "cpu" else {"foreach": True, "capturable": True}
+        capturable = device.type != "cpu"
+        foreach = True if capturable else None  # None: torch's default
         if (
-            options
+            capturable
         ):  # torch warns that capturable steps run uncaptured cost more: a few launches per step, known
             warnings.filterwarnings("ignore", message="This instance was constructed with capturable=True")
         self._backend = self._graph_backend(device)
         lr = self.learning_rates[0]
+        params = self.model.parameters()
         if self._backend is not None:  # a replayed step reads its learning rate from the device
-            return torch.optim.Adam(self.model.parameters(), lr=torch.tensor(lr, device=device), **options)
-        return torch.optim.Adam(self.model.parameters(), lr=lr, **options)
+            return torch.optim.Adam(
+                params, lr=torch.tensor(lr, device=device), foreach=foreach, capturable=capturable
+            )
+        return torch.optim.Adam(params, lr=lr, foreach=foreach, capturable=capturable)
 
     def _graph_backend(self, device: torch.device) -> GraphBackend | None:
         """CUDA graphs when asked for (`cuda_graphs`) and training on CUDA; None: eager steps."""
@@ -190,7 +197,7 @@ class AutoencoderModule(L.LightningModule):
         recon = ((y - x) ** 2).mean((-2, -1)).reshape(self.model.size)  # each member's MSE
         loss = recon
         terms = []
-        for index, (runs, regularizer) in enumerate(zip(active, self.regularizers.values())):
+        for index, (runs, (_, regularizer)) in enumerate(zip(active, self._terms)):
             if not runs:
                 terms.append(self._skipped)
                 continue

@@ -333,5 +333,7 @@ def _members(record: RunRecord) -> list[MemberRecord]:
     for row in rows:
         grid = {key: row[key] for key in grid_keys(row)}
         metrics = {key: value for key, value in row.items() if key not in MEMBER_COLUMNS and key not in grid}
-        members.append(MemberRecord(row["member"], row[SEED], grid, metrics))
+        members.append(
+            MemberRecord(int(row["member"]), int(row[SEED]), grid, metrics)
+        )  # ints already (read_members)
     return members

@@ -59,7 +59,7 @@ def correlation(errors: np.ndarray, feature: np.ndarray) -> tuple[float, float]:
     """The post-hoc print: (r, two-sided p) of one model's errors [n] against
     feature [n] (scipy's pearsonr)."""
     result = stats.pearsonr(np.asarray(feature, float).ravel(), np.asarray(errors, float).ravel())
-    return float(result.statistic), float(result.pvalue)
+    return float(result.statistic), float(result.pvalue)  # pyright: ignore[reportAttributeAccessIssue]  # scipy's result class is built at runtime (_make_tuple_bunch); its fields are unknown to inference
 
 
 class Score(Protocol):

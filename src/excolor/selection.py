@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from excolor.metrics import CHAPTER_SCORE as SCORE
+from excolor.metrics import CHAPTER_SCORE
 
 
 def _matrix(rows: Sequence[Mapping[str, float]], names: Sequence[str]) -> np.ndarray:
@@ -41,7 +41,7 @@ def pareto_front(
     return np.flatnonzero(valid)[~dominated].tolist()
 
 
-def best_member(rows: Sequence[Mapping[str, float]], front: Sequence[int], score: str = SCORE) -> int:
+def best_member(rows: Sequence[Mapping[str, float]], front: Sequence[int], score: str = CHAPTER_SCORE) -> int:
     """The index of the Pareto member with the highest `score` (the first one on a tie)."""
     if not front:
         raise ValueError("the Pareto set is empty")

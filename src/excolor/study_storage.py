@@ -21,11 +21,6 @@ from typing import Any
 SQLITE = "sqlite:///"
 
 
-def is_file_storage(spec: str) -> bool:
-    """True for a journal file path or an sqlite URL: storages whose study is one local file."""
-    return spec.startswith(SQLITE) or "://" not in spec
-
-
 def shown(spec: str) -> str:
     """The storage spec as logs and reports show it: a database URL's password replaced by ``***``."""
     if spec.startswith(SQLITE) or "://" not in spec:

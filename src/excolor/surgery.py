@@ -43,6 +43,17 @@ def _around(model: nn.Module, layer: str) -> tuple[str, str]:
     return before[-1], after[0]
 
 
+def _linears(
+    model: nn.Module, layer: str
+) -> tuple[str, nn.Linear | StackedLinear, str, nn.Linear | StackedLinear]:
+    """The producer's name and module and the consumer's, around `layer` (see `_around`)."""
+    producer_name, consumer_name = _around(model, layer)
+    modules = dict(model.named_modules())
+    producer, consumer = modules[producer_name], modules[consumer_name]
+    assert isinstance(producer, LINEAR) and isinstance(consumer, LINEAR)  # _around picks Linear layers
+    return producer_name, producer, consumer_name, consumer
+
+
 def _check_dims(dims: Sequence[int], width: int) -> list[int]:
     dims = sorted(int(d) for d in dims)
     if not dims or len(set(dims)) != len(dims) or dims[0] < 0 or dims[-1] >= width:
@@ -55,9 +66,7 @@ def _check_dims(dims: Sequence[int], width: int) -> list[int]:
 def ablate(model: nn.Module, layer: str, dims: Sequence[int]) -> nn.Module:
     """A copy of `model` with the producer rows/biases and consumer columns of `dims` set to 0."""
     model = copy.deepcopy(model)
-    producer_name, consumer_name = _around(model, layer)
-    modules = dict(model.named_modules())
-    producer, consumer = modules[producer_name], modules[consumer_name]
+    _, producer, _, consumer = _linears(model, layer)
     index = torch.tensor(_check_dims(dims, producer.weight.shape[-2]), device=producer.weight.device)
     with torch.no_grad():
         producer.weight.index_fill_(-2, index, 0.0)
@@ -74,15 +83,13 @@ def _set(model: nn.Module, name: str, module: nn.Module) -> None:
 def prune(model: nn.Module, layer: str, dims: Sequence[int]) -> nn.Module:
     """A copy of `model` whose producer and consumer lose the rows/columns of `dims` (K → K − |dims|)."""
     model = copy.deepcopy(model)
-    producer_name, consumer_name = _around(model, layer)
-    modules = dict(model.named_modules())
-    producer, consumer = modules[producer_name], modules[consumer_name]
+    producer_name, producer, consumer_name, consumer = _linears(model, layer)
     width = producer.weight.shape[-2]
     keep = [k for k in range(width) if k not in set(_check_dims(dims, width))]
     kept = torch.tensor(keep, device=producer.weight.device)
     lead = tuple(producer.weight.shape[:-2])  # () for nn.Linear, (N,) for a StackedLinear
-    new_producer: nn.Module
-    new_consumer: nn.Module
+    new_producer: nn.Linear | StackedLinear
+    new_consumer: nn.Linear | StackedLinear
     if lead:
         new_producer = StackedLinear(lead[0], producer.weight.shape[-1], len(keep))
         new_consumer = StackedLinear(lead[0], len(keep), consumer.weight.shape[-2])
@@ -100,5 +107,7 @@ def prune(model: nn.Module, layer: str, dims: Sequence[int]) -> nn.Module:
     _set(model, consumer_name, new_consumer)
     config = getattr(model, "config", None)
     if isinstance(config, dict) and "bottleneck" in config:
-        model.config = {**config, "bottleneck": len(keep)}  # the width the rest reads
+        # the width the rest reads; torch types Module.__setattr__'s value as Tensor | Module, though
+        # it stores any other value as a plain attribute
+        model.config = {**config, "bottleneck": len(keep)}  # pyright: ignore[reportArgumentType]
     return model

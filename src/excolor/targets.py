@@ -38,13 +38,10 @@ class Unresolved(Exception):
 
 @dataclass(frozen=True)
 class Resolved:
-    """Where `path` leads: `module` is the module that defines the object (or the module itself when
-    `is_module`); `static` says whether reading source settled it (nothing imported)."""
+    """Where `path` leads: `module` is the module that defines the object (or the module itself)."""
 
     path: str
     module: str
-    is_module: bool
-    static: bool
 
 
 def within(name: str, packages: Sequence[str]) -> bool:
@@ -382,7 +379,7 @@ def resolve_static(path: str) -> Resolved:
     if module_spec(parts[0]) is None:
         raise Unresolved(f"no module {parts[0]!r}")
     place = _walk(_Place(parts[0]), parts[1:], 0)
-    return Resolved(path, place.module, place.node is None, static=True)
+    return Resolved(path, place.module)
 
 
 def defining_module(obj: Any) -> str:
@@ -401,7 +398,7 @@ def resolve_dynamic(path: str) -> Resolved:
     from hydra._internal.utils import _locate
 
     obj = _locate(path)
-    return Resolved(path, defining_module(obj), isinstance(obj, types.ModuleType), static=False)
+    return Resolved(path, defining_module(obj))
 
 
 def resolve(path: str) -> Resolved:

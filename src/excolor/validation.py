@@ -516,6 +516,8 @@ def check_evaluate_config(cfg) -> None:
     for group in ("intervention", "evaluation"):
         check_finite_numbers(group, plain.get(group))
     run_config = OmegaConf.load(run_dir / CONFIG_FILE)
+    if not isinstance(run_config, DictConfig):
+        raise ConfigError(f"run={run}: {CONFIG_FILE} is not a mapping")
     if "population" in run_config:  # evaluate builds the run's population from it: trusted by this command
         check_trusted(OmegaConf.masked_copy(run_config, ["population"]), trusted_packages(cfg))
     width = OmegaConf.select(run_config, "model.bottleneck")
@@ -524,7 +526,9 @@ def check_evaluate_config(cfg) -> None:
     if plain.get("reproducible") is not None:
         check_mode(plain["reproducible"])
     check_interventions(plain.get("intervention"))
-    check_evaluation(plain.get("evaluation") or {}, population_size(OmegaConf.to_container(run_config)))
+    saved = OmegaConf.to_container(run_config)
+    assert isinstance(saved, dict)  # a DictConfig's container
+    check_evaluation(plain.get("evaluation") or {}, population_size(saved))
     check_writable_dir("run", run_dir / "evaluations")
 
 

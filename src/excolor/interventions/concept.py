@@ -31,9 +31,9 @@ def concept_vector(owner: str, concept, dim: int | None = None) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float64).div(norm).float()
 
 
-def check_dim(intervention: nn.Module, width: int) -> None:
+def check_dim(intervention: nn.Module, width: int) -> Intervention:
     """Raise ConfigError if `intervention` is not an `Intervention` (excolor.extension) or its concept
-    length (`dim`; None: any width) is not `width`."""
+    length (`dim`; None: any width) is not `width`; else return it."""
     if not isinstance(intervention, Intervention):
         kind = type(intervention)
         raise ConfigError(
@@ -46,6 +46,7 @@ def check_dim(intervention: nn.Module, width: int) -> None:
         raise ConfigError(
             f"intervention {name}: concept has length {dim} but the bottleneck has {width} dims"
         )
+    return intervention
 
 
 def part(owner: str, key: str, value: Any, kind: type[T]) -> T:

@@ -53,6 +53,8 @@ class BezierMapper(Mapper):
     ys: torch.Tensor
 
     C = 1.0 / math.sqrt(2.0)
+    _start: torch.Tensor
+    _xs_stop: torch.Tensor
 
     def __init__(self, a: float = 0.0, b: float = 0.5, points: int = 1001):
         super().__init__()

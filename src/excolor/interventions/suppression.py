@@ -20,6 +20,8 @@ from excolor.interventions.falloff import BoundedFalloff
 class Suppression(Intervention):
     """z' = z − falloff(clamp(z·v, 0, 1))·(z·v)·v, row-wise over Z of shape [..., K]."""
 
+    concept: torch.Tensor  # a buffer
+
     def __init__(self, concept, falloff: Falloff | None = None, dim: int | None = None):
         super().__init__()
         self.register_buffer("concept", concept_vector("intervention suppression", concept, dim))

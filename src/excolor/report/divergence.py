@@ -69,7 +69,7 @@ def fisher_exact(diverged_t: int, n_t: int, diverged_c: int, n_c: int) -> float:
     """Two-sided Fisher exact p of the 2×2 table diverged / not per side (NaN if a side is empty)."""
     if n_t == 0 or n_c == 0:
         return math.nan
-    return float(_sps.fisher_exact([[diverged_t, n_t - diverged_t], [diverged_c, n_c - diverged_c]]).pvalue)
+    return float(_sps.fisher_exact([[diverged_t, n_t - diverged_t], [diverged_c, n_c - diverged_c]]).pvalue)  # pyright: ignore[reportAttributeAccessIssue]  # scipy's result class is built at runtime (_make_tuple_bunch); its fields are unknown to inference
 
 
 def compare_divergence(groups: Groups, metrics: Iterable[str]) -> Divergence:

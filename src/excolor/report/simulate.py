@@ -190,7 +190,7 @@ def limit(datasets: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m excolor.report.simulate", description=__doc__.split("\n\n")[0]
+        prog="python -m excolor.report.simulate", description=(__doc__ or "").split("\n\n")[0]
     )
     parser.add_argument("--datasets", type=int, default=1000, help="null datasets per scenario (1000)")
     parser.add_argument("--seeds", type=int, default=32, help="seeds per arm (32)")

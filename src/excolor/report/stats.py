@@ -247,7 +247,7 @@ def wilcoxon_signed_rank(differences: Values, alternative: str = "two-sided") ->
         return exact.signed_rank_p(d, alternative)
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        p = float(_sps.wilcoxon(d, alternative=alternative, method="asymptotic").pvalue)
+        p = float(_sps.wilcoxon(d, alternative=alternative, method="asymptotic").pvalue)  # pyright: ignore[reportAttributeAccessIssue]  # scipy's result class is built at runtime (_make_tuple_bunch); its fields are unknown to inference
     return 1.0 if math.isnan(p) else p
 
 
@@ -344,37 +344,6 @@ def _unpaired_effect(
         effect = float(statistic(t, c))
     lo, hi, method = bca_interval((t, c), statistic, n_boot, ci, seed, percentile)
     return effect, lo, hi, method
-
-
-def ratio_of_medians(
-    treatment: Sequence[float],
-    control: Sequence[float],
-    n_boot: int = N_RESAMPLES,
-    ci: float = 0.95,
-    seed: int = 0,
-):
-    """(ratio, lo, hi): ratio = median(t)/median(c) of the finite values with a BCa bootstrap CI (groups
-    resampled independently, `numpy.random.default_rng(seed)`; deterministic for a seed). lo/hi are NaN
-    if a resampled ratio is NaN; all three are NaN if a group is empty."""
-    return _unpaired_effect(_finite(treatment), _finite(control), "ratio", n_boot, ci, seed)[:3]
-
-
-def diff_of_medians(
-    treatment: Sequence[float],
-    control: Sequence[float],
-    n_boot: int = N_RESAMPLES,
-    ci: float = 0.95,
-    seed: int = 0,
-):
-    """(diff, lo, hi): diff = median(t) − median(c), same bootstrap as `ratio_of_medians`."""
-    return _unpaired_effect(_finite(treatment), _finite(control), "difference", n_boot, ci, seed)[:3]
-
-
-def paired_values(treatment: Sequence[float], control: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs (t_i, c_i) whose two values are both finite, as two aligned arrays."""
-    t, c = _aligned(treatment, control)
-    keep = np.isfinite(t) & np.isfinite(c)
-    return t[keep], c[keep]
 
 
 def _aligned(treatment: Values, control: Values) -> tuple[np.ndarray, np.ndarray]:

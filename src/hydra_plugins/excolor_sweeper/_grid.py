@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, TypeGuard
 
 import optuna
 from hydra_plugins.hydra_optuna_sweeper._impl import OptunaSweeperImpl
@@ -18,7 +18,7 @@ from hydra_plugins.excolor_sweeper._search_space import SearchSpace
 MAX_GRID_POINTS = 1_000_000
 
 
-def is_grid(sampler: Any) -> bool:
+def is_grid(sampler: Any) -> TypeGuard[functools.partial]:
     """True for the grid sampler's config as instantiated: a partial GridSampler."""
     return isinstance(sampler, functools.partial) and sampler.func is optuna.samplers.GridSampler
 

@@ -126,7 +126,9 @@ class ResumableOptunaSweep:
             raise ValueError(
                 f"hydra.sweeper.sampler must build an Optuna sampler, got {type(sampler).__name__}"
             )
-        self.sampler, self.directions, self.storage_spec = sampler, directions(direction), storage
+        # An Optuna sampler, or the grid sampler's partial until sweep() builds it over the search space.
+        self.sampler: Any = sampler
+        self.directions, self.storage_spec = directions(direction), storage
         self.study_name, self.n_trials, self.n_jobs = study_name, n_trials, max(1, n_jobs)
         self.max_failure_rate, self.params = max_failure_rate, params or {}
         self.extend_search_space = build_custom_search_space(custom_search_space)
