@@ -12,49 +12,18 @@ that is not ours (`**kwargs` forwarded to Lightning's WandbLogger), or anything 
 from __future__ import annotations
 
 import ast
-from pathlib import Path
+
+from excolor.targets import definition, within
 
 PACKAGE = "excolor"
-SRC_DIR = Path(__file__).resolve().parents[1]
-DEPTH = 8  # re-exports and base classes followed at most this deep
+DEPTH = 8  # base classes followed at most this deep
 
 
-def _module_tree(module: str) -> ast.Module | None:
-    """The parsed source of `excolor.…` module `module` (`a/b.py` or `a/b/__init__.py`), or None."""
-    if module != PACKAGE and not module.startswith(PACKAGE + "."):
-        return None
-    base = SRC_DIR.joinpath(*module.split("."))
-    for path in (base.with_suffix(".py"), base / "__init__.py"):
-        if path.is_file():
-            try:
-                return ast.parse(path.read_text())
-            except (SyntaxError, UnicodeDecodeError, OSError):
-                return None
-    return None
-
-
-def _definition(module: str, name: str, depth: int = 0) -> tuple[str, ast.AST] | None:
-    """The class or function `name` of `module`, following `from x import name` re-exports:
-    (the module that defines it, its node)."""
-    tree = _module_tree(module)
-    if tree is None or depth > DEPTH:
-        return None
-    for node in tree.body:
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and node.name == name:
-            return module, node
-    is_package = (SRC_DIR.joinpath(*module.split(".")) / "__init__.py").is_file()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and any(
-            (alias.asname or alias.name) == name for alias in node.names
-        ):
-            source = next(alias.name for alias in node.names if (alias.asname or alias.name) == name)
-            if node.level:
-                parts = module.split(".")[: len(module.split(".")) - node.level + (1 if is_package else 0)]
-                origin = ".".join([*parts, *([node.module] if node.module else [])])
-            else:
-                origin = node.module or ""
-            return _definition(origin, source, depth + 1)
-    return None
+def _definition(module: str, name: str) -> tuple[str, ast.AST] | None:
+    """The class or function `name` of `module` (re-exports followed, `excolor.targets.definition`)
+    when our own package defines it; None otherwise."""
+    found = definition(f"{module}.{name}")
+    return found if found is not None and within(found[0], (PACKAGE,)) else None
 
 
 def _arguments(function: ast.FunctionDef, skip_self: bool) -> tuple[list[str], bool]:
@@ -97,7 +66,7 @@ def parameters(target: str) -> tuple[str, ...] | None:
     """The keys a config node with this `_target_` may have besides `_target_` (see the module
     docstring); None when any key may be right."""
     module, _, name = target.rpartition(".")
-    found = _definition(module, name) if module else None
+    found = _definition(module, name) if module and within(module, (PACKAGE,)) else None
     if found is None:
         return None
     where, node = found

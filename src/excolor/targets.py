@@ -371,15 +371,29 @@ def _class_attribute(place: _Place, name: str) -> _Place:
     return _Place(place.module, found[0])
 
 
-def resolve_static(path: str) -> Resolved:
+def _place(path: str) -> _Place:
     """Where `path` leads, from source alone (`Unresolved` when the source does not settle it)."""
     parts = path.split(".")
     if not all(part.isidentifier() for part in parts):
         raise Unresolved(f"{path!r} is not a dotted path")
     if module_spec(parts[0]) is None:
         raise Unresolved(f"no module {parts[0]!r}")
-    place = _walk(_Place(parts[0]), parts[1:], 0)
-    return Resolved(path, place.module)
+    return _walk(_Place(parts[0]), parts[1:], 0)
+
+
+def resolve_static(path: str) -> Resolved:
+    """Where `path` leads, from source alone (`Unresolved` when the source does not settle it)."""
+    return Resolved(path, _place(path).module)
+
+
+def definition(path: str) -> tuple[str, ast.AST] | None:
+    """The module that defines the class or function `path` leads to, and its AST node, from source
+    alone (re-exports followed); None for a module or where the source does not settle it."""
+    try:
+        place = _place(path)
+    except Unresolved:
+        return None
+    return None if place.node is None else (place.module, place.node)
 
 
 def defining_module(obj: Any) -> str:
