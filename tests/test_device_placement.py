@@ -35,15 +35,7 @@ from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.schedule import load_schedule
 
 DEVICES = ["meta", *(["cuda"] if torch.cuda.is_available() else [])]
-MODEL = OmegaConf.create(
-    {
-        "_target_": "excolor.model.ColorAutoencoder",
-        "hidden": 16,
-        "bottleneck": 4,
-        "normalize": True,
-        "output": "linear",
-    }
-)
+MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
 # Ops whose result the host must read from the device (a sync), whatever their arguments.
 SYNC_OPS = {
     "_local_scalar_dense",

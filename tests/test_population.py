@@ -29,15 +29,7 @@ from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.run_record import read_members, summarize_members
 from excolor.schedule import load_schedule
 
-MODEL = OmegaConf.create(
-    {
-        "_target_": "excolor.model.ColorAutoencoder",
-        "hidden": 16,
-        "bottleneck": 4,
-        "normalize": True,
-        "output": "linear",
-    }
-)
+MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
 
 
 def data_config(seed: int = 0):

@@ -21,15 +21,7 @@ from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.schedule import load_schedule
 from excolor.step_graphs import EagerStandIn
 
-MODEL = OmegaConf.create(
-    {
-        "_target_": "excolor.model.ColorAutoencoder",
-        "hidden": 16,
-        "bottleneck": 4,
-        "normalize": True,
-        "output": "linear",
-    }
-)
+MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
 # 60 steps of 15 batches of 256 per epoch (the last one 16 colors: steps 14, 29, 44, 59); anchor and
 # planar stop at step 30 (new keys), as the Ex 2.3 terms do at ~1,900.
 SCHEDULE = """STEP,PHASE,ACTION,lr,reg-separate,reg-anchor,reg-unit,reg-planar
