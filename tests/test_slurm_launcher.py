@@ -86,3 +86,27 @@ def test_the_time_limit_signal_fails_the_trial_and_a_preemption_requeues_it():
     # earlier, the job is being preempted: submitit requeues the same call
     requeued = launcher(5, started_ago=200).checkpoint(["model=linear"])
     assert requeued.args == (["model=linear"],)
+
+
+def test_the_time_limit_error_is_found_behind_the_library_code_it_interrupted():
+    """The time-limit signal raises `TrialTimedOut` wherever the job is; inside ``inspect`` (as in the CI
+    run where a trial's failure read ``TypeError: unsupported callable``) it arrives wrapped, and the
+    trial still records `TrialTimedOut`."""
+    import inspect
+
+    from excolor.errors import asynchronous_cause
+
+    class InterruptedHere:
+        @property
+        def __signature__(self):
+            raise TrialTimedOut("the trial's job is at its SLURM time limit")
+
+        def __call__(self):
+            return None
+
+    with pytest.raises(TypeError, match="unsupported callable") as wrapped:
+        inspect.getfullargspec(InterruptedHere())
+    cause = asynchronous_cause(wrapped.value)
+    assert isinstance(cause, TrialTimedOut) and "time limit" in str(cause)
+    plain = ValueError("an ordinary failure")
+    assert asynchronous_cause(plain) is plain

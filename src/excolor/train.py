@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from excolor.config import VERSION_BASE, config_key, fail, find_config_error
 from excolor.console import quiet_libraries, trusted_packages, trusted_targets
-from excolor.errors import TrainingDiverged
+from excolor.errors import TrainingDiverged, asynchronous_cause
 from excolor.metrics import TRAIN_RECON, VAL_RECON
 from excolor.run_record import objective_values, write_failure
 
@@ -38,8 +38,11 @@ def main(cfg: DictConfig):
         return objective_values(metrics, cfg.objective)
     except Exception as error:
         if multirun:  # the sweeper records the trial as failed; the report lists failure.json
-            write_failure(out_dir, error)
-            log.error("trial failed: %s: %s", type(error).__name__, error)
+            cause = asynchronous_cause(error)
+            write_failure(out_dir, cause)
+            log.error("trial failed: %s: %s", type(cause).__name__, cause)
+            if cause is not error:
+                raise cause from error
             raise
         config_error = find_config_error(error)
         if config_error is not None:
