@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 
 import lightning as L
 import numpy as np
@@ -28,6 +26,7 @@ from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.run_record import read_members, summarize_members
 from excolor.schedule import load_schedule
+from inprocess import run_module
 
 MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
 
@@ -268,22 +267,15 @@ def test_summarize_members_takes_medians():
 def run_train(tmp_path, name, *overrides):
     run_dir = tmp_path / name
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.train",
-            "logger=none",
-            "callbacks=none",
-            "evaluation.plots=false",
-            f"hydra.run.dir={run_dir}",
-            *overrides,
-        ],
-        capture_output=True,
-        text=True,
+    done = run_module(
+        "excolor.train",
+        "logger=none",
+        "callbacks=none",
+        "evaluation.plots=false",
+        f"hydra.run.dir={run_dir}",
+        *overrides,
         env=env,
         cwd=tmp_path,
-        timeout=600,
     )
     return done, run_dir
 
@@ -329,28 +321,21 @@ BAD_POPULATIONS = {  # override -> what its one error line says
 
 @pytest.fixture(scope="module")
 def bad_population_runs(tmp_path_factory) -> tuple:
-    """Every bad override through `python -m excolor.train`'s `__main__`, all in ONE interpreter
-    (tests/entry_driver.py: a case costs a config composition, not ~4 s of imports)."""
+    """Every bad override through `python -m excolor.train`'s `__main__`, all in this interpreter
+    (`inprocess.run_module`: a case costs a config composition, not ~4 s of imports)."""
     root = tmp_path_factory.mktemp("bad_populations")
     common = ["logger=none", "callbacks=none", "evaluation.plots=false", "trainer.max_steps=5"]
     cases = {
         override: ("excolor.train", [*common, override, f"hydra.run.dir={root / str(index)}"])
         for index, override in enumerate(BAD_POPULATIONS)
     }
-    out = root / "driver.json"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(root / "cache"), "WANDB_MODE": "disabled"}
     env.pop("HYDRA_FULL_ERROR", None)
-    driver = os.path.join(os.path.dirname(__file__), "entry_driver.py")
-    done = subprocess.run(
-        [sys.executable, driver, json.dumps(cases), str(out)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
-    return root, json.loads(out.read_text())
+    results = {}
+    for name, (module, argv) in cases.items():
+        done = run_module(module, *argv, env=env, cwd=root)
+        results[name] = {"returncode": done.returncode, "stderr": done.stderr}
+    return root, results
 
 
 @pytest.mark.slow
