@@ -31,7 +31,12 @@ class StackableModel(Protocol):
     a population model: N members stacked on a leading axis, trained as one, taken apart again.
 
     `config` holds the constructor arguments (saved in the checkpoint; `members` = N); inputs are
-    [N, B, 3] or [B, 3] (broadcast to every member); a population of one given [B, 3] answers [B, 3]."""
+    [N, B, 3] or [B, 3] (broadcast to every member); a population of one given [B, 3] answers [B, 3].
+
+    `StackedModel` provides `size` and `member` for any model built from nn.Linear and parameter-free
+    modules: a model of your own is stackable when it keeps its constructor arguments in `config` and
+    has `width` and `forward_with_latents` (evaluation also calls `latent` and `reconstruct`, as
+    ColorAutoencoder defines them)."""
 
     config: dict[str, Any]
     training: bool
