@@ -336,9 +336,10 @@ def test_bad_input_is_one_line_error(runs, name):
 def test_unknown_group_option(runs):
     run = runs["unknown_option"]
     assert run.returncode == 2
-    assert run.stderr.strip() == "excolor: error: model: no option 'nope' (valid options: linear, sigmoid)", (
-        run.explain()
-    )
+    assert (
+        run.stderr.strip()
+        == "excolor: error: model: no option 'nope' (valid options: k5-two-layer, linear, sigmoid)"
+    ), run.explain()
     assert not (run.run_dir / "metrics.json").exists()
 
 

@@ -274,7 +274,7 @@ def test_writable_dir_creates_nothing(tmp_path):
 @pytest.mark.parametrize(
     "overrides, part",
     [
-        (["model=nope"], "model: no option 'nope' (valid options: linear, sigmoid)"),
+        (["model=nope"], "model: no option 'nope' (valid options: k5-two-layer, linear, sigmoid)"),
         (["trainer=gpux"], "trainer: no option 'gpux' (valid options: auto, cpu, gpu)"),
         (
             ["sweep=nope"],

@@ -22,6 +22,7 @@ from excolor.config import VERSION_BASE, config_key, fail, find_config_error
 from excolor.console import quiet_libraries, trusted_packages, trusted_targets
 from excolor.errors import TrainingDiverged, asynchronous_cause
 from excolor.metrics import TRAIN_RECON, VAL_RECON
+from excolor.population import LR_SCALE
 from excolor.run_record import objective_values, write_failure
 
 log = logging.getLogger("excolor.train")
@@ -112,7 +113,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         cached = cache.restore(entry, out_dir)
         member_train, run_wide = cached["members"], {**cached["run"], TRAIN_CACHED: 1}
     else:
-        member_train, run_wide = fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger)
+        member_train, run_wide = fit(
+            cfg, model, data, regularizers, schedule, steps, out_dir, logger, population.values(LR_SCALE)
+        )
         if cache and key:
             cache.store(key, out_dir, {"members": member_train, "run": run_wide})
         run_wide[TRAIN_CACHED] = 0
@@ -183,9 +186,11 @@ def resolve_device(accelerator: str) -> str:
     return "cpu"
 
 
-def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tuple[list[dict], dict]:
+def fit(
+    cfg, model, data, regularizers, schedule, steps, out_dir, logger, lr_scales=None
+) -> tuple[list[dict], dict]:
     """Train with Lightning; save model.ckpt and losses.csv; return each member's train/* metrics and
-    the run-wide ones (fit seconds, device)."""
+    the run-wide ones (fit seconds, device). `lr_scales`: each member's multiplier of the scheduled lr."""
     from hydra.utils import instantiate
     from lightning.pytorch.callbacks import ProgressBar
 
@@ -212,6 +217,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
         steps,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         cuda_graphs=bool(cfg.get("cuda_graphs", False)),
+        lr_scales=lr_scales,
     )
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
     trainer = instantiate(

@@ -474,6 +474,8 @@ def check_run_config(cfg) -> dict:
     check_int("model.bottleneck", model.get("bottleneck"), minimum=2)
     if "hidden" in model:
         check_int("model.hidden", model.get("hidden"), minimum=1)
+    if "nonlinear_layers" in model:
+        check_int("model.nonlinear_layers", model.get("nonlinear_layers"), minimum=1)
     check_concept(plain.get("concept"), model.get("bottleneck"))  # before the groups it is copied into
     for group in FINITE_GROUPS:
         check_finite_numbers(group, plain.get(group))
