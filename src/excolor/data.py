@@ -115,6 +115,9 @@ class PopulationBatches:
         self.batch_size = streams[0].batch_size
         self.label_names = streams[0].label_names
         self.device_draws = streams[0].device_draws
+        # The data's validation set (excolor.lattice.ValidationSet), the same for every member; None
+        # for data without one (the HSV cube).
+        self.validation = getattr(streams[0], "validation", None)
         self._device_draws: DeviceDraws | None = None
 
     def __len__(self) -> int:

@@ -38,6 +38,18 @@ def phase_name(phase: str, term: str) -> str:
     return f"train/{phase}/{term}"
 
 
+def val_name(term: str) -> str:
+    """`val/<term>`: `recon` or a `train+validate` regularizer's term on the data's validation set, at
+    the last validation (the batch-size-weighted mean over the set's fixed batches)."""
+    return f"val/{term}"
+
+
+# A regularizer's phase (spec m2-family §1.6): `train` adds it to the loss; `train+validate` also
+# evaluates it on the validation set, as `val/<term>`.
+TRAIN_PHASE, TRAIN_VALIDATE_PHASE = "train", "train+validate"
+PHASES = (TRAIN_PHASE, TRAIN_VALIDATE_PHASE)
+
+
 def eval_name(setting: str, stat: str) -> str:
     """`eval/<setting>/<stat>`: one statistic of one evaluation setting (`none` or an intervention)."""
     return f"eval/{setting}/{stat}"
@@ -59,7 +71,7 @@ EVAL_SECONDS = "eval/seconds"
 # capability, MKL's CBWR branch, oneDNN's ISA cap.
 DISPATCH_MODE, DISPATCH_ATEN = "dispatch/mode", "dispatch/aten"
 DISPATCH_MKL, DISPATCH_ONEDNN = "dispatch/mkl_cbwr", "dispatch/onednn_isa"
-VAL_RECON = "val/recon"
+VAL_RECON = val_name(RECON_TERM)
 SEED = "seed"
 POPULATION_SIZE = "population/size"
 
@@ -170,7 +182,21 @@ SCHEMA: tuple[Metric, ...] = (
     Metric(DISPATCH_ATEN, None, "", "run", "ATen's CPU capability in use"),
     Metric(DISPATCH_MKL, None, "", "run", "MKL's conditional-numerical-reproducibility branch in use"),
     Metric(DISPATCH_ONEDNN, None, "", "run", "oneDNN's instruction-set cap"),
-    Metric(VAL_RECON, "lower", "MSE", "member", "the baseline's eval/none/val_recon"),
+    Metric(
+        VAL_RECON,
+        "lower",
+        "MSE",
+        "member",
+        "reconstruction on the data's validation set at the last validation (the re-runs' 351 colours); "
+        "without one, the baseline's eval/none/val_recon",
+    ),
+    Metric(
+        val_name("<term>"),
+        "lower",
+        "loss",
+        "member",
+        "a train+validate regularizer's term on the validation set (exact labels), last validation",
+    ),
     Metric(SEED, None, "", "run", "the population's first seed"),
     Metric(POPULATION_SIZE, None, "count", "run", "members trained"),
     Metric(

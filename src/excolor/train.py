@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from excolor.config import VERSION_BASE, config_key, fail, find_config_error
 from excolor.console import quiet_libraries, trusted_packages, trusted_targets
 from excolor.errors import TrainingDiverged, asynchronous_cause
-from excolor.metrics import TRAIN_RECON, VAL_RECON
+from excolor.metrics import TRAIN_RECON, VAL_RECON, val_name
 from excolor.run_record import objective_values, write_failure
 
 log = logging.getLogger("excolor.train")
@@ -122,7 +122,8 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     member_eval = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
     run_wide[EVAL_SECONDS] = time.perf_counter() - started
     members = [
-        {**train_metrics, **eval_metrics} for train_metrics, eval_metrics in zip(member_train, member_eval)
+        merge_member(train_metrics, eval_metrics)
+        for train_metrics, eval_metrics in zip(member_train, member_eval)
     ]
     rows = member_rows(population, members)
     write_members(out_dir, rows)
@@ -145,6 +146,14 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         written,
     )
     return metrics
+
+
+def merge_member(train_metrics: dict, eval_metrics: dict) -> dict:
+    """A member's metrics: training's, then evaluation's; a value from validation during training
+    (`val/…`, the data's validation set) stands over evaluation's `val/recon` (its 8³ cube)."""
+    merged = {**train_metrics, **eval_metrics}
+    merged.update({key: value for key, value in train_metrics.items() if key.startswith(val_name(""))})
+    return merged
 
 
 def warn_cut_short(schedule, steps: int) -> None:
@@ -194,6 +203,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     from excolor.data import ContinuousBatches
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
+    from excolor.periodic_validation import PeriodicValidation
     from excolor.reproducible import dispatch
     from excolor.run_record import (
         CHECKPOINT_FILE,
@@ -205,6 +215,11 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
         TRAIN_SECONDS,
     )
 
+    validation = (
+        PeriodicValidation(data.validation, regularizers, data.label_names, steps)
+        if data.validation is not None
+        else None
+    )
     module = AutoencoderModule(
         model,
         regularizers,
@@ -212,6 +227,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
         steps,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         cuda_graphs=bool(cfg.get("cuda_graphs", False)),
+        validation=validation,
     )
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
     trainer = instantiate(
@@ -243,6 +259,9 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     members = summarize_losses(history, columns, schedule)
     for summary, diverged in zip(members, module.diverged.tolist()):
         summary[DIVERGED] = int(diverged)
+    if validation is not None:
+        for summary, validated in zip(members, validation.metrics(len(members))):
+            summary.update(validated)
     return members, run_wide
 
 

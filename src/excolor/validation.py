@@ -47,11 +47,13 @@ from excolor.metrics import (
     TRAIN_BOOKKEEPING,
     TRAIN_LOSS,
     TRAIN_RECON,
+    TRAIN_VALIDATE_PHASE,
     VAL_RECON,
     describe,
     eval_name,
     phase_name,
     train_name,
+    val_name,
 )
 from excolor.reproducible import check_mode, pin
 from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
@@ -281,6 +283,8 @@ def expected_metrics(cfg: Mapping, schedule, steps: int, settings: list[str]) ->
     for name, config in (cfg.get("regularizers") or {}).items():
         if regularizer_runs(config, schedule, steps):
             names.add(train_name(name))
+        if config.get("phase") == TRAIN_VALIDATE_PHASE:
+            names.add(val_name(name))
     for start, phase in schedule.phases:
         if start < steps:
             names.update({phase_name(phase, LOSS_TERM), phase_name(phase, RECON_TERM)})
