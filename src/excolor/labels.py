@@ -97,7 +97,10 @@ def build_labels(configs: Mapping[str, Mapping] | None, where: str = "data.label
         unknown = set(config) - {"alpha", "k"}
         if unknown:
             raise ConfigError(f"{where}.{name}: unknown key(s) {sorted(unknown)} (expected alpha, k)")
-        labels[name] = LABELS[name](**config)
+        try:
+            labels[name] = LABELS[name](**config)
+        except ConfigError as error:
+            raise ConfigError(f"{where}.{name}: {error}") from None
     return labels
 
 
