@@ -55,6 +55,18 @@ def eval_name(setting: str, stat: str) -> str:
     return f"eval/{setting}/{stat}"
 
 
+def posthoc_name(variant: str) -> str:
+    """`posthoc/<variant>/r`: Pearson r of feature^p against per-colour MSE on the 20³ lattice under a
+    chapter plan's variant (excolor.chapter)."""
+    return f"posthoc/{variant}/r"
+
+
+def plan_name(variant: str, stat: str) -> str:
+    """`plan/<variant>/<stat>`: a statistic of the per-colour error on the loss cube under a chapter
+    plan's variant (surgery such as ablate or prune, and/or interventions; excolor.chapter)."""
+    return f"plan/{variant}/{stat}"
+
+
 LOSS_TERM, RECON_TERM = "loss", "recon"  # the history columns every run has, before the regularizers
 TRAIN_LOSS = train_name(LOSS_TERM)
 TRAIN_RECON = train_name(RECON_TERM)
@@ -95,6 +107,10 @@ TRAIN_BOOKKEEPING = (
 # Values of the run as a whole, not of a member: in metrics.json only, never a member's metric.
 # The chapter's sweep score (m2-family spec §1.9): r² of Pearson(feature^p, per-colour MSE) under a plan.
 CHAPTER_SCORE = "score"
+# The chapter's selection (excolor.chapter, excolor.selection): a member in the Pareto set is 1, else 0;
+# the run's Pareto-set size, and the best member's (highest score in the set) seed and score.
+PARETO, PARETO_SIZE = "chapter/pareto", "chapter/pareto_size"
+BEST_SEED, BEST_SCORE = "chapter/best_seed", "chapter/best_score"
 RUN_WIDE = (
     TRAIN_SECONDS,
     TRAIN_CPU_SECONDS,
@@ -204,8 +220,34 @@ SCHEMA: tuple[Metric, ...] = (
         "higher",
         "r²",
         "member",
-        "the chapter's sweep score under an evaluation plan (excolor.scores)",
+        "the chapter's sweep score: r² of Pearson(feature^p, per-colour MSE) on the 8³ lattice under the "
+        "experiment's scoring plan (excolor.chapter)",
     ),
+    Metric(
+        posthoc_name("<variant>"),
+        None,
+        "r",
+        "member",
+        "post-hoc Pearson r of feature^p against per-colour MSE on the 20³ lattice under a plan variant",
+    ),
+    Metric(
+        plan_name("<variant>", MAX_MSE),
+        "lower",
+        "MSE",
+        "member",
+        "largest per-color error on the loss cube under a plan variant",
+    ),
+    Metric(
+        plan_name("<variant>", MEDIAN_MSE),
+        "lower",
+        "MSE",
+        "member",
+        "median per-color error on the loss cube under a plan variant",
+    ),
+    Metric(PARETO, None, "count", "member", "1 for a member in the Pareto set of the chapter's selection"),
+    Metric(PARETO_SIZE, None, "count", "run", "members in the Pareto set"),
+    Metric(BEST_SEED, None, "", "run", "the seed of the best member: the highest score in the Pareto set"),
+    Metric(BEST_SCORE, "higher", "r²", "run", "the best member's score"),
 )
 
 

@@ -77,6 +77,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     import torch
 
     from excolor.cache import CheckpointCache, training_key
+    from excolor.chapter import build_chapter
     from excolor.checkpoint import load_population
     from excolor.evaluation import build_interventions, evaluate_run
     from excolor.regularizers.build import build_regularizers
@@ -98,6 +99,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     with config_key("population"):
         population.bind_regularizers(regularizers)
     interventions = build_interventions(cfg.intervention, model.width)
+    chapter = build_chapter(cfg.get("chapter"), model.width)
 
     device = resolve_device(cfg.trainer.accelerator)
     cache = CheckpointCache(cfg.cache.dir) if cfg.cache.enabled else None
@@ -120,11 +122,15 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     model = load_population(out_dir, map_location=device)
     started = time.perf_counter()
     member_eval = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
-    run_wide[EVAL_SECONDS] = time.perf_counter() - started
     members = [
         merge_member(train_metrics, eval_metrics)
         for train_metrics, eval_metrics in zip(member_train, member_eval)
     ]
+    if chapter is not None:
+        added, chapter_run = chapter.evaluate(model, population.seeds, members, out_dir)
+        members = [{**member, **extra} for member, extra in zip(members, added)]
+        run_wide.update(chapter_run)
+    run_wide[EVAL_SECONDS] = time.perf_counter() - started
     rows = member_rows(population, members)
     write_members(out_dir, rows)
     metrics = run_metrics(members, run_wide, cfg.seed)
