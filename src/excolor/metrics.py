@@ -67,6 +67,13 @@ def plan_name(variant: str, stat: str) -> str:
     return f"plan/{variant}/{stat}"
 
 
+def label_count_name(label: str) -> str:
+    """`labels/n/<label>`: positive labels seen while the label was active (excolor.labels)."""
+    return f"labels/n/{label}"
+
+
+LABELS_ANY = label_count_name("_any")  # samples with at least one active positive label
+LABELS_TOTAL = "labels/n_total"  # samples seen
 LOSS_TERM, RECON_TERM = "loss", "recon"  # the history columns every run has, before the regularizers
 TRAIN_LOSS = train_name(LOSS_TERM)
 TRAIN_RECON = train_name(RECON_TERM)
@@ -244,6 +251,15 @@ SCHEMA: tuple[Metric, ...] = (
         "member",
         "median per-color error on the loss cube under a plan variant",
     ),
+    Metric(
+        label_count_name("<label>"),
+        None,
+        "count",
+        "member",
+        "positive training labels drawn while a regularizer that reads the label had a non-zero "
+        "scheduled weight (`_any`: samples with at least one such label)",
+    ),
+    Metric(LABELS_TOTAL, None, "count", "member", "training samples drawn"),
     Metric(PARETO, None, "count", "member", "1 for a member in the Pareto set of the chapter's selection"),
     Metric(PARETO_SIZE, None, "count", "run", "members in the Pareto set"),
     Metric(BEST_SEED, None, "", "run", "the seed of the best member: the highest score in the Pareto set"),

@@ -52,6 +52,7 @@ from excolor.metrics import (  # noqa: F401
     TRAIN_DEVICE,
     TRAIN_SECONDS,
     TRAIN_STEPS,
+    describe,
 )
 
 # ---------------------------------------------------------------------------------- the run's files
@@ -179,8 +180,8 @@ def read_members(run_dir: Path) -> list[dict[str, float]]:
 
 def grid_keys(member: dict) -> list[str]:
     """The grid columns of a members.csv row: config paths (no `/`), other than member and seed;
-    metric names always contain a `/`."""
-    return [key for key in member if key not in MEMBER_COLUMNS and "/" not in key]
+    metric names contain a `/`, except the chapter's `score` (a name the schema knows)."""
+    return [key for key in member if key not in MEMBER_COLUMNS and "/" not in key and describe(key) is None]
 
 
 def _number(cell: str, where: str) -> float:

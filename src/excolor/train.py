@@ -207,6 +207,7 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     quiet_libraries()
 
     from excolor.data import ContinuousBatches
+    from excolor.labels import CountingBatches, LabelCounter, label_activity
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
     from excolor.periodic_validation import PeriodicValidation
@@ -249,7 +250,13 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     started, cpu_started = time.perf_counter(), time.process_time()
     # Each epoch's batches are made on the training device at once: no host-to-device copy per step.
-    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps, device=trainer.strategy.root_device))
+    counter = LabelCounter(data.label_names)
+    batches = CountingBatches(
+        ContinuousBatches(data, steps, device=trainer.strategy.root_device),
+        counter,
+        label_activity(regularizers, schedule, data.label_names, steps),
+    )
+    trainer.fit(module, train_dataloaders=batches)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     trainer.save_checkpoint(out_dir / CHECKPOINT_FILE, weights_only=True)
     history = module.history.numpy()
@@ -268,6 +275,9 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     if validation is not None:
         for summary, validated in zip(members, validation.metrics(len(members))):
             summary.update(validated)
+    if data.label_names:
+        for summary, counts in zip(members, counter.metrics()):
+            summary.update(counts)
     return members, run_wide
 
 
