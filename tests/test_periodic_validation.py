@@ -88,3 +88,14 @@ def test_phase_is_checked():
     with pytest.raises(ConfigError, match="phase='validate'"):
         Separate(column="separate", phase="validate")
     assert not Separate(column="separate").validates
+
+
+def test_validation_stands_over_the_evaluation_cube():
+    """A run that validated keeps its val/recon (the validation set's) over evaluation's (the 8³ cube's);
+    one that did not keeps evaluation's."""
+    from excolor.run_record import merge_member
+
+    validated = merge_member({"train/recon": 1.0, "val/recon": 2.0, "val/anchor": 3.0}, {"val/recon": 5.0})
+    assert validated == {"train/recon": 1.0, "val/recon": 2.0, "val/anchor": 3.0}
+    assert list(validated) == ["train/recon", "val/recon", "val/anchor"]
+    assert merge_member({"train/recon": 1.0}, {"val/recon": 5.0}) == {"train/recon": 1.0, "val/recon": 5.0}

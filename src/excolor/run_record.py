@@ -53,6 +53,7 @@ from excolor.metrics import (  # noqa: F401
     TRAIN_SECONDS,
     TRAIN_STEPS,
     describe,
+    val_name,
 )
 
 # ---------------------------------------------------------------------------------- the run's files
@@ -121,6 +122,14 @@ def write_members(run_dir: Path, rows: list[dict]) -> Path:
         )
     os.replace(tmp, path)
     return path
+
+
+def merge_member(train_metrics: dict, eval_metrics: dict) -> dict:
+    """A member's metrics: training's, then evaluation's; a value from validation during training
+    (`val/…`, the data's validation set) stands over evaluation's `val/recon` (its 8³ cube)."""
+    merged = {**train_metrics, **eval_metrics}
+    merged.update({key: value for key, value in train_metrics.items() if key.startswith(val_name(""))})
+    return merged
 
 
 def summarize_members(member_metrics: list[dict[str, float]]) -> dict[str, float]:

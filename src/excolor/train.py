@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from excolor.config import VERSION_BASE, config_key, fail, find_config_error
 from excolor.console import quiet_libraries, trusted_packages, trusted_targets
 from excolor.errors import TrainingDiverged, asynchronous_cause
-from excolor.metrics import TRAIN_RECON, VAL_RECON, val_name
+from excolor.metrics import TRAIN_RECON, VAL_RECON
 from excolor.run_record import objective_values, write_failure
 
 log = logging.getLogger("excolor.train")
@@ -85,6 +85,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         EVAL_SECONDS,
         TRAIN_CACHED,
         member_rows,
+        merge_member,
         run_metrics,
         write_members,
         write_metrics,
@@ -152,14 +153,6 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         written,
     )
     return metrics
-
-
-def merge_member(train_metrics: dict, eval_metrics: dict) -> dict:
-    """A member's metrics: training's, then evaluation's; a value from validation during training
-    (`val/…`, the data's validation set) stands over evaluation's `val/recon` (its 8³ cube)."""
-    merged = {**train_metrics, **eval_metrics}
-    merged.update({key: value for key, value in train_metrics.items() if key.startswith(val_name(""))})
-    return merged
 
 
 def warn_cut_short(schedule, steps: int) -> None:
