@@ -1,9 +1,11 @@
 """The metric schema: every metric name a run writes, declared once, with its meaning.
 
-A name is `train/…`, `eval/…`, `val/recon`, `seed` or `population/size`; the same names key
-metrics.json, the columns of members.csv and the logger. Names with a part that depends on the
-config are built here too (`train_name(term)`, `phase_name(phase, term)`, `eval_name(setting, stat)`),
-so no other module spells a metric name. `SCHEMA` says what each one means:
+A name is `train/…`, `eval/…`, `val/…`, `labels/…`, the chapter's `score`, `posthoc/…`, `plan/…`
+and `chapter/…`, `seed` or `population/size`; the same names key metrics.json, the columns of
+members.csv and the logger. Names with a part that depends on the config are built here too
+(`train_name(term)`, `phase_name(phase, term)`, `eval_name(setting, stat)`, `val_name(term)`,
+`label_count_name(label)`, `posthoc_name(variant)`, `plan_name(variant, stat)`), so no other module
+spells a metric name. `SCHEMA` says what each one means:
 
 - `direction`: which way is better (`lower`, `higher`), or None for bookkeeping;
 - `unit`: `MSE` (mean over R, G, B of a squared error in [0, 1] units), `r²`, `fraction`, `loss`
