@@ -87,7 +87,7 @@ BAD_RUN = {
     "model_hidden_0": (["model.hidden=0"], ["model.hidden=0", "≥ 1"]),
     "bottleneck_1": (["model.bottleneck=1"], ["model.bottleneck=1"]),
     "bottleneck_str": (["model.bottleneck=four"], ["model.bottleneck='four'"]),
-    "data_nan": (["data.labels.red.exponent=nan"], ["data.labels.red.exponent=nan"]),
+    "data_nan": (["data.labels.red.k=nan"], ["data.labels.red.k=nan"]),
     "concept_str": (["concept=red"], ["concept='red'", "list of numbers"]),
     "concept_length": (["concept=[1,0,0]"], ["concept=[1.0, 0.0, 0.0]", "model.bottleneck=4"]),
     "concept_zero": (["concept=[0,0,0,0]"], ["concept=", "all zeros"]),

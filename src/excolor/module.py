@@ -23,6 +23,7 @@ from excolor.checkpoint import ARCHITECTURE_KEY, MODEL_CONFIG_KEY, architecture_
 from excolor.errors import TrainingDiverged
 from excolor.member_adam import MemberAdam
 from excolor.metrics import LOSS_TERM, RECON_TERM, TRAIN_LR, train_name
+from excolor.periodic_validation import PeriodicValidation
 from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Regularizer
 from excolor.schedule import Schedule
@@ -54,6 +55,7 @@ class AutoencoderModule(L.LightningModule):
         log_every_n_steps: int = 50,
         cuda_graphs: bool = False,
         lr_scales: Sequence[float] | None = None,
+        validation: PeriodicValidation | None = None,
     ):
         super().__init__()
         self.model = model
@@ -92,6 +94,7 @@ class AutoencoderModule(L.LightningModule):
         self.cuda_graphs = cuda_graphs  # replay steps as captured CUDA graphs (excolor.step_graphs)
         self._backend: GraphBackend | None = None
         self._graphs: StepGraphs | None = None
+        self.validation = validation  # every max_steps // 10 steps, on the data's validation set
 
     def _weight_table(self, regularizers: dict[str, Regularizer], steps: int) -> Tensor:
         """[steps, terms, N]: schedule value × member weight, each product in float64, then float32."""
@@ -188,6 +191,8 @@ class AutoencoderModule(L.LightningModule):
             self.manual_backward(loss.sum())
             optimizer.step()
             self._rows.append((loss.detach(), recon.detach(), *terms))
+        if self.validation is not None and self.validation.due(step):
+            self.validation(self.model)
         if step % self.log_every_n_steps == 0 or step == self.steps - 1:
             self._check_finite()
             row = torch.stack(self._rows[-1]).nanmedian(-1).values.tolist()

@@ -78,6 +78,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     import torch
 
     from excolor.cache import CheckpointCache, training_key
+    from excolor.chapter import build_chapter
     from excolor.checkpoint import load_population
     from excolor.evaluation import build_interventions, evaluate_run
     from excolor.regularizers.build import build_regularizers
@@ -85,6 +86,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         EVAL_SECONDS,
         TRAIN_CACHED,
         member_rows,
+        merge_member,
         run_metrics,
         write_members,
         write_metrics,
@@ -99,6 +101,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     with config_key("population"):
         population.bind_regularizers(regularizers)
     interventions = build_interventions(cfg.intervention, model.width)
+    chapter = build_chapter(cfg.get("chapter"), model.width)
 
     device = resolve_device(cfg.trainer.accelerator)
     cache = CheckpointCache(cfg.cache.dir) if cfg.cache.enabled else None
@@ -123,10 +126,15 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     model = load_population(out_dir, map_location=device)
     started = time.perf_counter()
     member_eval = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
-    run_wide[EVAL_SECONDS] = time.perf_counter() - started
     members = [
-        {**train_metrics, **eval_metrics} for train_metrics, eval_metrics in zip(member_train, member_eval)
+        merge_member(train_metrics, eval_metrics)
+        for train_metrics, eval_metrics in zip(member_train, member_eval)
     ]
+    if chapter is not None:
+        added, chapter_run = chapter.evaluate(model, population.seeds, members, out_dir)
+        members = [{**member, **extra} for member, extra in zip(members, added)]
+        run_wide.update(chapter_run)
+    run_wide[EVAL_SECONDS] = time.perf_counter() - started
     rows = member_rows(population, members)
     write_members(out_dir, rows)
     metrics = run_metrics(members, run_wide, cfg.seed)
@@ -197,8 +205,10 @@ def fit(
     quiet_libraries()
 
     from excolor.data import ContinuousBatches
+    from excolor.labels import CountingBatches, LabelCounter, label_activity
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
+    from excolor.periodic_validation import PeriodicValidation
     from excolor.reproducible import dispatch
     from excolor.run_record import (
         CHECKPOINT_FILE,
@@ -210,6 +220,11 @@ def fit(
         TRAIN_SECONDS,
     )
 
+    validation = (
+        PeriodicValidation(data.validation, regularizers, data.label_names, steps)
+        if data.validation is not None
+        else None
+    )
     module = AutoencoderModule(
         model,
         regularizers,
@@ -218,6 +233,7 @@ def fit(
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         cuda_graphs=bool(cfg.get("cuda_graphs", False)),
         lr_scales=lr_scales,
+        validation=validation,
     )
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
     trainer = instantiate(
@@ -233,7 +249,13 @@ def fit(
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     started, cpu_started = time.perf_counter(), time.process_time()
     # Each epoch's batches are made on the training device at once: no host-to-device copy per step.
-    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps, device=trainer.strategy.root_device))
+    counter = LabelCounter(data.label_names)
+    batches = CountingBatches(
+        ContinuousBatches(data, steps, device=trainer.strategy.root_device),
+        counter,
+        label_activity(regularizers, schedule, data.label_names, steps),
+    )
+    trainer.fit(module, train_dataloaders=batches)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     trainer.save_checkpoint(out_dir / CHECKPOINT_FILE, weights_only=True)
     history = module.history.numpy()
@@ -249,6 +271,12 @@ def fit(
     members = summarize_losses(history, columns, schedule)
     for summary, diverged in zip(members, module.diverged.tolist()):
         summary[DIVERGED] = int(diverged)
+    if validation is not None:
+        for summary, validated in zip(members, validation.metrics(len(members))):
+            summary.update(validated)
+    if data.label_names:
+        for summary, counts in zip(members, counter.metrics()):
+            summary.update(counts)
     return members, run_wide
 
 
