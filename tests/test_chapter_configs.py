@@ -4,10 +4,6 @@ column driving a term — and one re-run trains end to end as a population."""
 
 import json
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hydra.utils import instantiate
@@ -24,6 +20,7 @@ from excolor.regularizers import (
     Unitarity,
 )
 from excolor.regularizers.build import build_regularizers
+from inprocess import run_module
 
 CONF = excolor.config.CONF_DIR
 # experiment: (data option, K, {term: (class, layer, labels)}) per spec §14
@@ -170,31 +167,18 @@ def test_widths_are_checked():
 
 @pytest.mark.slow
 def test_rerun_trains_as_a_population(tmp_path):
-    """Ex 2.10.1's pieces through the real entry point: 3 seeds stacked, 100 steps."""
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])}
-    args = [
-        "data=rgb_lattice",
-        "regularizers=ex2.10.1",
-        "schedule=ex2.10.1",
-        "model.bottleneck=5",
-        "concept=[1,0,0,0,0]",
+    """Ex 2.10.1 (K = 5, two nonlinearities per side) through the entry point: 3 seeds stacked, 100 steps."""
+    done = run_module(
+        "excolor.train",
+        "experiment=ex2.10.1",
         "population.size=3",
         "trainer.max_steps=100",
         "logger=none",
         "callbacks=none",
-        "intervention=none",
         "evaluation.plots=false",
         "cache.enabled=false",
         f"hydra.run.dir={tmp_path}",
-    ]
-    done = subprocess.run(
-        [sys.executable, "-m", "excolor.train", *args],
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())

@@ -3,9 +3,6 @@ with the spec's pieces (§14), the structure checks of spec §15.8 hold (label c
 validations, 351 validation colours), and a short run of each writes its metrics."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +15,7 @@ import excolor.config
 from excolor.data import ContinuousBatches
 from excolor.lattice import val_check_interval
 from excolor.validation import check_run_config
+from inprocess import run_module
 
 CONF = excolor.config.CONF_DIR
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +29,13 @@ EXPERIMENTS = {
     "ex2.4.1": ("rgb_lattice_red_vibrant", "ex2.4.1", 1501, "ex2.4.1", "suppression"),
     "ex2.5.1": ("rgb_lattice", "ex2.5.1", 1501, "ex2.5.1", "suppression"),
     "ex2.7.1": ("rgb_lattice_vibrant", "ex2.7.1", 1501, "ex2.7.1", "ablated"),
+    "ex2.9": ("hsv_cube_desaturated", "ex2.9", 3001, "ablate_0", None),
+    "ex2.10": ("rgb_lattice_10", "ex2.10", 1501, "ablate_0", None),
+    "ex2.9.1": ("rgb_lattice", "ex2.9.1", 1501, "ex2.9.1", "ablated"),
+    "ex2.10.1": ("rgb_lattice", "ex2.10.1", 1501, "ex2.10.1", "ablated"),
 }
+# Ex 2.9 and 2.10 and their re-runs: K = 5 and two nonlinearities per side (spec §7, §8, §12, §13).
+TWO_LAYER = ("ex2.9", "ex2.10", "ex2.9.1", "ex2.10.1")
 # Spec §1.5 / §15.8: the mean label probability over the 8³ lattice, and the count it predicts over the
 # steps where the label's regularizer has a non-zero weight (1,425 of 1,501 in the re-runs), 64 a step.
 LABEL_MEANS = {
@@ -62,7 +66,9 @@ def test_experiment_composes_and_validates(experiment):
     data, regularizers, length, chapter, score_variant = EXPERIMENTS[experiment]
     cfg = composed(experiment)
     checked = check_run_config(cfg)
-    assert cfg.tag == experiment and cfg.model.bottleneck == 4 and len(cfg.concept) == 4
+    width, layers = (5, 2) if experiment in TWO_LAYER else (4, 1)
+    assert cfg.tag == experiment and cfg.model.bottleneck == width and len(cfg.concept) == width
+    assert cfg.model.get("nonlinear_layers", 1) == layers
     assert len(checked["schedule"]) == length and checked["steps"] == length
     assert Path(cfg.schedule.path).name == f"ex-{experiment.removeprefix('ex')}-dopesheet.csv"
     assert option(cfg, "data") == data and option(cfg, "regularizers") == regularizers
@@ -104,10 +110,10 @@ def test_rerun_structure(experiment):
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
 def test_short_run_writes_its_metrics(experiment, tmp_path):
-    """`python -m excolor.train experiment=…` for 60 steps, two members: the chapter's metrics land in
+    """`python -m excolor.train experiment=…` (in this process) for 60 steps, two members: the chapter's metrics land in
     metrics.json and members.csv (the score and the Pareto flag for the re-runs)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    args = [
+    done = run_module(
+        "excolor.train",
         f"experiment={experiment}",
         "trainer.max_steps=60",
         "population.size=2",
@@ -116,14 +122,7 @@ def test_short_run_writes_its_metrics(experiment, tmp_path):
         "evaluation.plots=false",
         "cache.enabled=false",
         f"hydra.run.dir={tmp_path}",
-    ]
-    done = subprocess.run(
-        [sys.executable, "-m", "excolor.train", *args],
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
