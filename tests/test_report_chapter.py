@@ -87,14 +87,20 @@ def test_rows_pairs_and_lines():
     # paired over the 3 shared seeds: differences +0.1, +0.2, 0.0
     (pair,) = pair_rows(rows, [["ex2.4.1", "ex2.5.1"], ["ex2.9.1", "ex2.10.1"]])
     assert (pair.n, pair.mean_difference) == (3, pytest.approx(0.1))
+    # sd 0.1, se 0.1/√3 = 0.057735, t(0.975, 2) = 4.302653: half-width 0.248414
+    assert pair.ci == pytest.approx((-0.148414, 0.348414), abs=1e-6)
+    assert pair.holm_p == pair.p  # a family of one
+    # ours − upstream: se² = 0.13/3 + 0.01/60 = 0.0435; Welch–Satterthwaite
+    # ν = 0.0435² / ((0.13/3)²/2 + (0.01/60)²/59) = 2.015410
+    half = stats.t.ppf(0.975, 2.015410) * math.sqrt(0.0435)
+    assert first.welch_ci == pytest.approx((-half, half), abs=1e-5) and 0.88 < half < 0.90
     text = "\n".join(chapter_markdown(rows, [pair]))
     assert (
         "| ex2.4.1 | 3 | 0.5000 ± 0.3606 | 0.5000 ± 0.1000 | 1 | 2 / 4 | 2 (0.9000) | 7 (0.9000) | 12.5 |"
         in text
     )
-    assert (
-        "the mean scores do not differ at p < 0.01" in text and "| ex2.4.1 | ex2.5.1 | 3 | +0.1000 |" in text
-    )
+    assert "no evidence that the mean scores differ at p < 0.01 (not a test of equivalence)" in text
+    assert "| ex2.4.1 | ex2.5.1 | 3 | +0.1000 [-0.1484, +0.3484] |" in text
 
 
 def test_parse_chapter():

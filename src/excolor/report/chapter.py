@@ -36,6 +36,7 @@ from excolor.metrics import (
     TRAIN_SECONDS,
     label_count_name,
 )
+from excolor.report.stats import CONFIDENCE, holm
 from excolor.report.sweep import Trial
 
 UPSTREAM_FILE = Path(__file__).with_name("upstream_m2.yaml")
@@ -54,6 +55,29 @@ def welch(mean1: float, std1: float, n1: int, mean2: float, std2: float, n2: int
     return float(result.statistic), float(result.pvalue)  # pyright: ignore[reportAttributeAccessIssue]  # scipy's result class is built at runtime
 
 
+def welch_interval(
+    mean1: float, std1: float, n1: int, mean2: float, std2: float, n2: int, level: float = CONFIDENCE
+) -> tuple[float, float]:
+    """The `level` confidence interval of mean1 − mean2 from summary statistics:
+    (m1 − m2) ± t_{(1+level)/2, ν} · √(s1²/n1 + s2²/n2), with Welch–Satterthwaite's
+    ν = (s1²/n1 + s2²/n2)² / ((s1²/n1)²/(n1 − 1) + (s2²/n2)²/(n2 − 1))."""
+    a, b = std1**2 / n1, std2**2 / n2
+    se = math.sqrt(a + b)
+    dof = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1)) if a + b > 0 else float(n1 + n2 - 2)
+    half = float(stats.t.ppf((1 + level) / 2, dof)) * se
+    return mean1 - mean2 - half, mean1 - mean2 + half
+
+
+def mean_interval(values: np.ndarray, level: float = CONFIDENCE) -> tuple[float, float]:
+    """The `level` confidence interval of the mean of `values` (n ≥ 2): x̄ ± t_{(1+level)/2, n−1} · s/√n."""
+    half = (
+        float(stats.t.ppf((1 + level) / 2, len(values) - 1))
+        * float(values.std(ddof=1))
+        / math.sqrt(len(values))
+    )
+    return float(values.mean()) - half, float(values.mean()) + half
+
+
 @dataclass
 class ExperimentRow:
     """One trial's figures and upstream's for the same experiment (None where upstream has none)."""
@@ -68,6 +92,7 @@ class ExperimentRow:
     upstream: dict[str, Any] | None
     welch_t: float | None = None
     welch_p: float | None = None
+    welch_ci: tuple[float, float] | None = None  # CONFIDENCE interval of our mean − upstream's
     stats: dict[str, float] = field(default_factory=dict)
     labels: dict[str, float] = field(default_factory=dict)  # label → mean labels/n/<label> over members
     validation: dict[str, dict[str, float]] = field(default_factory=dict)  # val/<term> → min, max, mean, std
@@ -75,13 +100,16 @@ class ExperimentRow:
 
 @dataclass
 class PairRow:
-    """Two experiments compared seed by seed: n shared seeds, mean of b − a, Wilcoxon p."""
+    """Two experiments compared seed by seed: n shared seeds, mean of b − a with its CONFIDENCE
+    interval, Wilcoxon p and Holm's adjusted p over the report's pairs (the family)."""
 
     a: str
     b: str
     n: int
     mean_difference: float
+    ci: tuple[float, float]
     p: float
+    holm_p: float = float("nan")
 
 
 def _number(value: Any) -> float | None:
@@ -146,6 +174,14 @@ def experiment_rows(
                 theirs["std"],
                 row.upstream["n"],
             )
+            row.welch_ci = welch_interval(
+                row.stats["mean"],
+                row.stats["std"],
+                len(values),
+                theirs["mean"],
+                theirs["std"],
+                row.upstream["n"],
+            )
         rows.append(row)
     return rows
 
@@ -162,7 +198,9 @@ def pair_rows(rows: Sequence[ExperimentRow], pairs: Sequence[Sequence[str]]) -> 
             continue
         difference = np.array([by_name[b].scores[s] - by_name[a].scores[s] for s in seeds])
         p = float(stats.wilcoxon(difference).pvalue) if np.any(difference != 0) else 1.0  # pyright: ignore[reportAttributeAccessIssue]
-        found.append(PairRow(a, b, len(seeds), float(difference.mean()), p))
+        found.append(PairRow(a, b, len(seeds), float(difference.mean()), mean_interval(difference), p))
+    for pair, adjusted in zip(found, holm([pair.p for pair in found])):
+        pair.holm_p = adjusted
     return found
 
 
@@ -199,8 +237,11 @@ def chapter_markdown(rows: Sequence[ExperimentRow], pairs: Sequence[PairRow]) ->
         "## The chapter's re-runs beside upstream",
         "",
         "Ours: one process per experiment, every seed a member. Upstream: one 1-CPU container per seed "
-        "(z0u/ex-preppy, spec m2-family §14). Welch's t from the summary statistics; p < 0.01 marks a "
-        "mean that differs.",
+        "(z0u/ex-preppy, spec m2-family §14). Welch's t from the summary statistics (n = 60 seeds each "
+        "side, the seed the unit); the family is this table's experiments, each tested at p < 0.01 "
+        "(Bonferroni: family-wise error ≤ 0.01 × the number of rows). A p ≥ 0.01 is no evidence of a "
+        "difference; it is not a test of equivalence: the interval of the difference says how large "
+        "one the data leave open.",
         "",
         "| experiment | n | score mean ± s (ours) | upstream | Welch p | Pareto ours / upstream | "
         "best seed (score) ours | upstream | wall s (ours, all seeds) |",
@@ -258,20 +299,33 @@ def chapter_markdown(rows: Sequence[ExperimentRow], pairs: Sequence[PairRow]) ->
                 f"[{_f(theirs['min'])}, {_f(theirs['max'])}] |"
             )
         lines.append("")
-        if row.welch_p is not None:
-            verdict = "differ (p < 0.01)" if row.welch_p < 0.01 else "do not differ at p < 0.01"
+        if row.welch_p is not None and row.welch_ci is not None:
+            verdict = (
+                "the mean scores differ (p < 0.01)"
+                if row.welch_p < 0.01
+                else "no evidence that the mean scores differ at p < 0.01 (not a test of equivalence)"
+            )
+            low, high = row.welch_ci
             lines += [
-                f"Welch's t = {row.welch_t:.2f}, p = {_p(row.welch_p)}: the mean scores {verdict}.",
+                f"Welch's t = {row.welch_t:.2f}, p = {_p(row.welch_p)}; our mean − upstream's = "
+                f"{row.stats['mean'] - up[CHAPTER_SCORE]['mean']:+.4f}, {CONFIDENCE:.0%} CI "
+                f"[{low:+.4f}, {high:+.4f}]: {verdict}.",
                 "",
             ]
     if pairs:
         lines += [
             "### Paired by seed",
             "",
-            "| a | b | shared seeds | mean score b − a | Wilcoxon p |",
-            "|---|---|---|---|---|",
+            f"The seed is the unit; the family is the {len(pairs)} pair(s) below (Holm).",
+            "",
+            f"| a | b | shared seeds | mean score b − a [{CONFIDENCE:.0%} CI] | Wilcoxon p | Holm p |",
+            "|---|---|---|---|---|---|",
         ]
-        lines += [f"| {p.a} | {p.b} | {p.n} | {p.mean_difference:+.4f} | {_p(p.p)} |" for p in pairs]
+        lines += [
+            f"| {p.a} | {p.b} | {p.n} | {p.mean_difference:+.4f} [{p.ci[0]:+.4f}, {p.ci[1]:+.4f}] | "
+            f"{_p(p.p)} | {_p(p.holm_p)} |"
+            for p in pairs
+        ]
         lines.append("")
     return lines
 
@@ -287,7 +341,7 @@ def chapter_summary(rows: Sequence[ExperimentRow], pairs: Sequence[PairRow]) -> 
                 "pareto": row.pareto,
                 "best": {"seed": row.best_seed, CHAPTER_SCORE: row.best_score},
                 "seconds": row.seconds,
-                "welch": {"t": row.welch_t, "p": row.welch_p},
+                "welch": {"t": row.welch_t, "p": row.welch_p, "ci": row.welch_ci},
                 "labels": row.labels,
                 "validation": row.validation,
                 "upstream": row.upstream,
