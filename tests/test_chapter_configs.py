@@ -2,7 +2,6 @@
 regularizer set and dopesheet build with one another — labels bound, widths checked, every scheduled
 column driving a term — and one re-run trains end to end as a population."""
 
-import json
 import logging
 
 import pytest
@@ -20,7 +19,6 @@ from excolor.regularizers import (
     Unitarity,
 )
 from excolor.regularizers.build import build_regularizers
-from inprocess import run_module
 
 CONF = excolor.config.CONF_DIR
 # experiment: (data option, K, {term: (class, layer, labels)}) per spec §14
@@ -163,26 +161,3 @@ def test_widths_are_checked():
     )
     with pytest.raises(Exception, match="bottleneck=5"):
         build_regularizers(configs.r, schedule, data.label_names, 5)
-
-
-@pytest.mark.slow
-def test_rerun_trains_as_a_population(tmp_path):
-    """Ex 2.10.1 (K = 5, two nonlinearities per side) through the entry point: 3 seeds stacked, 100 steps."""
-    done = run_module(
-        "excolor.train",
-        "experiment=ex2.10.1",
-        "population.size=3",
-        "trainer.max_steps=100",
-        "logger=none",
-        "callbacks=none",
-        "evaluation.plots=false",
-        "cache.enabled=false",
-        f"hydra.run.dir={tmp_path}",
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["population/size"] == 3
-    members = (tmp_path / "members.csv").read_text().splitlines()
-    header = members[0].split(",")
-    assert len(members) == 4 and "train/anti-subspace" in header and "train/anchor" in header

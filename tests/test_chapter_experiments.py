@@ -110,8 +110,9 @@ def test_rerun_structure(experiment):
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
 def test_short_run_writes_its_metrics(experiment, tmp_path):
-    """`python -m excolor.train experiment=…` (in this process) for 60 steps, two members: the chapter's metrics land in
-    metrics.json and members.csv (the score and the Pareto flag for the re-runs)."""
+    """`python -m excolor.train experiment=…` (in this process) for 60 steps, two members: the chapter's
+    metrics land in metrics.json and members.csv (the score and the Pareto flag for the re-runs), and
+    each regularizer's training term in members.csv."""
     done = run_module(
         "excolor.train",
         f"experiment={experiment}",
@@ -127,7 +128,9 @@ def test_short_run_writes_its_metrics(experiment, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     header = (tmp_path / "members.csv").read_text().splitlines()[0].split(",")
-    _, _, _, chapter, score_variant = EXPERIMENTS[experiment]
+    _, regularizers, _, chapter, score_variant = EXPERIMENTS[experiment]
+    terms = OmegaConf.load(CONF / "regularizers" / f"{regularizers}.yaml")
+    assert {f"train/{term}" for term in terms} <= set(header), header
     if score_variant is not None:
         assert 0 <= metrics["score"] <= 1 and {"score", "chapter/pareto", "val/recon"} <= set(header)
         assert metrics["chapter/best_seed"] in (0, 1) and 1 <= metrics["chapter/pareto_size"] <= 2

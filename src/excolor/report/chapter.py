@@ -166,22 +166,12 @@ def experiment_rows(
                 row.validation[metric] = _describe(np.array(found))
         if row.upstream is not None and len(values) > 1:
             theirs = row.upstream[CHAPTER_SCORE]
-            row.welch_t, row.welch_p = welch(
-                row.stats["mean"],
-                row.stats["std"],
-                len(values),
-                theirs["mean"],
-                theirs["std"],
-                row.upstream["n"],
+            both = (
+                (row.stats["mean"], row.stats["std"], len(values)),
+                (theirs["mean"], theirs["std"], row.upstream["n"]),
             )
-            row.welch_ci = welch_interval(
-                row.stats["mean"],
-                row.stats["std"],
-                len(values),
-                theirs["mean"],
-                theirs["std"],
-                row.upstream["n"],
-            )
+            row.welch_t, row.welch_p = welch(*both[0], *both[1])
+            row.welch_ci = welch_interval(*both[0], *both[1])
         rows.append(row)
     return rows
 
