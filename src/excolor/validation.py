@@ -597,7 +597,7 @@ def check_train_entry(cfg, multirun: bool) -> None:
             )
             from hydra_plugins.excolor_sweeper._trust import check_sweeper
 
-            check_sweeper(OmegaConf.select(cfg, "hydra.sweeper", default=None))
+            check_sweeper(OmegaConf.select(cfg, "hydra.sweeper", default=None), trusted_packages(cfg))
         else:
             check_writable_dir("hydra.run.dir", OmegaConf.select(cfg, "hydra.run.dir"))
     except OmegaConfBaseException as error:
