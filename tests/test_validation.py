@@ -20,6 +20,7 @@ from excolor.config import CONF_DIR, VERSION_BASE, checked_main, compose_config,
 from excolor.errors import ConfigError
 from excolor.validation import (
     check_evaluate_config,
+    check_evaluation,
     check_run_config,
     check_storage_url,
     check_train_entry,
@@ -472,3 +473,21 @@ def test_real_process_exit_status(tmp_path, argv, part):
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and part in done.stderr
     assert "Traceback" not in done.stderr
     assert not any(tmp_path.iterdir())  # nothing written at all
+
+
+def test_a_layer_is_checked_by_one_rule_wherever_it_is_named():
+    """`excolor.layers.check_layer` is the rule: the evaluation's layer, a regularizer's and the model's
+    taps all refuse a name that is not a tap, naming the key."""
+    import torch
+
+    from excolor.layers import LAYERS, check_layer
+    from excolor.model import ColorAutoencoder
+    from excolor.regularizers import Unitarity
+
+    assert LAYERS == ("encoder", "bottleneck") and check_layer("k", "bottleneck") == "bottleneck"
+    with pytest.raises(ConfigError, match=r"^evaluation.layer='decoder' must be one of encoder, bottleneck$"):
+        check_evaluation({"val_grid": 8, "layer": "decoder", "red_similarity": 0.5})
+    with pytest.raises(ConfigError, match=r"^layer='decoder' must be one of encoder, bottleneck$"):
+        Unitarity(column="reg-unit", layer="decoder")
+    with pytest.raises(ConfigError, match=r"^layer='decoder'"):
+        ColorAutoencoder().latent(torch.zeros(1, 3), "decoder")

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from excolor.errors import ConfigError
+from excolor.layers import ENCODER, check_layer
 
 OUTPUTS = ("linear", "sigmoid")
 
@@ -100,18 +101,12 @@ class ColorAutoencoder(nn.Module):
         """The output of `layer` (`encoder`: before normalisation, `bottleneck`: after) for input x:
         the forward pass up to where interventions act."""
         encoded = self.encoder(x)
-        if layer == "encoder":
-            return encoded
-        if layer == "bottleneck":
-            return self.bottleneck(encoded)
-        raise ValueError(f"layer={layer!r} must be encoder or bottleneck")
+        return encoded if check_layer("layer", layer) == ENCODER else self.bottleneck(encoded)
 
     def reconstruct(self, z: Tensor, layer: str) -> Tensor:
         """The forward pass from `layer`'s output z on: forward(x) = reconstruct(latent(x, layer), layer),
         op for op, so an intervention applied to z between the two acts as a hook on `layer` would."""
-        if layer == "encoder":
+        if check_layer("layer", layer) == ENCODER:
             z = self.bottleneck(z)
-        elif layer != "bottleneck":
-            raise ValueError(f"layer={layer!r} must be encoder or bottleneck")
         y = self.decoder(z)
         return y if self.training else torch.clamp(y, 0, 1)

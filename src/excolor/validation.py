@@ -36,6 +36,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from excolor.console import check_trusted, trusted_packages
 from excolor.errors import ConfigError
+from excolor.layers import check_layer
 from excolor.metrics import (
     BASELINE,
     BEST_SCORE,
@@ -68,7 +69,6 @@ from excolor.reproducible import check_mode, pin
 from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
 
 TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
-LAYERS = ("encoder", "bottleneck")
 # Groups whose numbers must all be finite (`inf`/`nan` never mean anything in them).
 FINITE_GROUPS = (
     "model",
@@ -248,9 +248,7 @@ def check_evaluation(evaluation: Mapping, members: int | None = None) -> None:
     """val_grid an integer ≥ 2, layer encoder/bottleneck, red_similarity in (0, 1], plots a bool,
     member (if present) an index into the population."""
     check_int("evaluation.val_grid", evaluation.get("val_grid"), minimum=2)
-    layer = evaluation.get("layer")
-    if layer not in LAYERS:
-        raise ConfigError(f"evaluation.layer={layer!r} must be one of {', '.join(LAYERS)}")
+    check_layer("evaluation.layer", evaluation.get("layer"))
     similarity = check_number(
         "evaluation.red_similarity", evaluation.get("red_similarity"), minimum=0, strict=True
     )
@@ -265,20 +263,18 @@ def check_evaluation(evaluation: Mapping, members: int | None = None) -> None:
 
 
 def population_size(cfg: Mapping) -> int | None:
-    """The number of members the run trains, if the config has a population group:
-    population.size × the number of points of population.grid (a mapping key → list of values)."""
+    """The number of members the run trains, if the config has a population group: population.size ×
+    the number of points of population.grid, under the rules `excolor.population.Population` keeps
+    (its constructor is the one place they are checked)."""
+    from excolor.population import Population
+
     population = cfg.get("population")
     if not isinstance(population, Mapping) or population.get("size") is None:
         return None
-    members = check_int("population.size", population["size"], minimum=1)
-    grid = population.get("grid") or {}
-    if not isinstance(grid, Mapping):
+    grid = population.get("grid")
+    if grid is not None and not isinstance(grid, Mapping):
         raise ConfigError(f"population.grid={grid!r} must map config keys to lists of values")
-    for key, values in grid.items():
-        if isinstance(values, str) or not isinstance(values, Sequence) or not values:
-            raise ConfigError(f"population.grid.{key}={values!r} must be a non-empty list of values")
-        members *= len(values)
-    return members
+    return len(Population(population["size"], grid))
 
 
 # --- the objective --------------------------------------------------------------------------------------

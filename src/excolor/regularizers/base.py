@@ -9,9 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from excolor.errors import ConfigError
+from excolor.layers import ENCODER, check_layer
 from excolor.metrics import PHASES, TRAIN_PHASE, TRAIN_VALIDATE_PHASE
-
-LAYERS = ("encoder", "bottleneck")
+from excolor.validation import check_number
 
 
 class Regularizer(nn.Module, ABC):
@@ -32,14 +32,12 @@ class Regularizer(nn.Module, ABC):
         column: str,
         weight: float = 1.0,
         label_affinities: Mapping[str, float] | None = None,
-        layer: str = "encoder",
+        layer: str = ENCODER,
         phase: str = TRAIN_PHASE,
     ):
         super().__init__()
-        if not weight >= 0:
-            raise ConfigError(f"weight={weight} must be ≥ 0")
-        if layer not in LAYERS:
-            raise ConfigError(f"layer={layer!r} must be one of {', '.join(LAYERS)}")
+        check_number("weight", weight, minimum=0)
+        check_layer("layer", layer)
         if phase not in PHASES:
             raise ConfigError(f"phase={phase!r} must be one of {', '.join(PHASES)}")
         self.phase = phase
