@@ -6,7 +6,9 @@ study_name, n_trials, n_jobs, max_failure_rate, custom_search_space, params; sam
 
 - ``heartbeat_interval`` (s): how often a running trial's ``heartbeat`` user attribute is renewed;
 - ``grace_period`` (s): a RUNNING trial whose process is on another host and whose heartbeat is
-  older than this is taken for interrupted (a trial of a dead process on this host is, at once).
+  older than this is taken for interrupted (a trial of a dead process on this host is, at once);
+- ``enqueue_trials``: reference trials, each ``{params: {<searched key>: <value>}, label: …}``, run
+  once per study (`excolor_sweeper._enqueue`).
 
 ``custom_search_space`` and the sampler's ``_target_``s pass excolor's trusted-target check
 (`excolor_sweeper._trust`) before anything is built. ``storage`` takes the forms of
@@ -19,7 +21,7 @@ so optuna loads only when this sweeper is actually used (modules named `_…` ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -38,6 +40,7 @@ class ResumableOptunaSweeperConf(OptunaSweeperConf):
     _target_: str = TARGET
     heartbeat_interval: float = 30.0
     grace_period: float = 120.0
+    enqueue_trials: list[Any] = field(default_factory=list)
 
 
 ConfigStore.instance().store(
@@ -61,6 +64,7 @@ class ResumableOptunaSweeper(Sweeper):
         params: Any,
         heartbeat_interval: float = 30.0,
         grace_period: float = 120.0,
+        enqueue_trials: Any = None,
     ) -> None:
         check_custom_search_space(custom_search_space)  # before the sampler is built: every check first
         from hydra_plugins.excolor_sweeper._impl import ResumableOptunaSweep
@@ -77,6 +81,7 @@ class ResumableOptunaSweeper(Sweeper):
             params,
             heartbeat_interval,
             grace_period,
+            enqueue_trials,
         )
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
