@@ -166,10 +166,11 @@ def write_members(sweep: Path, number: int, scores, recons) -> None:
     (trial / "metrics.json").write_text(json.dumps({"score": 0.0, "val/recon": 0.0, "seed": 0}))
 
 
-def test_paired_by_seed_and_holm_adjusted(tmp_path):
+def test_paired_by_seed_and_holm_adjusted_over_every_compared_trial(tmp_path):
     """Trial 1's score is (1.10 + 0.01·i) × the reference's on seed i = 0…7: every ratio above 1, exact
     Wilcoxon p = 2/2⁸ = 0.0078, median ratio (1.13 + 1.14)/2 = 1.135; its recon (2 + 0.1·i) × (worse,
-    p = 0.0078, median 2.35); 2 tests, Holm: 2 × 0.0078 = 0.0156 for both."""
+    p = 0.0078, median 2.35). Trial 2 is worse on both (each ratio on one side: p = 0.0078 twice) and
+    is not shown, but its tests count in the family: 4 tests, Holm: 4 × 2/256 = 0.031 for all."""
     base = [0.5 + 0.01 * i for i in range(8)]
     recon = [1e-5 * (1 + 0.1 * i) for i in range(8)]
     write_members(tmp_path, 0, base, recon)
@@ -179,15 +180,26 @@ def test_paired_by_seed_and_holm_adjusted(tmp_path):
         [(1.1 + 0.01 * i) * s for i, s in enumerate(base)],
         [(2 + 0.1 * i) * r for i, r in enumerate(recon)],
     )
-    trials = [frozen(0, (0.535, 1.35e-5), a=1.0, reference="ref"), frozen(1, (0.5885, 2.7e-5))]
+    write_members(
+        tmp_path,
+        2,
+        [(0.9 - 0.01 * i) * s for i, s in enumerate(base)],
+        [(1.5 + 0.1 * i) * r for i, r in enumerate(recon)],
+    )
+    trials = [
+        frozen(0, (0.535, 1.35e-5), a=1.0, reference="ref"),
+        frozen(1, (0.5885, 2.7e-5)),
+        frozen(2, (0.48, 2.0e-5)),
+    ]
     (found,) = compare_references(trials, ["score", "val/recon"], DIRECTIONS, tmp_path)
-    (row,) = found.rows
+    assert found.n_tests == 4 and found.n_compared == 2
+    (row,) = found.rows  # trial 2 beats nothing: not shown
     score, recon_verdict = row.verdicts
     assert score is not None and recon_verdict is not None
     assert score.effect == pytest.approx(1.135) and score.n_pairs == 8 and score.paired
-    assert score.p == pytest.approx(2 / 256) and score.p_holm == pytest.approx(4 / 256)
+    assert score.p == pytest.approx(2 / 256) and score.p_holm == pytest.approx(8 / 256)
     assert score.outcome == "supported" and recon_verdict.outcome == "not supported"
-    assert recon_verdict.effect == pytest.approx(2.35) and score.family_size == 2
+    assert recon_verdict.effect == pytest.approx(2.35) and score.family_size == 4
 
 
 # --------------------------------------------------------------------------- the report

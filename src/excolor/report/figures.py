@@ -215,6 +215,17 @@ def _is_log_distribution(distribution: Any) -> bool:
     )
 
 
+def _log_x(ax: Any) -> None:
+    """A log x axis labelled at 1, 2 and 5 per decade in plain numbers (0.2, 1, 5): matplotlib's
+    default labels the minor ticks of an axis spanning under two decades, and they overlap."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
     """Param-vs-objective scatter grid of a study (its summary from `load_optuna`, its Optuna
     trials); None without data."""
@@ -283,7 +294,7 @@ def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
                 ax.set_xticklabels([fmt_value(choice) for choice in choices], fontsize=7)
                 ax.set_xlim(-0.5, len(choices) - 0.5)
             elif distribution is not None and _is_log_distribution(distribution):
-                ax.set_xscale("log")
+                _log_x(ax)
             if _use_log(objective, np.array([trial.values[row] for trial in done], dtype=float)):
                 ax.set_yscale("log")
             if row == nrows - 1:
@@ -315,7 +326,9 @@ def plot_pareto(study: StudyResult, trials: list, path: Path) -> Path | None:
         ax.scatter(*zip(*[trial.values for trial in others]), color="0.55", s=18, alpha=0.7, label="trial")
     if front:
         xs, ys = zip(*[trial.values for trial in front])
-        ax.step(xs, ys, where="post", color="tab:red", lw=0.8, alpha=0.6)
+        # the attainment staircase: at x the best y among the front points at least as good in x
+        where = "pre" if study.directions[0] == "maximize" else "post"
+        ax.step(xs, ys, where=where, color="tab:red", lw=0.8, alpha=0.6)
         ax.scatter(
             xs, ys, color="tab:red", s=30, edgecolors="k", linewidths=0.6, zorder=3, label=study.best_label
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from excolor.report import stats
 from excolor.report.format import fmt_estimate, fmt_num, fmt_p, md_row, md_rule
+from excolor.report.reference import tests_better
 from excolor.report.result import ReferenceResult, ReferenceRow, StudyResult
 
 MARK = "◆"  # the reference's mark in tables; the figures draw it as a black diamond too
@@ -37,12 +38,6 @@ def _verdict_cell(row: ReferenceRow, j: int) -> str:
     return f"{point} [{lo}, {hi}], p = {fmt_p(found.p_holm)} → {OUTCOME_WORDS[found.outcome]}"
 
 
-def _supported(row: ReferenceRow, j: int) -> bool:
-    """Whether the paired test finds the row's trial better than the reference on objective j."""
-    found = row.verdicts[j] if j < len(row.verdicts) else None
-    return found is not None and found.outcome == stats.SUPPORTED
-
-
 def reference_markdown(reference: ReferenceResult, study: StudyResult) -> list[str]:
     """The section for one reference trial (see the module docstring)."""
     objectives, directions, params = study.objectives, study.directions, study.params
@@ -54,10 +49,11 @@ def reference_markdown(reference: ReferenceResult, study: StudyResult) -> list[s
         + ", ".join(f"{key} = {fmt_num(value)}" for key, value in reference.params.items())
         + f"; {values}), run on the same seeds as every trial. The table lists each of the "
         f"{reference.n_compared} other complete trials that beats it on at least one objective (its value "
-        "is better); *dominates*: better on at least one objective and no worse on any. *vs reference*: "
-        "the trial against the reference paired by seed, median of per-seed ratios (differences where a "
-        "value is ≤ 0) with its 95% BCa CI, Wilcoxon signed-rank p Holm-adjusted over every test in this "
-        "table, → better (adjusted p < 0.05 and the whole CI on the better side of the null), worse (the same, "
+        "is better: ✓) or that the paired test finds better; *dominates*: better on at least one objective "
+        "and no worse on any. *vs reference*: the trial against the reference paired by seed, median of "
+        "per-seed ratios (differences where a value is ≤ 0) with its 95% BCa CI, Wilcoxon signed-rank p "
+        f"Holm-adjusted over all {reference.n_tests} tests (every compared trial × objective, shown or not), "
+        "→ better (adjusted p < 0.05 and the whole CI on the better side of the null), worse (the same, "
         "on the worse side) or inconclusive.",
         "",
     ]
@@ -99,7 +95,7 @@ def _answer(reference: ReferenceResult, objectives: list[str]) -> list[str]:
         ]
     lines = []
     dominating = [row.number for row in rows if row.dominates]
-    both = [row.number for row in rows if all(_supported(row, j) for j in range(len(objectives)))]
+    both = [row.number for row in rows if all(tests_better(row, j) for j in range(len(objectives)))]
     if dominating:
         lines.append(
             f"- Dominates `{label}` on the trials' values: {_trials(dominating)} (rows with *dominates* yes)."
@@ -114,7 +110,7 @@ def _answer(reference: ReferenceResult, objectives: list[str]) -> list[str]:
     )
     for j, name in enumerate(objectives):
         beating = [row.number for row in rows if row.beats[j]]
-        supported = [row.number for row in rows if _supported(row, j)]
+        supported = [row.number for row in rows if tests_better(row, j)]
         lines.append(
             f"- {name}: {len(beating)} of {reference.n_compared} trials beat it (✓); by the paired test "
             + (

@@ -295,7 +295,8 @@ class ReferenceResult:
     params: dict[str, Any]
     values: list[float]
     n_compared: int  # the other complete trials
-    rows: list[ReferenceRow]
+    rows: list[ReferenceRow]  # those that beat it on an objective's value or by the paired test
+    n_tests: int = 0  # paired tests (compared trials × objectives), the Holm family
 
 
 @dataclass
