@@ -47,14 +47,19 @@ def reference_markdown(reference: ReferenceResult, study: StudyResult) -> list[s
         "",
         f"Trial {reference.number} is the reference `{reference.label}` (enqueued: "
         + ", ".join(f"{key} = {fmt_num(value)}" for key, value in reference.params.items())
-        + f"; {values}), run on the same seeds as every trial. The table lists each of the "
+        + f"; {values}), a trial of the same study. The table lists each of the "
         f"{reference.n_compared} other complete trials that beats it on at least one objective (its value "
         "is better: ✓) or that the paired test finds better; *dominates*: better on at least one objective "
-        "and no worse on any. *vs reference*: the trial against the reference paired by seed, median of "
-        "per-seed ratios (differences where a value is ≤ 0) with its 95% BCa CI, Wilcoxon signed-rank p "
-        f"Holm-adjusted over all {reference.n_tests} tests (every compared trial × objective, shown or not), "
-        "→ better (adjusted p < 0.05 and the whole CI on the better side of the null), worse (the same, "
-        "on the worse side) or inconclusive.",
+        "and no worse on any. "
+        + (
+            "*vs reference*: the trial against the reference paired by seed, median of per-seed ratios "
+            "(differences where a value is ≤ 0) with its 95% BCa CI, Wilcoxon signed-rank p Holm-adjusted "
+            f"over all {reference.n_tests} tests (every compared trial × objective, shown or not), → better "
+            "(adjusted p < 0.05 and the whole CI on the better side of the null), worse (the same, on the "
+            "worse side) or inconclusive."
+            if reference.n_tests
+            else "*vs reference*: — (no members that share seeds with the reference's: nothing to pair)."
+        ),
         "",
     ]
     rows = reference.rows
@@ -102,21 +107,24 @@ def _answer(reference: ReferenceResult, objectives: list[str]) -> list[str]:
         )
     else:
         lines.append(f"- No trial dominates `{label}` on the trials' values (no row with *dominates* yes).")
-    lines.append(
-        f"- Better on every objective by the paired test: {_trials(both)} (rows with → better in every *vs reference*)."
-        if both
-        else "- Better on every objective by the paired test: none (no row is → better in every *vs reference* "
-        "column); not a finding of equivalence."
-    )
+    tested = reference.n_tests > 0
+    if tested:
+        lines.append(
+            f"- Better on every objective by the paired test: {_trials(both)} (rows with → better in every "
+            "*vs reference*)."
+            if both
+            else "- Better on every objective by the paired test: none (no row is → better in every "
+            "*vs reference* column); not a finding of equivalence."
+        )
     for j, name in enumerate(objectives):
         beating = [row.number for row in rows if row.beats[j]]
         supported = [row.number for row in rows if tests_better(row, j)]
-        lines.append(
-            f"- {name}: {len(beating)} of {reference.n_compared} trials beat it (✓); by the paired test "
-            + (
+        line = f"- {name}: {len(beating)} of {reference.n_compared} trials beat it (✓)"
+        if tested:
+            line += "; by the paired test " + (
                 f"better: {_trials(supported)}."
                 if supported
                 else "none is better (no → better in its column)."
             )
-        )
+        lines.append(line if tested else line + ".")
     return [*lines, ""]
