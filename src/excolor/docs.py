@@ -48,6 +48,7 @@ EXAMPLE_SWEEPS = (
     "falloff",
     "population_check",
     "m2_reruns",
+    "m2_search",
 )
 SEED_OUTPUTS = ("linear", "sigmoid")
 # README rows: (label, model.output, evaluation setting, whether the row shows the train recon)

@@ -27,7 +27,7 @@ from excolor.report.chapter import (
     experiment_rows,
     pair_rows,
 )
-from excolor.report.figures import plot_dose, plot_metrics, plot_optuna
+from excolor.report.figures import plot_dose, plot_metrics, plot_optuna, plot_pareto
 from excolor.report.format import json_safe
 from excolor.report.markdown import optuna_markdown, sweep_markdown
 from excolor.report.optuna_study import load_optuna
@@ -36,7 +36,7 @@ from excolor.report.spec import parse_spec
 from excolor.report.sweep import load_sweep, select_value
 
 REPORT_FILE, SUMMARY_FILE = "report.md", "summary.json"
-METRICS_PNG, DOSE_PNG, OPTUNA_PNG = "metrics.png", "dose.png", "optuna.png"
+METRICS_PNG, DOSE_PNG, OPTUNA_PNG, PARETO_PNG = "metrics.png", "dose.png", "optuna.png", "pareto.png"
 
 
 @contextlib.contextmanager
@@ -96,7 +96,11 @@ def _write_sweep_report(
     study_name = select_value(config, "hydra.sweeper.study_name")
     if storage and study_name:
         study, optuna_trials = load_optuna(storage, study_name, select_value(config, "objective"), sweep_dir)
-        lines += optuna_markdown(study, plot_optuna(study, optuna_trials, out / OPTUNA_PNG))
+        lines += optuna_markdown(
+            study,
+            plot_optuna(study, optuna_trials, out / OPTUNA_PNG),
+            plot_pareto(study, optuna_trials, out / PARETO_PNG),
+        )
         summary["optuna"] = to_summary(study)
     _write(out, lines, summary)
 
@@ -107,7 +111,8 @@ def build_optuna_report(storage: str, study: str | None = None, out_dir: str | P
     summary, optuna_trials = load_optuna(storage, study)
     with staged(out) as staging:
         png = plot_optuna(summary, optuna_trials, staging / OPTUNA_PNG)
-        lines = [f"# Optuna study report: `{summary.study}`", ""] + optuna_markdown(summary, png)
+        pareto = plot_pareto(summary, optuna_trials, staging / PARETO_PNG)
+        lines = [f"# Optuna study report: `{summary.study}`", ""] + optuna_markdown(summary, png, pareto)
         _write(staging, lines, {"optuna": to_summary(summary)})
     return out / REPORT_FILE
 

@@ -1,4 +1,4 @@
-"""The sweep report's figures: ``metrics.png``, ``dose.png`` and ``optuna.png``.
+"""The sweep report's figures: ``metrics.png``, ``dose.png``, ``optuna.png`` and ``pareto.png``.
 
 - `plot_metrics`: one panel per metric, a box (quartiles, orange median) plus jittered
   points (one per population member) for each arm; log y for MSE-like metrics when all values are > 0.
@@ -8,7 +8,9 @@
   worse (▼ red) than control after Holm.
 - `plot_optuna`: a grid of param-vs-objective scatters (rows: objectives, columns: params),
   the top trials / Pareto front in red; categorical params are jittered, log-distributed
-  params get a log x axis.
+  params get a log x axis; a reference trial (``enqueue_trials``) is a labelled black diamond.
+- `plot_pareto` (``pareto.png``, two objectives): objective vs objective, every complete trial, the
+  Pareto front in red joined by its staircase, each reference trial a labelled black diamond.
 
 matplotlib is imported only when a figure is drawn; jitter is seeded, so figures are reproducible.
 """
@@ -27,6 +29,8 @@ from excolor.report.optuna_study import completed
 from excolor.report.result import DoseEffect, DoseResult, NoDose, StudyResult, SweepResult
 
 DPI = 100
+# A reference trial (``enqueue_trials``): the same black diamond in every figure (◆ in the tables).
+REFERENCE_STYLE = {"marker": "D", "color": "k", "s": 46, "zorder": 4, "edgecolors": "w", "linewidths": 0.8}
 
 
 def _use_log(name: str, values: np.ndarray) -> bool:
@@ -211,6 +215,17 @@ def _is_log_distribution(distribution: Any) -> bool:
     )
 
 
+def _log_x(ax: Any) -> None:
+    """A log x axis labelled at 1, 2 and 5 per decade in plain numbers (0.2, 1, 5): matplotlib's
+    default labels the minor ticks of an axis spanning under two decades, and they overlap."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
     """Param-vs-objective scatter grid of a study (its summary from `load_optuna`, its Optuna
     trials); None without data."""
@@ -265,12 +280,21 @@ def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
                     xs = xs + jitter.uniform(-0.12, 0.12, xs.size)
                 ys = [trial.values[row] for trial in points]
                 ax.scatter(xs, ys, **style)
+            for reference in study.references:
+                if param in reference.params:
+                    x = reference.params[param]
+                    ax.scatter(
+                        [choices.index(x) if choices else x],
+                        [reference.values[row]],
+                        label=f"{reference.label} (trial {reference.number})",
+                        **REFERENCE_STYLE,
+                    )
             if choices:
                 ax.set_xticks(range(len(choices)))
                 ax.set_xticklabels([fmt_value(choice) for choice in choices], fontsize=7)
                 ax.set_xlim(-0.5, len(choices) - 0.5)
             elif distribution is not None and _is_log_distribution(distribution):
-                ax.set_xscale("log")
+                _log_x(ax)
             if _use_log(objective, np.array([trial.values[row] for trial in done], dtype=float)):
                 ax.set_yscale("log")
             if row == nrows - 1:
@@ -281,5 +305,57 @@ def plot_optuna(study: StudyResult, trials: list, path: Path) -> Path | None:
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="best")
     fig.suptitle(f"Optuna study {study.study}: params vs objectives", fontsize=9)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def plot_pareto(study: StudyResult, trials: list, path: Path) -> Path | None:
+    """The two objectives against each other (see the module docstring); None unless the study has
+    exactly two objectives and a complete trial."""
+    from matplotlib.figure import Figure
+
+    done = completed(trials)
+    if len(study.objectives) != 2 or not done:
+        return None
+    best = set(study.best_numbers)
+    fig = Figure(figsize=(6.4, 4.8), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    others = [trial for trial in done if trial.number not in best]
+    front = sorted((trial for trial in done if trial.number in best), key=lambda trial: trial.values[0])
+    if others:
+        ax.scatter(*zip(*[trial.values for trial in others]), color="0.55", s=18, alpha=0.7, label="trial")
+    if front:
+        xs, ys = zip(*[trial.values for trial in front])
+        # the attainment staircase: at x the best y among the front points at least as good in x
+        where = "pre" if study.directions[0] == "maximize" else "post"
+        ax.step(xs, ys, where=where, color="tab:red", lw=0.8, alpha=0.6)
+        ax.scatter(
+            xs, ys, color="tab:red", s=30, edgecolors="k", linewidths=0.6, zorder=3, label=study.best_label
+        )
+    for reference in study.references:
+        x, y = reference.values
+        ax.scatter(
+            [x], [y], label=f"{reference.label} (trial {reference.number}, reference)", **REFERENCE_STYLE
+        )
+        ax.annotate(
+            f"{reference.label} (trial {reference.number})",
+            (x, y),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    for set_scale, set_label, index in ((ax.set_xscale, ax.set_xlabel, 0), (ax.set_yscale, ax.set_ylabel, 1)):
+        name, direction = study.objectives[index], study.directions[index]
+        if _use_log(name, np.array([trial.values[index] for trial in done], dtype=float)):
+            set_scale("log")
+        set_label(
+            f"{name} ({direction}: {'higher' if direction == 'maximize' else 'lower'} is better)", fontsize=9
+        )
+    ax.tick_params(which="both", labelsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.suptitle(
+        f"Optuna study {study.study}: {len(done)} complete trials, objective vs objective", fontsize=9
+    )
     fig.savefig(path, dpi=DPI)
     return path

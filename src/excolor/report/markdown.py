@@ -25,6 +25,7 @@ from excolor.report.format import (
     selector_label,
     short_key,
 )
+from excolor.report.reference_markdown import reference_cell, reference_markdown
 from excolor.report.result import (
     ArmResult,
     Band,
@@ -479,9 +480,10 @@ def _shown_path(location: str) -> str:
         return location
 
 
-def optuna_markdown(study: StudyResult, png: Path | None) -> list[str]:
+def optuna_markdown(study: StudyResult, png: Path | None, pareto_png: Path | None = None) -> list[str]:
     """The report section for a study summary from `excolor.report.optuna_study.load_optuna`
-    (``png``: its plot, if any)."""
+    (``png``: its params-vs-objectives plot, ``pareto_png``: its Pareto plot, if any); a reference
+    trial is marked in the tables and has its own section (`excolor.report.reference_markdown`)."""
     lines = [f"## Optuna study `{study.study}`", ""]
     where = f"`{shown(study.storage)}`"
     if study.storage != study.storage_resolved:
@@ -505,14 +507,24 @@ def optuna_markdown(study: StudyResult, png: Path | None) -> list[str]:
     if study.best:
         head = ["trial"] + study.params + study.objectives
         lines += [md_row(head), md_rule(len(head), label_column=False)]
-        for best in study.best:
-            cells = [str(best.number)]
-            cells += [_param_cell(best.params.get(param, MISSING)) for param in study.params]
-            cells += [fmt_num(value) for value in best.values]
+        shown_rows = [(best.number, best.params, best.values, "") for best in study.best]
+        shown_rows += [  # a reference off the front is shown below it, for comparison
+            (ref.number, ref.params, ref.values, f" (reference, not on the {study.best_label})")
+            for ref in study.references
+            if ref.number not in study.best_numbers
+        ]
+        for number, params, values, note in shown_rows:
+            cells = [reference_cell(number, study) + note]
+            cells += [_param_cell(params.get(param, MISSING)) for param in study.params]
+            cells += [fmt_num(value) for value in values]
             lines.append(md_row(cells))
     else:
         lines.append("No completed trials.")
     lines.append("")
+    if pareto_png is not None:
+        lines += [f"![Pareto plot]({pareto_png.name})", ""]
+    for reference in study.references:
+        lines += reference_markdown(reference, study)
     if png is not None:
         lines += [f"![params vs objectives]({png.name})", ""]
     return lines

@@ -6,7 +6,9 @@ URL), and a relative file path is resolved against the sweep dir only (the cwd f
 on the command line), so the report reads the sweep's own study. A missing or unreadable study is a
 `ReportError`. The summary holds the trial counts by state and the top-5 trials (single objective)
 or the Pareto front (multi-objective); its report section is `excolor.report.markdown.optuna_markdown`,
-its param-vs-objective plot `excolor.report.figures.plot_optuna`. Objective names come
+its param-vs-objective plot `excolor.report.figures.plot_optuna`. A study's reference trials
+(``hydra.sweeper.enqueue_trials``) are compared with the other trials (`excolor.report.reference`;
+paired by seed from the sweep dir's trial dirs when it is given). Objective names come
 from the app config key ``objective`` (a string or list, matching the number of
 directions), else ``value`` / ``objective_<i>``.
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from excolor.report.errors import ReportError
+from excolor.report.reference import compare_references
 from excolor.report.result import BestTrial, StudyResult
 from excolor.study_storage import open_storage, resolve_storage, storage_file
 
@@ -101,5 +104,6 @@ def load_optuna(
         best_label=label,
         best_numbers=[trial.number for trial in best],
         best=[BestTrial(trial.number, dict(trial.params), list(trial.values)) for trial in best],
+        references=compare_references(trials, objectives, directions, sweep_dir),
     )
     return summary, trials

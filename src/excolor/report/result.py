@@ -274,6 +274,32 @@ class BestTrial:
 
 
 @dataclass
+class ReferenceRow:
+    """A complete trial that beats a reference trial on at least one objective (its value is better):
+    per objective whether it does, whether it dominates (Pareto), and its verdict paired by seed."""
+
+    number: int
+    params: dict[str, Any]
+    values: list[float]
+    beats: list[bool]
+    dominates: bool
+    verdicts: list[Verdict | None] = field(default_factory=list)  # per objective; empty: no members
+
+
+@dataclass
+class ReferenceResult:
+    """A reference trial (enqueued, user attribute ``reference``) and the trials that beat it."""
+
+    number: int
+    label: str
+    params: dict[str, Any]
+    values: list[float]
+    n_compared: int  # the other complete trials
+    rows: list[ReferenceRow]  # those that beat it on an objective's value or by the paired test
+    n_tests: int = 0  # paired tests (compared trials × objectives), the Holm family
+
+
+@dataclass
 class StudyResult:
     """An Optuna study's summary: where it is, its objectives, trial counts by state, its best trials."""
 
@@ -287,3 +313,4 @@ class StudyResult:
     best_label: str  # "top 5" or "Pareto front"
     best_numbers: list[int]
     best: list[BestTrial]
+    references: list[ReferenceResult] = field(default_factory=list)

@@ -9,7 +9,9 @@ One sweep process, on every start and before every batch, with the study's lock 
 2. counts the trials that are finished (COMPLETE, or FAIL from a real error) or running in a live
    process; the sweep is done when they reach ``n_trials``, so several processes on one study run
    ``n_trials`` between them and a rerun runs only what is missing;
-3. asks for up to ``n_jobs`` new trials and claims them (`_ownership.claim`); the first ask of a
+3. enqueues each reference trial of ``enqueue_trials`` that no waiting, running or finished trial
+   stands for (`_enqueue`: once per study, again only if it was interrupted);
+4. asks for up to ``n_jobs`` new trials (a queued reference trial first) and claims them (`_ownership.claim`); the first ask of a
    process that finds trials in the study reseeds the sampler, so that a resumed or second process
    does not propose the first one's parameters again.
 
@@ -51,6 +53,7 @@ from excolor.config import fail
 from excolor.console import TRUSTED_PACKAGES
 from excolor.errors import TrialInterrupted
 from excolor.study_storage import open_storage, resolve_storage, shown, storage_file
+from hydra_plugins.excolor_sweeper._enqueue import Reference, ensure_enqueued, references
 from hydra_plugins.excolor_sweeper._grid import grid_sampler, is_grid
 from hydra_plugins.excolor_sweeper._lock import study_lock
 from hydra_plugins.excolor_sweeper._ownership import Heartbeat, claim, is_stale
@@ -121,6 +124,7 @@ class ResumableOptunaSweep:
         heartbeat_interval: float,
         grace_period: float,
         trusted_packages: tuple[str, ...] = TRUSTED_PACKAGES,
+        enqueue_trials: Any = None,
     ) -> None:
         if not 0.0 <= max_failure_rate <= 1.0:
             raise ValueError(f"hydra.sweeper.max_failure_rate={max_failure_rate} must be in [0, 1]")
@@ -135,6 +139,8 @@ class ResumableOptunaSweep:
         self.max_failure_rate, self.params = max_failure_rate, params or {}
         self.extend_search_space = build_custom_search_space(custom_search_space, trusted_packages)
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
+        self.enqueue_trials = enqueue_trials or []
+        self.references: list[Reference] = []  # checked against the search space in sweep()
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
@@ -148,6 +154,7 @@ class ResumableOptunaSweep:
             if is_grid(self.sampler):
                 self.sampler, self.n_trials = grid_sampler(self.sampler, space, self.n_trials)
                 log.info("the grid sampler runs %d trials", self.n_trials)
+            self.references = references(self.enqueue_trials, space.distributions)
         except (ValueError, OverrideParseException) as error:  # one line, before anything is written
             fail(str(error).splitlines()[0])
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
@@ -230,6 +237,7 @@ class ResumableOptunaSweep:
             )
             return None
         log.info("trials done %d of %d · best so far: %s", done, self.n_trials, best_so_far(study))
+        ensure_enqueued(study, self.references)
         batch = []
         for _ in range(min(self.n_jobs, to_run)):
             trial = study.ask(space.distributions)

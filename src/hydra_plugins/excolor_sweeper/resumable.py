@@ -6,7 +6,9 @@ study_name, n_trials, n_jobs, max_failure_rate, custom_search_space, params; sam
 
 - ``heartbeat_interval`` (s): how often a running trial's ``heartbeat`` user attribute is renewed;
 - ``grace_period`` (s): a RUNNING trial whose process is on another host and whose heartbeat is
-  older than this is taken for interrupted (a trial of a dead process on this host is, at once).
+  older than this is taken for interrupted (a trial of a dead process on this host is, at once);
+- ``enqueue_trials``: reference trials, each ``{params: {<searched key>: <value>}, label: …}``, run
+  once per study (`excolor_sweeper._enqueue`).
 
 ``custom_search_space`` and the sampler's ``_target_``s pass excolor's trusted-target check
 (`excolor_sweeper._trust`) before anything is built; ``custom_search_space`` may be in one of the app's
@@ -20,7 +22,7 @@ so optuna loads only when this sweeper is actually used (modules named `_…` ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -43,6 +45,7 @@ class ResumableOptunaSweeperConf(OptunaSweeperConf):
     grace_period: float = 120.0
     # The app's own packages a custom_search_space may live in (excolor's config key; null elsewhere).
     trusted_packages: Any = "${oc.select:" + TRUSTED_KEY + ",null}"
+    enqueue_trials: list[Any] = field(default_factory=list)
 
 
 ConfigStore.instance().store(
@@ -67,6 +70,7 @@ class ResumableOptunaSweeper(Sweeper):
         heartbeat_interval: float = 30.0,
         grace_period: float = 120.0,
         trusted_packages: Any = None,
+        enqueue_trials: Any = None,
     ) -> None:
         packages = console_trusted_packages({TRUSTED_KEY: trusted_packages})
         check_custom_search_space(custom_search_space, packages)  # before the sampler: every check first
@@ -85,6 +89,7 @@ class ResumableOptunaSweeper(Sweeper):
             heartbeat_interval,
             grace_period,
             packages,
+            enqueue_trials,
         )
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
