@@ -220,3 +220,16 @@ def test_chunks_are_cache_sized_on_the_cpu_and_launch_sized_elsewhere():
     model = PopulationAutoencoder.from_members([ColorAutoencoder() for _ in range(4)])
     assert Evaluator(model).chunk == Evaluator.CHUNK // 4
     assert Evaluator(model.to("meta")).chunk == Evaluator.DEVICE_CHUNK // 4
+
+
+def test_lower_median_is_torch_medians_value_by_hand():
+    """The median metric by selection: the middle value, the lower middle one for an even count (as
+    torch.median), NaN for a row with a NaN; equal to torch.median on a loss-cube-sized row."""
+    from excolor.evaluation import lower_median
+
+    rows = np.array([[4.0, 1.0, 3.0, 2.0], [5.0, 7.0, 6.0, 8.0], [1.0, np.nan, 0.0, 2.0]], np.float32)
+    np.testing.assert_array_equal(lower_median(rows), [2.0, 6.0, np.nan])
+    assert lower_median(np.array([[3.0, 1.0, 2.0]], np.float32)).tolist() == [2.0]
+    torch.manual_seed(0)
+    errors = torch.rand(3, 552_960) ** 4
+    np.testing.assert_array_equal(lower_median(errors.numpy()), errors.median(-1).values.numpy())

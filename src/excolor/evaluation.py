@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PURE_RED_HSV = np.array([0.0, 1.0, 1.0])
+# Each setting's metrics, in the order members.csv lists them.
+METRIC_ORDER = (MAX_MSE, MEDIAN_MSE, MEAN_MSE, RED_MEAN_MSE, OTHER_MEAN_MSE, SETTING_VAL_RECON, SCORE)
 
 
 def build_interventions(configs: DictConfig | None, width: int) -> dict[str, list[Intervention]]:
@@ -93,6 +95,15 @@ def targeting_scores(errors: np.ndarray, similarity: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (dx * dy).sum(-1) / denominator
     return np.where(constant | ~np.isfinite(r), 0.0, r * r)
+
+
+def lower_median(values: np.ndarray) -> np.ndarray:
+    """torch.median's value per row of `values` [..., n]: the middle value, the lower of the two middle
+    ones for an even n (element (n − 1) // 2 in sorted order), NaN for a row holding a NaN. Found by
+    selection (np.partition, introselect), not torch's median kernel: ~10× faster on the loss cube."""
+    middle = (values.shape[-1] - 1) // 2
+    selected = np.partition(values, middle, axis=-1)[..., middle]
+    return np.where(np.isnan(values).any(-1), np.nan, selected)
 
 
 def focus_metrics(metrics: dict[str, float], name: str) -> dict[str, float]:
@@ -217,21 +228,27 @@ class Evaluator:
     def _metrics(
         self, name: str, error: torch.Tensor, val_error: torch.Tensor
     ) -> tuple[list[dict[str, float]], np.ndarray]:
+        on_cpu = error.device.type == "cpu"
         values = {
             eval_name(name, MAX_MSE): error.max(-1).values,
-            eval_name(name, MEDIAN_MSE): error.median(-1).values,
             eval_name(name, MEAN_MSE): error.mean(-1),
             eval_name(name, RED_MEAN_MSE): error.index_select(-1, self.red_index).mean(-1),
             eval_name(name, OTHER_MEAN_MSE): error.index_select(-1, self.other_index).mean(-1),
             eval_name(name, SETTING_VAL_RECON): val_error.mean(-1),
         }
+        if not on_cpu:  # on the device with the rest; on the CPU numpy's selection is ~10× faster
+            values[eval_name(name, MEDIAN_MSE)] = error.median(-1).values
         # Everything computed on the device first; then the results come to the host.
         columns = dict(zip(values, torch.stack(list(values.values())).cpu().tolist()))
+        host_error = error.cpu().numpy()
+        if on_cpu:
+            columns[eval_name(name, MEDIAN_MSE)] = lower_median(host_error).tolist()
         columns[eval_name(name, SCORE)] = targeting_scores(
             val_error.cpu().numpy(), self.val_similarity
         ).tolist()
-        members = [{key: float(column[m]) for key, column in columns.items()} for m in range(len(error))]
-        return members, error.cpu().numpy()
+        order = [eval_name(name, stat) for stat in METRIC_ORDER]
+        members = [{key: float(columns[key][m]) for key in order} for m in range(len(error))]
+        return members, host_error
 
 
 def evaluate_run(
