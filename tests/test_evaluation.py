@@ -233,3 +233,34 @@ def test_lower_median_is_torch_medians_value_by_hand():
     torch.manual_seed(0)
     errors = torch.rand(3, 552_960) ** 4
     np.testing.assert_array_equal(lower_median(errors.numpy()), errors.median(-1).values.numpy())
+
+
+def test_only_the_colors_an_intervention_changes_are_decoded_again(monkeypatch):
+    """With the baseline among the settings, a suppression (which leaves every color at or behind 90° from
+    the concept alone) decodes fewer colors than the chunk holds, and its errors are still exactly those
+    of decoding every color."""
+    from excolor.interventions import Suppression
+    from excolor.model import ColorAutoencoder
+
+    torch.manual_seed(1)
+    model = ColorAutoencoder().eval()
+    monkeypatch.setattr(Evaluator, "CHUNK", 2**12)
+    evaluator = Evaluator(model)
+    colors = evaluator.loss_colors[::97]
+    with torch.no_grad():  # a concept that half the colors' latents face and half turn away from
+        latents = model.latent(colors, "bottleneck")
+        concept = (latents[0] - latents[-1]).tolist()
+    suppression = [Suppression(concept)]
+    decoded = []
+    reconstruct = model.reconstruct
+    monkeypatch.setattr(
+        model, "reconstruct", lambda z, layer: decoded.append(z.shape[-2]) or reconstruct(z, layer)
+    )
+    with torch.inference_mode():
+        together = evaluator.errors(colors, {"none": [], "suppression": suppression})
+        full_passes = len(decoded)
+        alone = evaluator.errors(colors, {"suppression": suppression})  # no baseline: every color decoded
+    assert sum(decoded[:full_passes]) < 2 * len(colors)  # the baseline's pass and fewer colors than another
+    assert sum(decoded[full_passes:]) == len(colors)
+    assert torch.equal(together["suppression"], alone["suppression"])
+    assert not torch.equal(together["suppression"], together["none"])
