@@ -172,7 +172,8 @@ def train_plain_population(
                 loss = loss + weights[index] * regularizer(latents[regularizer.layer], labels)
         return loss.sum()
 
-    step_loss = torch.compile(summed_loss) if compiled else summed_loss
+    # Static shapes: an epoch's short last batch compiles a graph of its own, not a slower dynamic one.
+    step_loss = torch.compile(summed_loss, dynamic=False) if compiled else summed_loss
     started = time.perf_counter()
     for step, (x, labels) in enumerate(ContinuousBatches(data, steps)):
         if len(population) == 1:
