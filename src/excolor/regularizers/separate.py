@@ -34,7 +34,10 @@ def power(c: Tensor, exponent: float) -> Tensor:
     """c ** exponent, bit for bit, with its gradient. On the CPU, where the power is one libm call per
     element in the portable kernels (a third of a population's training step), a C that is exactly
     symmetric (checked: a batched matmul Z Zᵀ mostly is, not for every shape) takes the power once
-    per pair (`SymmetricPower`); elsewhere, and for any other C, torch.pow (no check: no host sync)."""
+    per pair (`SymmetricPower`); elsewhere, for any other C and under torch.compile, torch.pow (no
+    check: no host sync, no graph break)."""
+    if torch.compiler.is_compiling():  # inductor fuses the power into its own code: no check (a graph break)
+        return c**exponent
     if c.device.type == "cpu" and torch.equal(c, c.transpose(-1, -2)):
         return SymmetricPower.apply(c, exponent)
     return c**exponent
