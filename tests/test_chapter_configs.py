@@ -2,12 +2,7 @@
 regularizer set and dopesheet build with one another — labels bound, widths checked, every scheduled
 column driving a term — and one re-run trains end to end as a population."""
 
-import json
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hydra.utils import instantiate
@@ -166,39 +161,3 @@ def test_widths_are_checked():
     )
     with pytest.raises(Exception, match="bottleneck=5"):
         build_regularizers(configs.r, schedule, data.label_names, 5)
-
-
-@pytest.mark.slow
-def test_rerun_trains_as_a_population(tmp_path):
-    """Ex 2.10.1's pieces through the real entry point: 3 seeds stacked, 100 steps."""
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")])}
-    args = [
-        "data=rgb_lattice",
-        "regularizers=ex2.10.1",
-        "schedule=ex2.10.1",
-        "model.bottleneck=5",
-        "concept=[1,0,0,0,0]",
-        "population.size=3",
-        "trainer.max_steps=100",
-        "logger=none",
-        "callbacks=none",
-        "intervention=none",
-        "evaluation.plots=false",
-        "cache.enabled=false",
-        f"hydra.run.dir={tmp_path}",
-    ]
-    done = subprocess.run(
-        [sys.executable, "-m", "excolor.train", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["population/size"] == 3
-    members = (tmp_path / "members.csv").read_text().splitlines()
-    header = members[0].split(",")
-    assert len(members) == 4 and "train/anti-subspace" in header and "train/anchor" in header

@@ -49,8 +49,8 @@ def test_real_config_is_the_spec():
     cfg = real_config()
     assert (cfg["n_hues"], cfg["n_saturations"], cfg["n_values"], cfg["batch_size"]) == (36, 10, 10, 64)
     assert cfg["labels"] == {
-        "red": {"scale": 0.5, "exponent": 10},
-        "vibrant": {"scale": 0.5, "exponent": 100},
+        "red": {"alpha": 0.5, "k": 10},
+        "vibrant": {"alpha": 0.5, "k": 100},
     }
 
 
@@ -242,9 +242,9 @@ def test_never_labelled_colors(index_draws, grid):
         ({"batch_size": -3}, "data.batch_size=-3"),
         ({"n_hues": 1}, "data.n_hues=1"),
         ({"n_values": 0}, "data.n_values=0"),
-        ({"labels": {"blue": {"scale": 0.5, "exponent": 1}}}, "data.labels.blue"),
-        ({"labels": {"red": {"scale": 1.5, "exponent": 1}}}, "data.labels.red"),
-        ({"labels": {"red": {"scale": 0.5, "exponent": -1}}}, "data.labels.red"),
+        ({"labels": {"blue": {"alpha": 0.5, "k": 1}}}, "data.labels.blue"),
+        ({"labels": {"red": {"alpha": 1.5, "k": 1}}}, "data.labels.red"),
+        ({"labels": {"red": {"alpha": 0.5, "k": -1}}}, "data.labels.red"),
     ],
 )
 def test_bad_values_raise_config_error(overrides, key):

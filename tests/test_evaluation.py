@@ -2,14 +2,13 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
 from excolor.evaluation import Evaluator, focus_metrics, loss_cube, per_color_error, targeting_scores
+from inprocess import run_module
 
 
 def targeting_score(error: np.ndarray, similarity: np.ndarray) -> float:
@@ -85,52 +84,36 @@ def test_evaluator_on_an_identity_like_model_has_no_error():
 
 @pytest.mark.slow
 def test_reevaluation_reproduces_training_metrics(tmp_path):
+    """`excolor.evaluate` on a finished run gives the metrics training wrote; other settings evaluate the
+    same model differently, and only what was asked for (the entry points run in this process)."""
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")}
     run = tmp_path / "run"
     common = ["logger=none", "callbacks=none", "evaluation.plots=false"]
-    subprocess.run(
-        [sys.executable, "-m", "excolor.train", "trainer.max_steps=60", f"hydra.run.dir={run}", *common],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    done = run_module("excolor.train", "trainer.max_steps=60", f"hydra.run.dir={run}", *common, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
     trained = json.loads((run / "metrics.json").read_text())
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.evaluate",
-            f"run={run}",
-            "evaluation.plots=false",
-            "hydra.run.dir=" + str(run / "evaluations" / "again"),
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
+    again_dir = run / "evaluations" / "again"
+    done = run_module(
+        "excolor.evaluate", f"run={run}", "evaluation.plots=false", f"hydra.run.dir={again_dir}", env=env
     )
-    again = json.loads((run / "evaluations" / "again" / "metrics.json").read_text())
+    assert done.returncode == 0, done.stderr[-3000:]
+    again = json.loads((again_dir / "metrics.json").read_text())
     for key, value in trained.items():
         if (
             key.startswith("eval/") or key == "val/recon"
         ) and key != "eval/seconds":  # eval/seconds: wall clock
             assert again[key] == pytest.approx(value, rel=1e-6), key
-    # other settings evaluate the same model differently, and only what was asked for
     out = run / "evaluations" / "weak"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.evaluate",
-            f"run={run}",
-            "intervention=repulsion",
-            "intervention.repulsion.mapper.b=0.9",
-            "evaluation.plots=false",
-            f"hydra.run.dir={out}",
-        ],
-        check=True,
+    done = run_module(
+        "excolor.evaluate",
+        f"run={run}",
+        "intervention=repulsion",
+        "intervention.repulsion.mapper.b=0.9",
+        "evaluation.plots=false",
+        f"hydra.run.dir={out}",
         env=env,
-        capture_output=True,
     )
+    assert done.returncode == 0, done.stderr[-3000:]
     weak = json.loads((out / "metrics.json").read_text())
     assert "eval/suppression/max_mse" not in weak
     assert weak["eval/none/median_mse"] == pytest.approx(trained["eval/none/median_mse"], rel=1e-6)
@@ -142,12 +125,12 @@ def test_reevaluation_of_a_missing_or_corrupt_checkpoint_fails_clearly(tmp_path)
     run = tmp_path / "run"
     (run / ".hydra").mkdir(parents=True)
     (run / ".hydra" / "config.yaml").write_text("concept: [1, 0, 0, 0]\n")
-    command = [sys.executable, "-m", "excolor.evaluate", f"run={run}", f"hydra.run.dir={tmp_path / 'out'}"]
-    missing = subprocess.run(command, capture_output=True, text=True)
+    argv = [f"run={run}", f"hydra.run.dir={tmp_path / 'out'}"]
+    missing = run_module("excolor.evaluate", *argv)
     assert missing.returncode != 0
     assert "excolor: error: no checkpoint at" in missing.stderr
     (run / "model.ckpt").write_bytes(b"not a checkpoint")
-    corrupt = subprocess.run(command, capture_output=True, text=True)
+    corrupt = run_module("excolor.evaluate", *argv)
     assert corrupt.returncode != 0
     assert "excolor: error: cannot read checkpoint" in corrupt.stderr
     assert len(corrupt.stderr.strip().splitlines()) == 1

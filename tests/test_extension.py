@@ -24,6 +24,7 @@ from excolor.errors import ConfigError
 from excolor.extension import Falloff, Intervention, Mapper, Regularizer, StackableModel
 from excolor.interventions import BezierMapper, BoundedFalloff, Repulsion, Suppression
 from excolor.population_model import PopulationAutoencoder
+from inprocess import run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "extension"
@@ -201,3 +202,40 @@ def test_the_example_runs_in_a_population_sweep_and_retrains_when_edited(tmp_pat
     metrics = json.loads((tmp_path / "edited" / "metrics.json").read_text())
     assert metrics["train/cached"] == 0 and metrics["train/steps"] == 100
     assert OmegaConf.load(tmp_path / "edited" / ".hydra" / "config.yaml").trusted_packages == ["mylab"]
+
+
+def test_a_custom_search_space_from_a_trusted_package_extends_the_trials(mylab, tmp_path):
+    """`hydra.sweeper.custom_search_space` in one of the app's `trusted_packages` is built and adds its
+    parameter to every trial; without `trusted_packages` it is refused in one line before any trial."""
+    space = "hydra.sweeper.custom_search_space=mylab.search.anchor_near_unit"
+    common = [
+        "-m",
+        "sweep=h1",
+        space,
+        "hydra.sweeper.n_trials=1",
+        "hydra.sweeper.n_jobs=1",
+        "trainer.max_steps=5",
+        "population.size=1",
+    ]
+    env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
+    refused = run_module(
+        "excolor.train", *common, f"hydra.sweep.dir={tmp_path / 'refused'}", env=env, cwd=tmp_path
+    )
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 2 and len(lines) == 1, refused.stderr[-2000:]
+    assert "custom_search_space='mylab.search.anchor_near_unit' is not a trusted target" in lines[0]
+    assert not (tmp_path / "refused").exists()
+    sweep = tmp_path / "sweep"
+    done = run_module(
+        "excolor.train",
+        *common,
+        "trusted_packages=[mylab]",
+        f"hydra.sweep.dir={sweep}",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    overrides = OmegaConf.load(sweep / "0" / ".hydra" / "overrides.yaml")
+    unit = next(float(o.split("=")[1]) for o in overrides if o.startswith("regularizers.unit.weight="))
+    anchor = next(float(o.split("=")[1]) for o in overrides if o.startswith("regularizers.anchor.weight="))
+    assert unit / 2 <= anchor <= unit * 2

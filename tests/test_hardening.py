@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from excolor.cache import CheckpointCache, code_version, training_code, training
 from excolor.checkpoint import MODEL_CONFIG_KEY, load_model, read_checkpoint
 from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.errors import CheckpointError
+from inprocess import run_module
 
 FAST = [
     "logger=none",
@@ -58,12 +57,12 @@ def trained(tmp_path_factory) -> Path:
     """One real 20-step run (its checkpoint is what Lightning writes)."""
     root = tmp_path_factory.mktemp("trained")
     run = root / "run"
-    done = subprocess.run(
-        [sys.executable, "-m", "excolor.train", *FAST, "cache.enabled=false", f"hydra.run.dir={run}"],
+    done = run_module(
+        "excolor.train",
+        *FAST,
+        "cache.enabled=false",
+        f"hydra.run.dir={run}",
         cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
         env={**os.environ, "WANDB_MODE": "disabled"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -143,19 +142,8 @@ def test_payload_never_runs_through_evaluate(tmp_path, trained):
     (run / ".hydra" / "config.yaml").write_text((trained / ".hydra" / "config.yaml").read_text())
     marker = tmp_path / "PWNED"
     plant(run / "model.ckpt", marker, torch.load(trained / "model.ckpt", weights_only=True))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.evaluate",
-            f"run={run}",
-            "evaluation.plots=false",
-            "intervention=none",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = run_module(
+        "excolor.evaluate", f"run={run}", "evaluation.plots=false", "intervention=none", cwd=tmp_path
     )
     assert done.returncode == 2, done.stderr[-3000:]
     lines = done.stderr.strip().splitlines()
@@ -170,19 +158,8 @@ def test_a_broken_checkpoint_leaves_no_evaluation_dir(tmp_path, trained):
     (run / ".hydra" / "config.yaml").write_text((trained / ".hydra" / "config.yaml").read_text())
     (run / "model.ckpt").write_bytes(b"not a checkpoint")
     (run / "evaluations" / "earlier").mkdir(parents=True)  # an evaluation from before stays
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.evaluate",
-            f"run={run}",
-            "evaluation.plots=false",
-            "intervention=none",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = run_module(
+        "excolor.evaluate", f"run={run}", "evaluation.plots=false", "intervention=none", cwd=tmp_path
     )
     assert done.returncode == 2, done.stderr[-3000:]
     lines = done.stderr.strip().splitlines()
@@ -356,12 +333,11 @@ def test_a_poisoned_cache_hit_is_evicted_and_retrained_not_run(tmp_path, trained
     marker = tmp_path / "PWNED"
     plant(entry / "model.ckpt", marker, torch.load(entry / "model.ckpt", weights_only=True))
     run = tmp_path / "run"
-    done = subprocess.run(
-        [sys.executable, "-m", "excolor.train", *overrides, f"hydra.run.dir={run}"],
+    done = run_module(
+        "excolor.train",
+        *overrides,
+        f"hydra.run.dir={run}",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
         env={**os.environ, "WANDB_MODE": "disabled"},
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -7,9 +7,6 @@ import torch
 
 from excolor.errors import ConfigError
 from excolor.labels import (
-    ANY,
-    COUNT_PREFIX,
-    TOTAL,
     Desaturated,
     LabelCounter,
     Red,
@@ -19,6 +16,7 @@ from excolor.labels import (
     draw_labels,
 )
 from excolor.lattice import cell_centres, lattice
+from excolor.metrics import LABELS_TOTAL, label_count_name
 
 RED, ORANGE, MAGENTA = (1.0, 0.0, 0.0), (1.0, 0.5, 0.0), (1.0, 0.0, 1.0)
 GREY, PINKISH, DARK_RED = (0.5, 0.5, 0.5), (1.0, 0.5, 0.5), (0.5, 0.0, 0.0)
@@ -114,7 +112,12 @@ def test_counter_by_hand():
     counter.update(labels, [True, False])  # red 2, vibrant not counted, any = rows 0, 1 → 2
     counter.update(labels, [True, True])  # red +2, vibrant +2, any = rows 0, 1, 2 → +3
     assert counter.metrics() == [
-        {COUNT_PREFIX + "red": 4, COUNT_PREFIX + "vibrant": 2, COUNT_PREFIX + ANY: 5, TOTAL: 8}
+        {
+            label_count_name("red"): 4,
+            label_count_name("vibrant"): 2,
+            label_count_name("_any"): 5,
+            LABELS_TOTAL: 8,
+        }
     ]
 
 
@@ -123,9 +126,9 @@ def test_counter_per_member():
     labels = torch.tensor([[[1], [1], [0]], [[0], [0], [0]]], dtype=torch.float32)  # [2 members, 3, 1]
     counter.update(labels, [True])
     counter.update(labels, [False])
-    assert [m[COUNT_PREFIX + "red"] for m in counter.metrics()] == [2, 0]
-    assert [m[TOTAL] for m in counter.metrics()] == [6, 6]
-    assert LabelCounter(["red"]).metrics()[0][TOTAL] == 0
+    assert [m[label_count_name("red")] for m in counter.metrics()] == [2, 0]
+    assert [m[LABELS_TOTAL] for m in counter.metrics()] == [6, 6]
+    assert LabelCounter(["red"]).metrics()[0][LABELS_TOTAL] == 0
 
 
 def test_hsv_cube_desaturated_option():
@@ -143,3 +146,40 @@ def test_hsv_cube_desaturated_option():
     expected = Desaturated(0.5, 10).probability(data.colors.double().numpy())
     assert data.label_probability[:, 2].double().numpy() == pytest.approx(expected, abs=1e-6)
     assert data.label_probability[:, 2].max().item() == pytest.approx(0.5)  # greys: s v = 0
+
+
+def test_label_activity_and_counting_batches():
+    """A label is active at a step when a regularizer reading it has a non-zero scheduled weight × weight
+    there; the counting pass-through counts each step's batch under that step's flags."""
+    from excolor.labels import CountingBatches, label_activity
+    from excolor.regularizers import AngularAnchor, Separate
+
+    class Schedule:
+        values = {"anchor": [0.0, 0.5, 0.5], "separate": [1.0, 1.0, 1.0]}
+        names = list(values)
+
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, name):
+            return np.array(self.values[name])
+
+    regularizers = {
+        "anchor": AngularAnchor(point=[1.0, 0.0], column="anchor", label_affinities={"red": 1.0}),
+        "separate": Separate(column="separate"),
+    }
+    active = label_activity(regularizers, Schedule(), ["red", "vibrant"], 3)
+    assert active.tolist() == [[False, False], [True, False], [True, False]]
+    y = torch.tensor([[1.0, 1.0], [1.0, 0.0]])  # every step: two red, one vibrant
+    counter = LabelCounter(["red", "vibrant"])
+    batches = [(torch.zeros(2, 3), y)] * 3
+    assert [x.shape for x, _ in CountingBatches(batches, counter, active)] == [(2, 3)] * 3
+    # red counted on steps 1 and 2 only, vibrant never: 4 red, 4 samples with an active label, 6 in all
+    assert counter.metrics() == [
+        {
+            label_count_name("red"): 4,
+            label_count_name("vibrant"): 0,
+            label_count_name("_any"): 4,
+            LABELS_TOTAL: 6,
+        }
+    ]

@@ -9,8 +9,9 @@ from omegaconf import OmegaConf
 import excolor.config
 from excolor.data import ContinuousBatches, PopulationBatches
 from excolor.errors import ConfigError
-from excolor.labels import TOTAL, LabelCounter
+from excolor.labels import LabelCounter
 from excolor.lattice import LatticeBatches, ValidationSet, cell_centres, lattice, val_check_interval
+from excolor.metrics import LABELS_TOTAL
 
 CONF = excolor.config.CONF_DIR / "data" / "rgb_lattice.yaml"
 RED_B = {"red": {"alpha": 0.08, "k": 8}}
@@ -86,7 +87,7 @@ def test_n_total_and_expected_red_count():
         for step, (_, y) in enumerate(ContinuousBatches(LatticeBatches(labels=RED_B, seed=seed), 1501)):
             counter.update(y, [step < 1425])
         metrics = counter.metrics()[0]
-        totals.append(metrics[TOTAL])
+        totals.append(metrics[LABELS_TOTAL])
         reds.append(metrics["labels/n/red"])
     assert set(totals) == {96064}
     assert np.mean(reds) == pytest.approx(82.0, abs=4 * 9.06 / np.sqrt(24))

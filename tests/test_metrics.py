@@ -15,7 +15,7 @@ from excolor.metrics import describe, eval_name, phase_name, train_name
 SRC = Path(__file__).resolve().parents[1] / "src"
 # A metric name, or a statistic of one, as a string constant (an f-string's literal parts included).
 NAME = re.compile(
-    r"^(train|eval|val|population)/|(^|/)(max_mse|median_mse|mean_mse|red_mean_mse|other_mean_mse|"
+    r"^(train|eval|val|population|labels|posthoc|plan|chapter)/|(^|/)(max_mse|median_mse|mean_mse|red_mean_mse|other_mean_mse|"
     r"val_recon|collateral|focus|score)$"
 )
 

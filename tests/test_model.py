@@ -184,3 +184,58 @@ def test_load_model_truncated_and_foreign(tmp_path):
     )
     with pytest.raises(CheckpointError):
         excolor.load_model(mismatched)
+
+
+# --- nonlinear layers (spec m2-family §1.1: CNColorMLP(K, 16, n_nonlinear=N)) ---
+
+
+@pytest.mark.parametrize(("bottleneck", "layers", "count"), [(4, 1, 263), (5, 2, 840), (4, 3, 1_351)])
+def test_parameter_counts(bottleneck, layers, count):
+    """4·16 + 2·(N−1)·17·16 + 17·K + (K+1)·16 + 3·17 (by hand: 263, 840; N = 3, K = 4: 1,351)."""
+    model = ColorAutoencoder(bottleneck=bottleneck, nonlinear_layers=layers)
+    assert sum(p.numel() for p in model.parameters()) == count
+
+
+def test_two_nonlinear_layers_per_side():
+    model = ColorAutoencoder(bottleneck=5, nonlinear_layers=2)
+    linear, gelu = nn.Linear, nn.GELU
+    assert [type(m) for m in model.encoder] == [linear, gelu, linear, gelu, linear]
+    assert [type(m) for m in model.decoder] == [linear, gelu, linear, gelu, linear, nn.Identity]
+    shapes = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+    assert shapes == [(3, 16), (16, 16), (16, 5), (5, 16), (16, 16), (16, 3)]
+    y, latents = model.forward_with_latents(x_batch())
+    assert y.shape == (32, 3) and latents["bottleneck"].shape == (32, 5)
+    assert model.config["nonlinear_layers"] == 2
+
+
+def test_one_nonlinear_layer_draws_the_same_initial_weights_as_before():
+    """nonlinear_layers=1 builds the Ex 2.3 network in the same order: the same RNG draws."""
+    torch.manual_seed(3)
+    model = ColorAutoencoder(nonlinear_layers=1)
+    torch.manual_seed(3)
+    by_hand = [nn.Linear(3, 16), nn.Linear(16, 4), nn.Linear(4, 16), nn.Linear(16, 3)]
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for expected, got in zip(by_hand, linears):
+        assert torch.equal(expected.weight, got.weight) and torch.equal(expected.bias, got.bias)
+
+
+@pytest.mark.parametrize("layers", [0, -1, 1.5, True])
+def test_bad_nonlinear_layers(layers):
+    with pytest.raises(ConfigError, match="model.nonlinear_layers"):
+        ColorAutoencoder(nonlinear_layers=layers)
+
+
+def test_the_shipped_two_layer_config_is_the_chapters_840_parameter_model():
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from excolor.config import CONF_DIR
+
+    config = OmegaConf.merge(
+        OmegaConf.load(CONF_DIR / "model" / "linear.yaml"),
+        OmegaConf.load(CONF_DIR / "model" / "k5-two-layer.yaml"),
+    )
+    del config["defaults"]
+    model = instantiate(config)
+    assert model.width == 5 and model.config["nonlinear_layers"] == 2 and model.config["output"] == "linear"
+    assert sum(p.numel() for p in model.parameters()) == 840

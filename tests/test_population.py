@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 
 import lightning as L
 import numpy as np
@@ -18,16 +16,17 @@ from omegaconf import OmegaConf
 from excolor.bench import train_plain
 from excolor.config import CONF_DIR
 from excolor.data import ColorBatches, ContinuousBatches
-from excolor.errors import ConfigError
+from excolor.errors import CheckpointError, ConfigError
 from excolor.evaluation import Evaluator
 from excolor.interventions import Suppression
 from excolor.model import ColorAutoencoder
 from excolor.module import AutoencoderModule
-from excolor.population import Population
+from excolor.population import LR_SCALE, Population
 from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.run_record import read_members, summarize_members
 from excolor.schedule import load_schedule
+from inprocess import run_module
 
 MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
 
@@ -75,6 +74,10 @@ def test_a_population_of_one_is_the_seed_alone():
         (True, None, "population.size=True"),
         (2.5, None, "population.size=2.5"),
         (1, {"model.hidden": [8, 16]}, "not a per-member scalar"),
+        (1, {"regularizers.separate.power": [8]}, "allowed: lr_scale, regularizers.<name>.weight"),
+        (1, {"lr": [0.01]}, "allowed: lr_scale, regularizers.<name>.weight"),
+        (1, {"lr_scale": [1.0, 0.0]}, "finite number > 0"),
+        (1, {"lr_scale": [-2.0]}, "finite number > 0"),
         (1, {"regularizers.unit.weight": []}, "non-empty list"),
         (1, {"regularizers.unit.weight": 0.3}, "non-empty list"),
         (1, {"regularizers.unit.weight": [1, float("inf")]}, "finite number"),
@@ -188,8 +191,11 @@ def train_population(population: Population, steps: int) -> PopulationAutoencode
     return fit_population(population, steps).model
 
 
-def fit_population(population: Population, steps: int, log_every_n_steps: int = 50) -> AutoencoderModule:
-    """The module after a plain Lightning fit of `population` on Ex 2.3 (no logger, no callbacks)."""
+def fit_population(
+    population: Population, steps: int, log_every_n_steps: int = 50, lr_factor: float = 1.0
+) -> AutoencoderModule:
+    """The module after a plain Lightning fit of `population` on Ex 2.3 (no logger, no callbacks), with
+    the grid's lr_scale per member and the schedule's lr × `lr_factor` (torch's Adam at that lr)."""
     torch.set_num_threads(1)
     schedule = load_schedule(str(CONF_DIR / "schedule" / "ex-2.3-dopesheet.csv"))
     model = population.build_model(MODEL)
@@ -198,7 +204,15 @@ def fit_population(population: Population, steps: int, log_every_n_steps: int = 
     for regularizer in regularizers.values():
         regularizer.bind_labels(data.label_names)
     population.bind_regularizers(regularizers)
-    module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=log_every_n_steps)
+    module = AutoencoderModule(
+        model,
+        regularizers,
+        schedule,
+        steps,
+        log_every_n_steps=log_every_n_steps,
+        lr_scales=population.values(LR_SCALE),
+    )
+    module.learning_rates = [lr * lr_factor for lr in module.learning_rates]
     trainer = L.Trainer(
         max_steps=steps,
         accelerator="cpu",
@@ -268,22 +282,15 @@ def test_summarize_members_takes_medians():
 def run_train(tmp_path, name, *overrides):
     run_dir = tmp_path / name
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.train",
-            "logger=none",
-            "callbacks=none",
-            "evaluation.plots=false",
-            f"hydra.run.dir={run_dir}",
-            *overrides,
-        ],
-        capture_output=True,
-        text=True,
+    done = run_module(
+        "excolor.train",
+        "logger=none",
+        "callbacks=none",
+        "evaluation.plots=false",
+        f"hydra.run.dir={run_dir}",
+        *overrides,
         env=env,
         cwd=tmp_path,
-        timeout=600,
     )
     return done, run_dir
 
@@ -329,28 +336,21 @@ BAD_POPULATIONS = {  # override -> what its one error line says
 
 @pytest.fixture(scope="module")
 def bad_population_runs(tmp_path_factory) -> tuple:
-    """Every bad override through `python -m excolor.train`'s `__main__`, all in ONE interpreter
-    (tests/entry_driver.py: a case costs a config composition, not ~4 s of imports)."""
+    """Every bad override through `python -m excolor.train`'s `__main__`, all in this interpreter
+    (`inprocess.run_module`: a case costs a config composition, not ~4 s of imports)."""
     root = tmp_path_factory.mktemp("bad_populations")
     common = ["logger=none", "callbacks=none", "evaluation.plots=false", "trainer.max_steps=5"]
     cases = {
         override: ("excolor.train", [*common, override, f"hydra.run.dir={root / str(index)}"])
         for index, override in enumerate(BAD_POPULATIONS)
     }
-    out = root / "driver.json"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(root / "cache"), "WANDB_MODE": "disabled"}
     env.pop("HYDRA_FULL_ERROR", None)
-    driver = os.path.join(os.path.dirname(__file__), "entry_driver.py")
-    done = subprocess.run(
-        [sys.executable, driver, json.dumps(cases), str(out)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
-    return root, json.loads(out.read_text())
+    results = {}
+    for name, (module, argv) in cases.items():
+        done = run_module(module, *argv, env=env, cwd=root)
+        results[name] = {"returncode": done.returncode, "stderr": done.stderr}
+    return root, results
 
 
 @pytest.mark.slow
@@ -393,3 +393,137 @@ def test_the_bare_stacked_loop_trains_what_the_framework_does():
     assert seconds > 0
     for expected, got in zip(plain.state_dict().values(), stacked.state_dict().values()):
         assert torch.equal(expected, got)
+
+
+# ----------------------------------------------------------------------------- generic stacking
+
+
+class OutsideModel(torch.nn.Module):
+    """A model from outside excolor: Linear layers, ReLU and Tanh, a `config` and a `width`."""
+
+    def __init__(self, width: int = 3):
+        super().__init__()
+        self.config = {"width": width}
+        self.width = width
+        self.body = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU())
+        self.head = torch.nn.Linear(8, width)
+        self.squash = torch.nn.Tanh()
+
+    def forward(self, x):
+        return self.squash(self.head(self.body(x)))
+
+
+def test_any_model_of_linear_layers_and_parameter_free_modules_stacks():
+    torch.manual_seed(0)
+    models = [OutsideModel() for _ in range(3)]
+    stacked = PopulationAutoencoder.from_members(models)
+    assert type(stacked).__name__ == "StackedOutsideModel" and isinstance(stacked, OutsideModel)
+    assert stacked.stacked_paths == ["body.0", "head"] and stacked.size == 3 and stacked.width == 3
+    assert list(stacked.state_dict()) == list(models[0].state_dict())  # the same paths
+    x = torch.rand(10, 3)
+    y = stacked(x)
+    for index, model in enumerate(models):
+        torch.testing.assert_close(y[index], model(x), rtol=1e-6, atol=1e-6)
+        member = stacked.member(index)
+        assert type(member) is OutsideModel and torch.equal(member(x), model(x))
+    assert type(PopulationAutoencoder.from_members([OutsideModel()])) is type(stacked)  # made once
+
+
+class WithLayerNorm(OutsideModel):
+    def __init__(self, width: int = 3):
+        super().__init__(width)
+        self.squash = torch.nn.LayerNorm(width)
+
+
+class WithoutBias(OutsideModel):
+    def __init__(self, width: int = 3):
+        super().__init__(width)
+        self.head = torch.nn.Linear(8, width, bias=False)
+
+
+@pytest.mark.parametrize(
+    ("model", "text"),
+    [
+        (WithLayerNorm, "model: cannot stack squash (LayerNorm): a population stacks nn.Linear layers and"),
+        (WithoutBias, "model: cannot stack head (Linear): a stacked Linear layer needs a bias"),
+    ],
+)
+def test_a_module_that_cannot_be_stacked_is_named(model, text):
+    with pytest.raises(ConfigError) as error:
+        PopulationAutoencoder.from_members([model(), model()])
+    assert text in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_two_layer_k5_model_stacks_member_for_member():
+    population = Population(size=3, seed=4)
+    model = population.build_model(OmegaConf.merge(MODEL, {"bottleneck": 5, "nonlinear_layers": 2}))
+    assert model.stacked_paths == [
+        "encoder.0",
+        "encoder.2",
+        "encoder.4",
+        "decoder.0",
+        "decoder.2",
+        "decoder.4",
+    ]
+    x = torch.rand(3, 40, 3)
+    ys, latents = model.forward_with_latents(x)
+    assert latents["bottleneck"].shape == (3, 40, 5)
+    for member in population.members:
+        torch.manual_seed(member.seed)
+        single = ColorAutoencoder(bottleneck=5, nonlinear_layers=2)
+        y, single_latents = single.forward_with_latents(x[member.index])
+        torch.testing.assert_close(ys[member.index], y, rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(latents["bottleneck"][member.index], single_latents["bottleneck"])
+
+
+def test_an_outside_population_round_trips_through_the_checkpoint(tmp_path):
+    from excolor.checkpoint import ARCHITECTURE_KEY, MODEL_CONFIG_KEY, architecture_name, load_population
+
+    torch.manual_seed(0)
+    stacked = PopulationAutoencoder.from_members([OutsideModel(), OutsideModel()])
+    checkpoint = {
+        "state_dict": {f"model.{k}": v for k, v in stacked.state_dict().items()},
+        MODEL_CONFIG_KEY: dict(stacked.config),
+        ARCHITECTURE_KEY: architecture_name(OutsideModel),
+    }
+    torch.save(checkpoint, tmp_path / "model.ckpt")
+    loaded = load_population(tmp_path)
+    assert type(loaded) is type(stacked) and loaded.size == 2
+    x = torch.rand(6, 3)
+    assert torch.equal(loaded(x), stacked(x))
+    torch.save({**checkpoint, ARCHITECTURE_KEY: "os:system"}, tmp_path / "model.ckpt")
+    with pytest.raises(CheckpointError, match="model class os:system is not a torch module"):
+        load_population(tmp_path)
+
+
+# ----------------------------------------------------------------------------- a learning rate per member
+
+
+def test_lr_scale_is_a_grid_axis():
+    population = Population(size=2, grid={"lr_scale": [0.5, 2], "regularizers.unit.weight": [1.0]}, seed=0)
+    assert population.values("lr_scale") == [0.5, 0.5, 2.0, 2.0]
+    population.bind_regularizers({"unit": Unitarity(column="reg-unit")})  # lr_scale names no regularizer
+
+
+def test_members_that_all_have_scale_one_train_exactly_as_today():
+    today = fit_population(Population(size=2, seed=0), 30)
+    ones = fit_population(Population(size=2, grid={"lr_scale": [1.0]}, seed=0), 30)
+    assert isinstance(ones.optimizers().optimizer, torch.optim.Adam)
+    for expected, got in zip(today.model.state_dict().values(), ones.model.state_dict().values()):
+        assert torch.equal(expected, got)
+
+
+def test_each_member_trains_with_its_scaled_learning_rate():
+    """Member with scale s ≡ its seed's single run on the schedule's lr × s (torch's Adam), to rounding."""
+    population = Population(size=1, grid={"lr_scale": [0.5, 4.0]}, seed=2)
+    stacked = fit_population(population, 40)
+    assert type(stacked.optimizers().optimizer).__name__ == "MemberAdam"
+    for member in population.members:
+        alone = fit_population(Population(size=1, seed=member.seed), 40, lr_factor=member.values["lr_scale"])
+        for expected, got in zip(
+            alone.model.member(0).state_dict().values(),
+            stacked.model.member(member.index).state_dict().values(),
+        ):
+            torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    first, second = (stacked.model.member(i).encoder[0].weight for i in (0, 1))
+    assert not torch.allclose(first, second, atol=1e-4)

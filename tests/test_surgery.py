@@ -74,3 +74,20 @@ def test_bad_dims_and_layers():
             ablate(m, "bottleneck", dims)
     with pytest.raises(ConfigError, match="no module"):
         prune(m, "latent", [0])
+
+
+def test_surgery_on_the_two_layer_model():
+    """Producer: the encoder's last Linear (encoder.4, 16 → 5); consumer: the decoder's first (decoder.0)."""
+    torch.manual_seed(0)
+    m = ColorAutoencoder(bottleneck=5, nonlinear_layers=2).eval()
+    cut = ablate(m, "bottleneck", [0, 2])
+    assert (cut.encoder[4].weight[[0, 2]] == 0).all() and (cut.encoder[4].bias[[0, 2]] == 0).all()
+    assert (cut.decoder[0].weight[:, [0, 2]] == 0).all()
+    assert torch.equal(cut.encoder[2].weight, m.encoder[2].weight)  # the 16 → 16 layer is untouched
+    assert (latent(cut)[:, [0, 2]] == 0).all()
+    pruned = prune(m, "bottleneck", [0, 2])
+    assert pruned.encoder[4].out_features == 3 and pruned.decoder[0].in_features == 3
+    torch.testing.assert_close(pruned(X), cut(X), rtol=1e-6, atol=1e-7)
+    population = PopulationAutoencoder.from_members([m, ColorAutoencoder(bottleneck=5, nonlinear_layers=2)])
+    stacked_cut = ablate(population.eval(), "bottleneck", [0, 2])
+    torch.testing.assert_close(stacked_cut(X)[0], cut(X), rtol=1e-6, atol=1e-7)

@@ -264,7 +264,7 @@ def test_a_custom_parameter_that_is_also_fixed_stops_the_sweep(hydra_sweep_runne
     monkeypatch.setattr(
         _impl,
         "build_custom_search_space",
-        lambda target: (lambda cfg, trial: trial.suggest_int("bar", 0, 1)) if target else None,
+        lambda target, packages: (lambda cfg, trial: trial.suggest_int("bar", 0, 1)) if target else None,
     )
     with (
         pytest.raises(ValueError, match="fixed parameters: bar"),

@@ -23,13 +23,14 @@ import torch
 
 import excolor
 from excolor.colors import rgb_cube
+from inprocess import run_module
 
 STEPS = 40
 FAST = ["logger=none", "callbacks=none", f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu"]
 NO_PLOTS = ["evaluation.plots=false"]
 NO_CACHE = ["cache.enabled=false"]
 
-# name -> (overrides, name of a run that must finish first)
+# name -> (overrides, the run it reuses; the driver runs them in this order, so that one comes first)
 SUCCESS = {
     "linear": (["model=linear", *NO_PLOTS, *NO_CACHE], None),
     "sigmoid": (["model=sigmoid", *NO_PLOTS, *NO_CACHE], None),
@@ -125,11 +126,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
             overrides = [*overrides, f"schedule.path={schedule}"]
         return [f"hydra.run.dir={root / name}", *FAST, *overrides], schedule
 
-    def launch(
-        name: str, overrides: list[str], schedule_text: str | None = None, after: Future | None = None
-    ) -> Run:
-        if after is not None:
-            after.result()
+    def launch(name: str, overrides: list[str], schedule_text: str | None = None) -> Run:
         args, schedule = argv(name, overrides, schedule_text)
         done = subprocess.run(
             [sys.executable, "-m", "excolor.train", *args],
@@ -141,9 +138,12 @@ def runs(tmp_path_factory) -> dict[str, Run]:
         )
         return Run(name, done.returncode, done.stdout, done.stderr, root / name, schedule)
 
-    def launch_driver(cases: dict[str, tuple[list[str], str | None]]) -> dict[str, Run]:
-        args = {name: argv(f"{name}_inproc", overrides, text) for name, (overrides, text) in cases.items()}
-        out = root / "driver.json"
+    def launch_driver(
+        cases: dict[str, tuple[list[str], str | None]], suffix: str, out_name: str
+    ) -> dict[str, Run]:
+        """Run `cases` one after the other in one driver process (`entry_driver.py`)."""
+        args = {name: argv(f"{name}{suffix}", overrides, text) for name, (overrides, text) in cases.items()}
+        out = root / out_name
         done = subprocess.run(
             [
                 sys.executable,
@@ -155,30 +155,39 @@ def runs(tmp_path_factory) -> dict[str, Run]:
             env=env,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=600,
         )
         assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
         results = json.loads(out.read_text())
         return {
-            name: Run(name, r["returncode"], "", r["stderr"], root / f"{name}_inproc", args[name][1])
+            name: Run(
+                name, r["returncode"], r["stdout"], r["stderr"], root / f"{name}{suffix}", args[name][1]
+            )
             for name, r in results.items()
         }
 
+    # The successful runs share one driver process (in SUCCESS's order: a cache run after the run it
+    # reuses), the bad inputs another; two cases also run as processes of their own.
     with ThreadPoolExecutor(max_workers=3) as pool:
+        successes = pool.submit(
+            launch_driver,
+            {name: (overrides, None) for name, (overrides, _) in SUCCESS.items()},
+            "",
+            "ok.json",
+        )
+        bad = pool.submit(
+            launch_driver,
+            {name: (o, text) for name, (o, text, _) in BAD.items()},
+            "_inproc",
+            "driver.json",
+        )
         futures: dict[str, Future] = {}
-        futures["cache_first"] = pool.submit(launch, "cache_first", SUCCESS["cache_first"][0])
-        driver = pool.submit(launch_driver, {name: (o, text) for name, (o, text, _) in BAD.items()})
-        for name, (overrides, after) in SUCCESS.items():
-            if name != "cache_first" and after is None:
-                futures[name] = pool.submit(launch, name, overrides)
         for name in SEPARATE_PROCESSES:
             futures[f"{name}_process"] = pool.submit(launch, f"{name}_process", BAD[name][0], BAD[name][1])
         futures["unknown_option"] = pool.submit(launch, "unknown_option", ["model=nope"])
-        for name, (overrides, after) in SUCCESS.items():
-            if after is not None:
-                futures[name] = pool.submit(launch, name, overrides, None, futures[after])
         results = {name: future.result() for name, future in futures.items()}
-        results.update(driver.result())
+        results.update(successes.result())
+        results.update(bad.result())
     results["_cache_dir"] = root / "cache"
     return results
 
@@ -327,9 +336,10 @@ def test_bad_input_is_one_line_error(runs, name):
 def test_unknown_group_option(runs):
     run = runs["unknown_option"]
     assert run.returncode == 2
-    assert run.stderr.strip() == "excolor: error: model: no option 'nope' (valid options: linear, sigmoid)", (
-        run.explain()
-    )
+    assert (
+        run.stderr.strip()
+        == "excolor: error: model: no option 'nope' (valid options: k5-two-layer, linear, sigmoid)"
+    ), run.explain()
     assert not (run.run_dir / "metrics.json").exists()
 
 
@@ -340,21 +350,15 @@ def test_a_diverged_run_fails_with_one_line_and_no_metrics(tmp_path):
     schedule = tmp_path / "diverge.csv"
     schedule.write_text("STEP,PHASE,ACTION,lr,reg-unit\n0,Train,,1e30,0.1\n100,,,1e30,0.1\n")
     run = tmp_path / "run"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.train",
-            f"schedule.path={schedule}",
-            "logger=none",
-            "callbacks=none",
-            "cache.enabled=false",
-            "evaluation.plots=false",
-            "regularizers=none",
-            f"hydra.run.dir={run}",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_module(
+        "excolor.train",
+        f"schedule.path={schedule}",
+        "logger=none",
+        "callbacks=none",
+        "cache.enabled=false",
+        "evaluation.plots=false",
+        "regularizers=none",
+        f"hydra.run.dir={run}",
         env={**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert done.returncode == 1

@@ -67,9 +67,9 @@ DIFFERENCES = {
     "float-range": "A float `range()` whose values Optuna's float grid cannot hit exactly "
     "(`range(0,1,0.1)`: Optuna would propose 0.30000000000000004) is a categorical of exactly "
     "Hydra's values, not a `FloatDistribution` with a step",
-    "trusted-search-space": "`custom_search_space` must be a trusted target (`excolor.console.TRUSTED_TARGETS`, "
-    "the list a run's `_target_`s are checked against); an app's own execution whitelist "
-    "does not extend it",
+    "trusted-search-space": "`custom_search_space` must be defined in a trusted package (excolor's own, "
+    "`excolor.console.TRUSTED_PACKAGES`, plus the app config's `trusted_packages`); an app's own execution "
+    "whitelist does not extend it",
 }
 
 SQLALCHEMY_UTC_WARNING_FILTER = (

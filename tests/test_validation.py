@@ -8,7 +8,6 @@ exit 2, no traceback, nothing written where a result would go.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from excolor.validation import (
     check_writable_dir,
     expected_metrics,
 )
+from inprocess import run_module
 
 
 def composed(overrides):
@@ -87,7 +87,7 @@ BAD_RUN = {
     "model_hidden_0": (["model.hidden=0"], ["model.hidden=0", "≥ 1"]),
     "bottleneck_1": (["model.bottleneck=1"], ["model.bottleneck=1"]),
     "bottleneck_str": (["model.bottleneck=four"], ["model.bottleneck='four'"]),
-    "data_nan": (["data.labels.red.exponent=nan"], ["data.labels.red.exponent=nan"]),
+    "data_nan": (["data.labels.red.k=nan"], ["data.labels.red.k=nan"]),
     "concept_str": (["concept=red"], ["concept='red'", "list of numbers"]),
     "concept_length": (["concept=[1,0,0]"], ["concept=[1.0, 0.0, 0.0]", "model.bottleneck=4"]),
     "concept_zero": (["concept=[0,0,0,0]"], ["concept=", "all zeros"]),
@@ -226,7 +226,7 @@ def test_expected_metrics_follow_the_config():
 @pytest.mark.slow
 def test_checks_import_no_torch():
     code = (
-        "import sys; from tests.test_validation import composed; from excolor.validation import check_run_config;"
+        "import sys; sys.path.insert(0, 'tests'); from tests.test_validation import composed; from excolor.validation import check_run_config;"
         "check_run_config(composed([])); assert 'torch' not in sys.modules, 'torch imported'"
     )
     done = subprocess.run(
@@ -274,7 +274,7 @@ def test_writable_dir_creates_nothing(tmp_path):
 @pytest.mark.parametrize(
     "overrides, part",
     [
-        (["model=nope"], "model: no option 'nope' (valid options: linear, sigmoid)"),
+        (["model=nope"], "model: no option 'nope' (valid options: k5-two-layer, linear, sigmoid)"),
         (["trainer=gpux"], "trainer: no option 'gpux' (valid options: auto, cpu, gpu)"),
         (
             ["sweep=nope"],
@@ -368,8 +368,6 @@ def test_evaluate_needs_a_checkpoint(tmp_path):
 
 # --- the real entry points --------------------------------------------------------------------------------
 
-DRIVER = Path(__file__).with_name("entry_driver.py")
-
 FAST = ["logger=none", "callbacks=none", "trainer.max_steps=20", "evaluation.plots=false", "threads=1"]
 ENTRY_CASES = {
     "objective": ("excolor.train", ["objective=bogus"], "objective='bogus'"),
@@ -435,18 +433,12 @@ def entry_runs(tmp_path_factory):
             flags = [a for a in argv if a.startswith("-")]  # argparse: flags before the overrides
             argv = [*flags, *FAST, *(a for a in argv if a not in flags), f"{place}={root / name}"]
         cases[name] = (module, argv)
-    out = root / "driver.json"
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    done = subprocess.run(
-        [sys.executable, str(DRIVER), json.dumps(cases), str(out)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
-    return root, json.loads(out.read_text())
+    results = {}
+    for name, (module, argv) in cases.items():  # in this process: a case costs a composition, not imports
+        done = run_module(module, *argv, env=env, cwd=root)
+        results[name] = {"returncode": done.returncode, "stderr": done.stderr}
+    return root, results
 
 
 @pytest.mark.slow

@@ -4,8 +4,6 @@ one Holm family per hypothesis, equivalence, the factorial, and null simulations
 import json
 import math
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -21,6 +19,7 @@ from excolor.report.pairing import pair_members, seed_median
 from excolor.report.spec import parse_spec
 from excolor.report.sweep import Member, Trial, diverged_members
 from excolor.run_record import Status
+from inprocess import run_module
 
 MSE = "eval/none/median_mse"
 
@@ -361,9 +360,7 @@ def test_h1_factors_end_to_end(tmp_path):
     two metrics) and H1 on the two corners, paired by seed."""
     sweep = tmp_path / "sweep"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
-    command = [
-        sys.executable,
-        "-m",
+    done = run_module(
         "excolor.train",
         "-m",
         "sweep=h1_factors",
@@ -371,9 +368,8 @@ def test_h1_factors_end_to_end(tmp_path):
         "population.size=3",
         "trainer.accelerator=cpu",
         f"hydra.sweep.dir={sweep}",
-    ]
-    done = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600, check=False
+        cwd=tmp_path,
+        env=env,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((sweep / "summary.json").read_text())

@@ -7,31 +7,13 @@ processes and no collate function run per step.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from excolor.colors import hsv_cube, hue_steps, redness, sampling_weight, vibrancy
+from excolor.colors import hsv_cube, hue_steps, sampling_weight
 from excolor.errors import ConfigError
-
-# Each label is a Bernoulli draw with probability scale · source(color)^exponent.
-LABEL_SOURCES = {
-    "red": lambda rgb, hsv: redness(rgb),
-    "vibrant": lambda rgb, hsv: vibrancy(hsv),
-    "desaturated": lambda rgb, hsv: 1 - vibrancy(hsv),  # 2.8, 2.9 (spec m2-family §1.5)
-}
-
-
-@dataclass(frozen=True)
-class LabelSpec:
-    """p(label) = scale · source(color)^exponent, where the label's name picks the source."""
-
-    scale: float = 0.5
-    exponent: float = 1.0
-
-    def probability(self, name: str, rgb: np.ndarray, hsv: np.ndarray) -> np.ndarray:
-        return self.scale * LABEL_SOURCES[name](rgb, hsv) ** self.exponent
+from excolor.labels import build_labels, probabilities
 
 
 class ColorBatches:
@@ -58,26 +40,18 @@ class ColorBatches:
             raise ConfigError(f"data.batch_size={batch_size} must be ≥ 1")
         if not isinstance(device_draws, bool):
             raise ConfigError(f"data.device_draws={device_draws} must be true or false")
-        labels = dict(labels or {})
-        for name, spec in labels.items():
-            if name not in LABEL_SOURCES:
-                raise ConfigError(f"data.labels.{name}: unknown label (known: {', '.join(LABEL_SOURCES)})")
-            if not 0 <= spec["scale"] <= 1 or spec["exponent"] < 0:
-                raise ConfigError(f"data.labels.{name}={dict(spec)}: scale must be in [0, 1], exponent ≥ 0")
+        label_functions = build_labels(labels)  # p = α · source^k (excolor.labels)
         hsv, rgb = hsv_cube(
             hue_steps(1 / n_hues), np.linspace(0, 1, n_saturations), np.linspace(0, 1, n_values)
         )
         hsv, rgb = hsv.reshape(-1, 3), rgb.reshape(-1, 3)
         self.batch_size = int(batch_size)
-        self.label_names = list(labels)
+        self.label_names = list(label_functions)
         self.colors = torch.tensor(rgb, dtype=torch.float32)
         self.weights = torch.tensor(
             sampling_weight(hsv[:, 1], hsv[:, 2], n_hues, n_saturations), dtype=torch.float64
         )
-        probabilities = [LabelSpec(**spec).probability(name, rgb, hsv) for name, spec in labels.items()]
-        self.label_probability = torch.tensor(
-            np.stack(probabilities, -1) if probabilities else np.zeros((len(rgb), 0)), dtype=torch.float32
-        )
+        self.label_probability = torch.tensor(probabilities(label_functions, rgb), dtype=torch.float32)
         self.generator = torch.Generator().manual_seed(int(seed))
         self.seed = int(seed)
         # Off the CPU a population draws on the model's device (PopulationBatches.epoch); on the CPU,
@@ -115,6 +89,9 @@ class PopulationBatches:
         self.batch_size = streams[0].batch_size
         self.label_names = streams[0].label_names
         self.device_draws = streams[0].device_draws
+        # The data's validation set (excolor.lattice.ValidationSet), the same for every member; None
+        # for data without one (the HSV cube).
+        self.validation = getattr(streams[0], "validation", None)
         self._device_draws: DeviceDraws | None = None
 
     def __len__(self) -> int:

@@ -39,7 +39,16 @@ from excolor.run_record import Status, read_run
 ROOT = CONF_DIR.parent
 MATH = ROOT / "docs" / "ex-2.3-math.md"
 FIGURES = ("colors-none.png", "colors-suppression.png", "error-suppression.png", "latents-repulsion.png")
-EXAMPLE_SWEEPS = ("h2", "h1", "h1_history", "h1_dose", "h1_factors", "falloff", "population_check")
+EXAMPLE_SWEEPS = (
+    "h2",
+    "h1",
+    "h1_history",
+    "h1_dose",
+    "h1_factors",
+    "falloff",
+    "population_check",
+    "m2_reruns",
+)
 SEED_OUTPUTS = ("linear", "sigmoid")
 # README rows: (label, model.output, evaluation setting, whether the row shows the train recon)
 SEED_ROWS = (

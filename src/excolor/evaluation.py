@@ -52,7 +52,7 @@ from excolor.metrics import (
 
 if TYPE_CHECKING:
     from excolor.model import ColorAutoencoder
-    from excolor.population_model import PopulationAutoencoder
+    from excolor.population_model import StackedModel
 
 log = logging.getLogger(__name__)
 PURE_RED_HSV = np.array([0.0, 1.0, 1.0])
@@ -286,7 +286,7 @@ class Evaluator:
 
 
 def evaluate_run(
-    model: PopulationAutoencoder | ColorAutoencoder,
+    model: StackedModel | ColorAutoencoder,
     evaluations: dict[str, list[Intervention]],
     cfg: DictConfig,
     out_dir: Path,
@@ -311,9 +311,9 @@ def evaluate_run(
         )
         if cfg.plots:
             from excolor.figures import draw_figures
-            from excolor.population_model import PopulationAutoencoder
+            from excolor.population_model import StackedModel
 
-            shown_model = model.member(shown) if isinstance(model, PopulationAutoencoder) else model
+            shown_model = model.member(shown) if isinstance(model, StackedModel) else model
             paths = draw_figures(shown_model, name, interventions, error[shown], cfg.layer, out_dir)
             if logger is not None and hasattr(logger, "log_image"):
                 for path in paths:

@@ -8,7 +8,9 @@
 - `Falloff` and `Mapper` (`excolor.interventions.base`): the elementwise curves the built-in
   interventions take (`Suppression(falloff=…)`, `Repulsion(mapper=…)`), with a knee `a`.
 - `StackableModel` (`excolor.population_model`): what a population model provides to training,
-  evaluation and the checkpoint (a Protocol).
+  evaluation and the checkpoint (a Protocol). A model of your own built from `nn.Linear` and
+  parameter-free modules is stacked for you (`StackedModel`: every nn.Linear becomes a stacked layer
+  at its path); it keeps its constructor arguments in `config` and has `width` and `forward_with_latents`.
 
 Name your package in the config's `trusted_packages` and your classes in `_target_`s; see the README
 section "Extending excolor" and the worked example in `examples/extension/mylab`.

@@ -18,7 +18,7 @@ least one active positive label, and all samples: `labels/n/<label>`, `labels/n/
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,11 +26,8 @@ from torch import Tensor
 
 from excolor.colors import redness, rgb_to_hsv, vibrancy
 from excolor.errors import ConfigError
+from excolor.metrics import LABELS_ANY, LABELS_TOTAL, label_count_name
 
-# Metric names of the label counters (declared once).
-COUNT_PREFIX = "labels/n/"
-ANY = "_any"
-TOTAL = "labels/n_total"
 # How close to 1 the source must be for an exact label (the lattices hold 0 and 1 exactly).
 EXACT_TOLERANCE = 1e-9
 
@@ -97,7 +94,10 @@ def build_labels(configs: Mapping[str, Mapping] | None, where: str = "data.label
         unknown = set(config) - {"alpha", "k"}
         if unknown:
             raise ConfigError(f"{where}.{name}: unknown key(s) {sorted(unknown)} (expected alpha, k)")
-        labels[name] = LABELS[name](**config)
+        try:
+            labels[name] = LABELS[name](**config)
+        except ConfigError as error:
+            raise ConfigError(f"{where}.{name}: {error}") from None
     return labels
 
 
@@ -137,6 +137,23 @@ def active_labels(
     return [active[name] for name in label_names]
 
 
+def label_activity(regularizers: Mapping, schedule, label_names: Sequence[str], steps: int) -> Tensor:
+    """[steps, n_labels] bool: which labels are active at each step (`active_labels` over every
+    regularizer's label affinities and its scheduled weight × `weight` at that step)."""
+    columns = {name: regularizer.scheduled_weights(schedule) for name, regularizer in regularizers.items()}
+    rows = [
+        active_labels(
+            label_names,
+            (
+                (regularizer.label_affinities, columns[name][step])
+                for name, regularizer in regularizers.items()
+            ),
+        )
+        for step in range(min(steps, len(schedule)))
+    ]
+    return torch.tensor(rows, dtype=torch.bool).reshape(len(rows), len(label_names))
+
+
 class LabelCounter:
     """Running label counts per member (spec §1.9 "Label counters").
 
@@ -150,12 +167,12 @@ class LabelCounter:
         self.n_any: Tensor | None = None  # [...]
         self.n_total = 0
 
-    def update(self, labels: Tensor, active: Sequence[bool]) -> None:
+    def update(self, labels: Tensor, active: Sequence[bool] | Tensor) -> None:
         if labels.shape[-1] != len(self.label_names) or len(active) != len(self.label_names):
             raise ValueError(
                 f"labels [..., {labels.shape[-1]}] and {len(active)} flags for {len(self.label_names)} labels"
             )
-        mask = torch.tensor(active, dtype=labels.dtype, device=labels.device)
+        mask = torch.as_tensor(active, dtype=labels.dtype, device=labels.device)
         positive = (labels > 0).to(torch.int64) * mask.to(torch.int64)
         n, n_any = positive.sum(-2), (positive.sum(-1) > 0).sum(-1)
         self.n = n if self.n is None else self.n + n
@@ -167,15 +184,33 @@ class LabelCounter:
         `labels/n/<label>`, `labels/n/_any`, `labels/n_total`."""
         if self.n is None or self.n_any is None:
             return [
-                {**{COUNT_PREFIX + name: 0 for name in self.label_names}, COUNT_PREFIX + ANY: 0, TOTAL: 0}
+                {**{label_count_name(name): 0 for name in self.label_names}, LABELS_ANY: 0, LABELS_TOTAL: 0}
             ]
         n = self.n.reshape(-1, len(self.label_names)).tolist()
         n_any = self.n_any.reshape(-1).tolist()
         return [
             {
-                **{COUNT_PREFIX + name: int(c) for name, c in zip(self.label_names, counts)},
-                COUNT_PREFIX + ANY: int(a),
-                TOTAL: self.n_total,
+                **{label_count_name(name): int(c) for name, c in zip(self.label_names, counts)},
+                LABELS_ANY: int(a),
+                LABELS_TOTAL: self.n_total,
             }
             for counts, a in zip(n, n_any)
         ]
+
+
+class CountingBatches:
+    """`batches` (one per training step, in order) passed through unchanged while `counter` counts
+    each step's labels under that step's active flags `active` [steps, n_labels] (`active_labels`)."""
+
+    def __init__(self, batches: Iterable[tuple[Tensor, Tensor]], counter: LabelCounter, active: Tensor):
+        self.batches, self.counter, self.active = batches, counter, active
+
+    def __len__(self) -> int:
+        return len(self.batches)  # pyright: ignore[reportArgumentType]  # ContinuousBatches has a length
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for step, (x, y) in enumerate(self.batches):
+            if self.active.device != y.device:  # once: no host-to-device copy per step
+                self.active = self.active.to(y.device)
+            self.counter.update(y, self.active[step])
+            yield x, y

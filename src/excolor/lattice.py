@@ -13,7 +13,7 @@ per-batch values, Σ_j B_j · v_j / Σ_j B_j (Lightning's epoch mean; spec §1.9
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -85,14 +85,33 @@ class ValidationSet:
     def batch_sizes(self) -> list[int]:
         return [len(part) for part in self.colors.split(self.batch_size)]
 
-    def epoch_mean(self, term: Callable[[Tensor, Tensor], Tensor], latents: Tensor) -> Tensor:
+    def labels_for(self, label_names: Sequence[str]) -> Tensor:
+        """The exact labels as columns in `label_names` order ([n, len(label_names)]): a label the set
+        does not validate is a column of zeros (see `validates`)."""
+        columns = [
+            self.labels[:, self.label_names.index(name)]
+            if name in self.label_names
+            else torch.zeros(len(self.colors))
+            for name in label_names
+        ]
+        return torch.stack(columns, -1) if columns else torch.zeros(len(self.colors), 0)
+
+    def validates(self, label_names: Iterable[str]) -> bool:
+        """Whether every one of `label_names` is among this set's labels (upstream skips a term whose
+        label is absent from the validation batches: 2.4.1 never logs val_subspace)."""
+        return all(name in self.label_names for name in label_names)
+
+    def epoch_mean(
+        self, term: Callable[[Tensor, Tensor], Tensor], latents: Tensor, labels: Tensor | None = None
+    ) -> Tensor:
         """Σ_j B_j · term(z_j, y_j) / Σ_j B_j over the fixed batches j, for latents [..., n, K] of this
-        set's colours in order (a population's leading member axis is kept: the result is [...])."""
+        set's colours in order (a population's leading member axis is kept: the result is [...]);
+        `labels` [n, L] default to the set's own."""
         if latents.shape[-2] != len(self.colors):
             raise ValueError(
                 f"latents hold {latents.shape[-2]} colours; the validation set has {len(self.colors)}"
             )
-        labels = self.labels.to(device=latents.device, dtype=latents.dtype)
+        labels = (self.labels if labels is None else labels).to(device=latents.device, dtype=latents.dtype)
         labels = labels.expand(*latents.shape[:-2], *labels.shape)
         total = None
         for z, y in zip(latents.split(self.batch_size, -2), labels.split(self.batch_size, -2)):

@@ -1,9 +1,11 @@
 """The metric schema: every metric name a run writes, declared once, with its meaning.
 
-A name is `train/…`, `eval/…`, `val/recon`, `seed` or `population/size`; the same names key
-metrics.json, the columns of members.csv and the logger. Names with a part that depends on the
-config are built here too (`train_name(term)`, `phase_name(phase, term)`, `eval_name(setting, stat)`),
-so no other module spells a metric name. `SCHEMA` says what each one means:
+A name is `train/…`, `eval/…`, `val/…`, `labels/…`, the chapter's `score`, `posthoc/…`, `plan/…`
+and `chapter/…`, `seed` or `population/size`; the same names key metrics.json, the columns of
+members.csv and the logger. Names with a part that depends on the config are built here too
+(`train_name(term)`, `phase_name(phase, term)`, `eval_name(setting, stat)`, `val_name(term)`,
+`label_count_name(label)`, `posthoc_name(variant)`, `plan_name(variant, stat)`), so no other module
+spells a metric name. `SCHEMA` says what each one means:
 
 - `direction`: which way is better (`lower`, `higher`), or None for bookkeeping;
 - `unit`: `MSE` (mean over R, G, B of a squared error in [0, 1] units), `r²`, `fraction`, `loss`
@@ -38,11 +40,42 @@ def phase_name(phase: str, term: str) -> str:
     return f"train/{phase}/{term}"
 
 
+def val_name(term: str) -> str:
+    """`val/<term>`: `recon` or a `train+validate` regularizer's term on the data's validation set, at
+    the last validation (the batch-size-weighted mean over the set's fixed batches)."""
+    return f"val/{term}"
+
+
+# A regularizer's phase (spec m2-family §1.6): `train` adds it to the loss; `train+validate` also
+# evaluates it on the validation set, as `val/<term>`.
+TRAIN_PHASE, TRAIN_VALIDATE_PHASE = "train", "train+validate"
+PHASES = (TRAIN_PHASE, TRAIN_VALIDATE_PHASE)
+
+
 def eval_name(setting: str, stat: str) -> str:
     """`eval/<setting>/<stat>`: one statistic of one evaluation setting (`none` or an intervention)."""
     return f"eval/{setting}/{stat}"
 
 
+def posthoc_name(variant: str) -> str:
+    """`posthoc/<variant>/r`: Pearson r of feature^p against per-colour MSE on the 20³ lattice under a
+    chapter plan's variant (excolor.chapter)."""
+    return f"posthoc/{variant}/r"
+
+
+def plan_name(variant: str, stat: str) -> str:
+    """`plan/<variant>/<stat>`: a statistic of the per-colour error on the loss cube under a chapter
+    plan's variant (surgery such as ablate or prune, and/or interventions; excolor.chapter)."""
+    return f"plan/{variant}/{stat}"
+
+
+def label_count_name(label: str) -> str:
+    """`labels/n/<label>`: positive labels seen while the label was active (excolor.labels)."""
+    return f"labels/n/{label}"
+
+
+LABELS_ANY = label_count_name("_any")  # samples with at least one active positive label
+LABELS_TOTAL = "labels/n_total"  # samples seen
 LOSS_TERM, RECON_TERM = "loss", "recon"  # the history columns every run has, before the regularizers
 TRAIN_LOSS = train_name(LOSS_TERM)
 TRAIN_RECON = train_name(RECON_TERM)
@@ -59,7 +92,7 @@ EVAL_SECONDS = "eval/seconds"
 # capability, MKL's CBWR branch, oneDNN's ISA cap.
 DISPATCH_MODE, DISPATCH_ATEN = "dispatch/mode", "dispatch/aten"
 DISPATCH_MKL, DISPATCH_ONEDNN = "dispatch/mkl_cbwr", "dispatch/onednn_isa"
-VAL_RECON = "val/recon"
+VAL_RECON = val_name(RECON_TERM)
 SEED = "seed"
 POPULATION_SIZE = "population/size"
 
@@ -83,6 +116,10 @@ TRAIN_BOOKKEEPING = (
 # Values of the run as a whole, not of a member: in metrics.json only, never a member's metric.
 # The chapter's sweep score (m2-family spec §1.9): r² of Pearson(feature^p, per-colour MSE) under a plan.
 CHAPTER_SCORE = "score"
+# The chapter's selection (excolor.chapter, excolor.selection): a member in the Pareto set is 1, else 0;
+# the run's Pareto-set size, and the best member's (highest score in the set) seed and score.
+PARETO, PARETO_SIZE = "chapter/pareto", "chapter/pareto_size"
+BEST_SEED, BEST_SCORE = "chapter/best_seed", "chapter/best_score"
 RUN_WIDE = (
     TRAIN_SECONDS,
     TRAIN_CPU_SECONDS,
@@ -170,7 +207,21 @@ SCHEMA: tuple[Metric, ...] = (
     Metric(DISPATCH_ATEN, None, "", "run", "ATen's CPU capability in use"),
     Metric(DISPATCH_MKL, None, "", "run", "MKL's conditional-numerical-reproducibility branch in use"),
     Metric(DISPATCH_ONEDNN, None, "", "run", "oneDNN's instruction-set cap"),
-    Metric(VAL_RECON, "lower", "MSE", "member", "the baseline's eval/none/val_recon"),
+    Metric(
+        VAL_RECON,
+        "lower",
+        "MSE",
+        "member",
+        "reconstruction on the data's validation set at the last validation (the re-runs' 351 colours); "
+        "without one, the baseline's eval/none/val_recon",
+    ),
+    Metric(
+        val_name("<term>"),
+        "lower",
+        "loss",
+        "member",
+        "a train+validate regularizer's term on the validation set (exact labels), last validation",
+    ),
     Metric(SEED, None, "", "run", "the population's first seed"),
     Metric(POPULATION_SIZE, None, "count", "run", "members trained"),
     Metric(
@@ -178,8 +229,43 @@ SCHEMA: tuple[Metric, ...] = (
         "higher",
         "r²",
         "member",
-        "the chapter's sweep score under an evaluation plan (excolor.scores)",
+        "the chapter's sweep score: r² of Pearson(feature^p, per-colour MSE) on the 8³ lattice under the "
+        "experiment's scoring plan (excolor.chapter)",
     ),
+    Metric(
+        posthoc_name("<variant>"),
+        None,
+        "r",
+        "member",
+        "post-hoc Pearson r of feature^p against per-colour MSE on the 20³ lattice under a plan variant",
+    ),
+    Metric(
+        plan_name("<variant>", MAX_MSE),
+        "lower",
+        "MSE",
+        "member",
+        "largest per-color error on the loss cube under a plan variant",
+    ),
+    Metric(
+        plan_name("<variant>", MEDIAN_MSE),
+        "lower",
+        "MSE",
+        "member",
+        "median per-color error on the loss cube under a plan variant",
+    ),
+    Metric(
+        label_count_name("<label>"),
+        None,
+        "count",
+        "member",
+        "positive training labels drawn while a regularizer that reads the label had a non-zero "
+        "scheduled weight (`_any`: samples with at least one such label)",
+    ),
+    Metric(LABELS_TOTAL, None, "count", "member", "training samples drawn"),
+    Metric(PARETO, None, "count", "member", "1 for a member in the Pareto set of the chapter's selection"),
+    Metric(PARETO_SIZE, None, "count", "run", "members in the Pareto set"),
+    Metric(BEST_SEED, None, "", "run", "the seed of the best member: the highest score in the Pareto set"),
+    Metric(BEST_SCORE, "higher", "r²", "run", "the best member's score"),
 )
 
 

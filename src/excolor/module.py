@@ -12,15 +12,18 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Sequence
 
 import lightning as L
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
-from excolor.checkpoint import MODEL_CONFIG_KEY
+from excolor.checkpoint import ARCHITECTURE_KEY, MODEL_CONFIG_KEY, architecture_name
 from excolor.errors import TrainingDiverged
+from excolor.member_adam import MemberAdam
 from excolor.metrics import LOSS_TERM, RECON_TERM, TRAIN_LR, train_name
+from excolor.periodic_validation import PeriodicValidation
 from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Regularizer
 from excolor.schedule import Schedule
@@ -32,7 +35,8 @@ log = logging.getLogger(__name__)
 class AutoencoderModule(L.LightningModule):
     """Trains the stacked `model` with Adam; the learning rate and every regularizer's scheduled weight
     come from `schedule` at each step (a term whose schedule is 0 is skipped); each member's term is
-    further multiplied by the regularizer's `member_weights`.
+    further multiplied by the regularizer's `member_weights`, and its learning rate by its `lr_scales`
+    entry (MemberAdam, when any differs from 1).
 
     Per-step values are kept as detached per-member vectors (cheap on the hot path) and exposed as the
     `history` tensor ([steps, columns `history_columns`, members]); the Lightning logger and
@@ -50,12 +54,18 @@ class AutoencoderModule(L.LightningModule):
         steps: int,
         log_every_n_steps: int = 50,
         cuda_graphs: bool = False,
+        lr_scales: Sequence[float] | None = None,
+        validation: PeriodicValidation | None = None,
     ):
         super().__init__()
         self.model = model
         self.regularizers = torch.nn.ModuleDict(regularizers)
         self._terms: list[tuple[str, Regularizer]] = list(regularizers.items())  # the same modules, typed
         self.learning_rates = schedule["lr"].tolist()
+        # Member n steps with lr(t) · lr_scales[n] (MemberAdam); None, or every scale 1: torch's Adam.
+        self.lr_scales = None if lr_scales is None or all(s == 1 for s in lr_scales) else list(lr_scales)
+        if lr_scales is not None and len(lr_scales) != model.size:
+            raise ValueError(f"lr_scales has {len(lr_scales)} values for {model.size} members")
         self.schedule_values = {name: reg.schedule_column(schedule) for name, reg in regularizers.items()}
         # Each term's per-member weight at every step, schedule_r(step) · multiplier_{r,n}, as one
         # [steps, terms, N] float32 buffer: it moves with the model, and a step reads a row (a view, no
@@ -84,6 +94,7 @@ class AutoencoderModule(L.LightningModule):
         self.cuda_graphs = cuda_graphs  # replay steps as captured CUDA graphs (excolor.step_graphs)
         self._backend: GraphBackend | None = None
         self._graphs: StepGraphs | None = None
+        self.validation = validation  # every max_steps // 10 steps, on the data's validation set
 
     def _weight_table(self, regularizers: dict[str, Regularizer], steps: int) -> Tensor:
         """[steps, terms, N]: schedule value × member weight, each product in float64, then float32."""
@@ -111,9 +122,9 @@ class AutoencoderModule(L.LightningModule):
         lr = self.learning_rates[0]
         params = self.model.parameters()
         if self._backend is not None:  # a replayed step reads its learning rate from the device
-            return torch.optim.Adam(
-                params, lr=torch.tensor(lr, device=device), foreach=foreach, capturable=capturable
-            )
+            lr = torch.tensor(lr, device=device)
+        if self.lr_scales is not None:
+            return MemberAdam(params, torch.tensor(self.lr_scales, device=device), lr=lr)
         return torch.optim.Adam(params, lr=lr, foreach=foreach, capturable=capturable)
 
     def _graph_backend(self, device: torch.device) -> GraphBackend | None:
@@ -180,6 +191,8 @@ class AutoencoderModule(L.LightningModule):
             self.manual_backward(loss.sum())
             optimizer.step()
             self._rows.append((loss.detach(), recon.detach(), *terms))
+        if self.validation is not None and self.validation.due(step):
+            self.validation(self.model)
         if step % self.log_every_n_steps == 0 or step == self.steps - 1:
             self._check_finite()
             row = torch.stack(self._rows[-1]).nanmedian(-1).values.tolist()
@@ -250,6 +263,7 @@ class AutoencoderModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # The model's constructor arguments, so excolor.load_model rebuilds it without any config.
         checkpoint[MODEL_CONFIG_KEY] = dict(self.model.config)
+        checkpoint[ARCHITECTURE_KEY] = architecture_name(self.model.template)
 
     def on_train_end(self) -> None:
         self._check_finite()

@@ -20,6 +20,7 @@ from excolor.interventions import intervene
 from excolor.scores import Score
 
 LAYER = "bottleneck"
+CHUNK = 2**20  # members × colours per forward pass: [members, colours, 16] activations of 64 MB
 
 
 @dataclass
@@ -32,15 +33,19 @@ class Plan:
 
     @torch.inference_mode()
     def errors(self, model: nn.Module, colors: np.ndarray) -> np.ndarray:
-        """Per-colour MSE [members, n] (a plain model counts as one member) under the plan."""
+        """Per-colour MSE [members, n] (a plain model counts as one member) under the plan; the colours
+        go through in chunks of ≤ CHUNK // members (a population on the 552,960-colour loss cube)."""
         model = self.transform(model) if self.transform is not None else model
         was_training = model.training
         model.eval()
         device = next(model.parameters()).device
         x = torch.as_tensor(np.asarray(colors), dtype=torch.float32, device=device)
+        members = int(getattr(model, "config", {}).get("members", 1))
         try:
             with intervene(model, self.layer, [m.to(device) for m in self.interventions]):
-                error = ((model(x) - x) ** 2).mean(-1)
+                error = torch.cat(
+                    [((model(part) - part) ** 2).mean(-1) for part in x.split(max(1, CHUNK // members))], -1
+                )
         finally:
             model.train(was_training)
         error = error if error.dim() == 2 else error.unsqueeze(0)

@@ -5,7 +5,15 @@ order given), the seeds `seed, seed+1, …, seed+size−1`. Member m's initialis
 come from its own seed only, so it is the single run with that seed and those grid values (up to
 float rounding); a run with `size=1` and no grid *is* the single run.
 
-Grid keys are per-member scalars of the stacked model: today every `regularizers.<name>.weight`.
+Grid keys are the per-member scalars the stacked model supports (`GRID_KEYS`):
+
+- `regularizers.<name>.weight` (≥ 0): the regularizer's weight, multiplying its schedule column;
+- `lr_scale` (> 0): a multiplier of the schedule's `lr` column, member n stepping with lr(t) · s_n
+  (`excolor.member_adam`). A multiplier rather than a learning rate: the column is keyframed over
+  the steps (warm-up, decay), and scaling it keeps that shape; 1 is the schedule as written.
+
+Anything else (model shape, data, regularizer settings that change the computation, label
+parameters) changes what every member computes, not a per-member value: it is refused in one line.
 """
 
 from __future__ import annotations
@@ -19,7 +27,18 @@ from dataclasses import dataclass
 from excolor.errors import ConfigError
 
 # A grid key must name a value each member may hold on its own in one stacked model.
-GRID_KEY = re.compile(r"^regularizers\.(?P<name>[A-Za-z_][\w-]*)\.weight$")
+REGULARIZER_WEIGHT = re.compile(r"^regularizers\.(?P<name>[A-Za-z_][\w-]*)\.weight$")
+LR_SCALE = "lr_scale"
+GRID_KEYS = f"{LR_SCALE}, regularizers.<name>.weight"  # the allowed keys, as the error line names them
+
+
+def grid_key_minimum(key: str) -> tuple[float, bool] | None:
+    """The bound a grid key's values keep, (minimum, strict); None: not a per-member scalar."""
+    if key == LR_SCALE:
+        return 0.0, True
+    if REGULARIZER_WEIGHT.match(key):
+        return 0.0, False
+    return None
 
 
 @dataclass(frozen=True)
@@ -39,10 +58,10 @@ class Population:
             raise ConfigError(f"population.size={size} must be an integer ≥ 1")
         grid = dict(grid or {})
         for key, values in grid.items():
-            if not GRID_KEY.match(str(key)):
-                raise ConfigError(
-                    f"population.grid.{key}: not a per-member scalar (allowed: regularizers.<name>.weight)"
-                )
+            bound = grid_key_minimum(str(key))
+            if bound is None:
+                raise ConfigError(f"population.grid.{key}: not a per-member scalar (allowed: {GRID_KEYS})")
+            minimum, strict = bound
             if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
                 raise ConfigError(f"population.grid.{key}={values} must be a non-empty list of numbers")
             for value in values:
@@ -50,10 +69,13 @@ class Population:
                     isinstance(value, bool)
                     or not isinstance(value, (int, float))
                     or not math.isfinite(value)
-                    or value < 0
+                    or value < minimum
+                    or (strict and value == minimum)
                 ):
+                    relation = ">" if strict else "≥"
                     raise ConfigError(
-                        f"population.grid.{key}={list(values)}: every value must be a finite number ≥ 0"
+                        f"population.grid.{key}={list(values)}: every value must be a finite number "
+                        f"{relation} {minimum:g}"
                     )
         self.size = size
         self.grid = {str(key): [float(v) for v in values] for key, values in grid.items()}
@@ -84,8 +106,9 @@ class Population:
         """Give every regularizer its per-member weights: the grid's values for `regularizers.<name>.weight`,
         else its configured `weight` for every member. Every grid key must name a configured regularizer."""
         for key in self.grid:
-            match = GRID_KEY.match(key)
-            assert match is not None  # __init__ checked every grid key
+            match = REGULARIZER_WEIGHT.match(key)
+            if match is None:  # lr_scale: the optimizer's (see `lr_scales`)
+                continue
             name = match["name"]
             if name not in regularizers:
                 raise ConfigError(
@@ -97,18 +120,19 @@ class Population:
             )
 
     def build_model(self, model_config):
-        """The stacked model: member m initialised exactly as `instantiate(model_config)` is after
-        `torch.manual_seed(m.seed)` (members that share a seed share their initial weights)."""
+        """The stacked model (any model that `stack_linears` can stack): member m initialised exactly as
+        `instantiate(model_config)` is after `torch.manual_seed(m.seed)` (members that share a seed
+        share their initial weights)."""
         import torch
         from hydra.utils import instantiate
 
-        from excolor.population_model import PopulationAutoencoder
+        from excolor.population_model import StackedModel
 
         initial = {}
         for seed in self.unique_seeds:
             torch.manual_seed(seed)
             initial[seed] = instantiate(model_config)
-        return PopulationAutoencoder.from_members([initial[seed] for seed in self.seeds])
+        return StackedModel.from_members([initial[seed] for seed in self.seeds])
 
     def build_data(self, data_config):
         """Each seed's own `ColorBatches` stream (`data.seed` = the member's seed), stacked by member."""

@@ -52,6 +52,8 @@ from excolor.metrics import (  # noqa: F401
     TRAIN_DEVICE,
     TRAIN_SECONDS,
     TRAIN_STEPS,
+    describe,
+    val_name,
 )
 
 # ---------------------------------------------------------------------------------- the run's files
@@ -122,6 +124,14 @@ def write_members(run_dir: Path, rows: list[dict]) -> Path:
     return path
 
 
+def merge_member(train_metrics: dict, eval_metrics: dict) -> dict:
+    """A member's metrics: training's, then evaluation's; a value from validation during training
+    (`val/…`, the data's validation set) stands over evaluation's `val/recon` (its 8³ cube)."""
+    merged = {**train_metrics, **eval_metrics}
+    merged.update({key: value for key, value in train_metrics.items() if key.startswith(val_name(""))})
+    return merged
+
+
 def summarize_members(member_metrics: list[dict[str, float]]) -> dict[str, float]:
     """Each metric's median over the members that have it (NaN members ignored unless all are NaN)."""
     import numpy as np  # here, not at the top: the pre-torch checks import this module for its names
@@ -179,8 +189,8 @@ def read_members(run_dir: Path) -> list[dict[str, float]]:
 
 def grid_keys(member: dict) -> list[str]:
     """The grid columns of a members.csv row: config paths (no `/`), other than member and seed;
-    metric names always contain a `/`."""
-    return [key for key in member if key not in MEMBER_COLUMNS and "/" not in key]
+    metric names contain a `/`, except the chapter's `score` (a name the schema knows)."""
+    return [key for key in member if key not in MEMBER_COLUMNS and "/" not in key and describe(key) is None]
 
 
 def _number(cell: str, where: str) -> float:

@@ -63,9 +63,11 @@ def correlation(errors: np.ndarray, feature: np.ndarray) -> tuple[float, float]:
 
 
 class Score(Protocol):
-    """A sweep score: the colours it is computed on, and r² per member of their per-colour errors."""
+    """A sweep score: the colours it is computed on, feature^p per colour, and r² per member of their
+    per-colour errors."""
 
     colors: np.ndarray
+    feature: np.ndarray
 
     def __call__(self, errors: np.ndarray) -> np.ndarray: ...
 

@@ -22,6 +22,7 @@ from excolor.config import VERSION_BASE, config_key, fail, find_config_error
 from excolor.console import quiet_libraries, trusted_packages, trusted_targets
 from excolor.errors import TrainingDiverged, asynchronous_cause
 from excolor.metrics import TRAIN_RECON, VAL_RECON
+from excolor.population import LR_SCALE
 from excolor.run_record import objective_values, write_failure
 
 log = logging.getLogger("excolor.train")
@@ -77,6 +78,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     import torch
 
     from excolor.cache import CheckpointCache, training_key
+    from excolor.chapter import build_chapter
     from excolor.checkpoint import load_population
     from excolor.evaluation import build_interventions, evaluate_run
     from excolor.regularizers.build import build_regularizers
@@ -84,6 +86,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         EVAL_SECONDS,
         TRAIN_CACHED,
         member_rows,
+        merge_member,
         run_metrics,
         write_members,
         write_metrics,
@@ -98,6 +101,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     with config_key("population"):
         population.bind_regularizers(regularizers)
     interventions = build_interventions(cfg.intervention, model.width)
+    chapter = build_chapter(cfg.get("chapter"), model.width)
 
     device = resolve_device(cfg.trainer.accelerator)
     cache = CheckpointCache(cfg.cache.dir) if cfg.cache.enabled else None
@@ -112,7 +116,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         cached = cache.restore(entry, out_dir)
         member_train, run_wide = cached["members"], {**cached["run"], TRAIN_CACHED: 1}
     else:
-        member_train, run_wide = fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger)
+        member_train, run_wide = fit(
+            cfg, model, data, regularizers, schedule, steps, out_dir, logger, population.values(LR_SCALE)
+        )
         if cache and key:
             cache.store(key, out_dir, {"members": member_train, "run": run_wide})
         run_wide[TRAIN_CACHED] = 0
@@ -120,10 +126,15 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     model = load_population(out_dir, map_location=device)
     started = time.perf_counter()
     member_eval = evaluate_run(model, interventions, cfg.evaluation, out_dir, logger)
-    run_wide[EVAL_SECONDS] = time.perf_counter() - started
     members = [
-        {**train_metrics, **eval_metrics} for train_metrics, eval_metrics in zip(member_train, member_eval)
+        merge_member(train_metrics, eval_metrics)
+        for train_metrics, eval_metrics in zip(member_train, member_eval)
     ]
+    if chapter is not None:
+        added, chapter_run = chapter.evaluate(model, population.seeds, members, out_dir)
+        members = [{**member, **extra} for member, extra in zip(members, added)]
+        run_wide.update(chapter_run)
+    run_wide[EVAL_SECONDS] = time.perf_counter() - started
     rows = member_rows(population, members)
     write_members(out_dir, rows)
     metrics = run_metrics(members, run_wide, cfg.seed)
@@ -183,17 +194,21 @@ def resolve_device(accelerator: str) -> str:
     return "cpu"
 
 
-def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tuple[list[dict], dict]:
+def fit(
+    cfg, model, data, regularizers, schedule, steps, out_dir, logger, lr_scales=None
+) -> tuple[list[dict], dict]:
     """Train with Lightning; save model.ckpt and losses.csv; return each member's train/* metrics and
-    the run-wide ones (fit seconds, device)."""
+    the run-wide ones (fit seconds, device). `lr_scales`: each member's multiplier of the scheduled lr."""
     from hydra.utils import instantiate
     from lightning.pytorch.callbacks import ProgressBar
 
     quiet_libraries()
 
     from excolor.data import ContinuousBatches
+    from excolor.labels import CountingBatches, LabelCounter, label_activity
     from excolor.losses import summarize_losses, write_losses_csv
     from excolor.module import AutoencoderModule
+    from excolor.periodic_validation import PeriodicValidation
     from excolor.reproducible import dispatch
     from excolor.run_record import (
         CHECKPOINT_FILE,
@@ -205,6 +220,11 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
         TRAIN_SECONDS,
     )
 
+    validation = (
+        PeriodicValidation(data.validation, regularizers, data.label_names, steps)
+        if data.validation is not None
+        else None
+    )
     module = AutoencoderModule(
         model,
         regularizers,
@@ -212,6 +232,8 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
         steps,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         cuda_graphs=bool(cfg.get("cuda_graphs", False)),
+        lr_scales=lr_scales,
+        validation=validation,
     )
     callbacks = [instantiate(c) for c in (cfg.callbacks or {}).values()]
     trainer = instantiate(
@@ -227,7 +249,13 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     started, cpu_started = time.perf_counter(), time.process_time()
     # Each epoch's batches are made on the training device at once: no host-to-device copy per step.
-    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps, device=trainer.strategy.root_device))
+    counter = LabelCounter(data.label_names)
+    batches = CountingBatches(
+        ContinuousBatches(data, steps, device=trainer.strategy.root_device),
+        counter,
+        label_activity(regularizers, schedule, data.label_names, steps),
+    )
+    trainer.fit(module, train_dataloaders=batches)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     trainer.save_checkpoint(out_dir / CHECKPOINT_FILE, weights_only=True)
     history = module.history.numpy()
@@ -243,6 +271,12 @@ def fit(cfg, model, data, regularizers, schedule, steps, out_dir, logger) -> tup
     members = summarize_losses(history, columns, schedule)
     for summary, diverged in zip(members, module.diverged.tolist()):
         summary[DIVERGED] = int(diverged)
+    if validation is not None:
+        for summary, validated in zip(members, validation.metrics(len(members))):
+            summary.update(validated)
+    if data.label_names:
+        for summary, counts in zip(members, counter.metrics()):
+            summary.update(counts)
     return members, run_wide
 
 

@@ -38,20 +38,31 @@ from excolor.console import check_trusted, trusted_packages
 from excolor.errors import ConfigError
 from excolor.metrics import (
     BASELINE,
+    BEST_SCORE,
+    BEST_SEED,
+    CHAPTER_SCORE,
     EVAL_STATS,
     INTERVENTION_STATS,
     LOSS_TERM,
+    MAX_MSE,
+    MEDIAN_MSE,
+    PARETO,
+    PARETO_SIZE,
     POPULATION_SIZE,
     RECON_TERM,
     SEED,
     TRAIN_BOOKKEEPING,
     TRAIN_LOSS,
     TRAIN_RECON,
+    TRAIN_VALIDATE_PHASE,
     VAL_RECON,
     describe,
     eval_name,
     phase_name,
+    plan_name,
+    posthoc_name,
     train_name,
+    val_name,
 )
 from excolor.reproducible import check_mode, pin
 from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
@@ -59,7 +70,16 @@ from excolor.run_record import CHECKPOINT_FILE, CONFIG_FILE
 TAIL = 50  # = excolor.losses.TAIL (not imported: losses imports torch)
 LAYERS = ("encoder", "bottleneck")
 # Groups whose numbers must all be finite (`inf`/`nan` never mean anything in them).
-FINITE_GROUPS = ("model", "data", "regularizers", "trainer", "intervention", "evaluation", "population")
+FINITE_GROUPS = (
+    "model",
+    "data",
+    "regularizers",
+    "trainer",
+    "intervention",
+    "evaluation",
+    "population",
+    "chapter",
+)
 PRECISIONS = {
     "64",
     "64-true",
@@ -281,6 +301,19 @@ def expected_metrics(cfg: Mapping, schedule, steps: int, settings: list[str]) ->
     for name, config in (cfg.get("regularizers") or {}).items():
         if regularizer_runs(config, schedule, steps):
             names.add(train_name(name))
+        if config.get("phase") == TRAIN_VALIDATE_PHASE:
+            names.add(val_name(name))
+    chapter = cfg.get("chapter")
+    if isinstance(chapter, Mapping):  # excolor.chapter; its key defining the score is the metric's name
+        if chapter.get(CHAPTER_SCORE):
+            names.add(CHAPTER_SCORE)
+        names.update(posthoc_name(variant) for variant in chapter.get("posthoc") or {})
+        for variant in chapter.get("cube") or []:
+            names.update(plan_name(variant, stat) for stat in (MAX_MSE, MEDIAN_MSE))
+        if chapter.get("minimise") or chapter.get("maximise"):
+            names.update(
+                {PARETO, PARETO_SIZE, *((BEST_SEED, BEST_SCORE) if chapter.get(CHAPTER_SCORE) else ())}
+            )
     for start, phase in schedule.phases:
         if start < steps:
             names.update({phase_name(phase, LOSS_TERM), phase_name(phase, RECON_TERM)})
@@ -474,6 +507,8 @@ def check_run_config(cfg) -> dict:
     check_int("model.bottleneck", model.get("bottleneck"), minimum=2)
     if "hidden" in model:
         check_int("model.hidden", model.get("hidden"), minimum=1)
+    if "nonlinear_layers" in model:
+        check_int("model.nonlinear_layers", model.get("nonlinear_layers"), minimum=1)
     check_concept(plain.get("concept"), model.get("bottleneck"))  # before the groups it is copied into
     for group in FINITE_GROUPS:
         check_finite_numbers(group, plain.get(group))
@@ -562,7 +597,7 @@ def check_train_entry(cfg, multirun: bool) -> None:
             )
             from hydra_plugins.excolor_sweeper._trust import check_sweeper
 
-            check_sweeper(OmegaConf.select(cfg, "hydra.sweeper", default=None))
+            check_sweeper(OmegaConf.select(cfg, "hydra.sweeper", default=None), trusted_packages(cfg))
         else:
             check_writable_dir("hydra.run.dir", OmegaConf.select(cfg, "hydra.run.dir"))
     except OmegaConfBaseException as error:

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from excolor.errors import ConfigError
+from excolor.metrics import PHASES, TRAIN_PHASE, TRAIN_VALIDATE_PHASE
 
 LAYERS = ("encoder", "bottleneck")
 
@@ -22,7 +23,8 @@ class Regularizer(nn.Module, ABC):
     `w_i = clamp(Σ_labels affinity · label_i, 0, 1)` and the term is `Σ w_i loss_i / (Σ w_i + 1e-8)`.
 
     `weight` multiplies the scheduled weight; `column` names the dopesheet column that schedules it;
-    `layer` is the activation it reads (`encoder`: before normalisation, `bottleneck`: after).
+    `layer` is the activation it reads (`encoder`: before normalisation, `bottleneck`: after);
+    `phase` is `train` or `train+validate` (also logged on the validation set as `val/<name>`).
     """
 
     def __init__(
@@ -31,12 +33,16 @@ class Regularizer(nn.Module, ABC):
         weight: float = 1.0,
         label_affinities: Mapping[str, float] | None = None,
         layer: str = "encoder",
+        phase: str = TRAIN_PHASE,
     ):
         super().__init__()
         if not weight >= 0:
             raise ConfigError(f"weight={weight} must be ≥ 0")
         if layer not in LAYERS:
             raise ConfigError(f"layer={layer!r} must be one of {', '.join(LAYERS)}")
+        if phase not in PHASES:
+            raise ConfigError(f"phase={phase!r} must be one of {', '.join(PHASES)}")
+        self.phase = phase
         self.column = column
         self.weight = float(weight)
         self.label_affinities = dict(label_affinities or {})
@@ -56,6 +62,11 @@ class Regularizer(nn.Module, ABC):
                 f"(the data provides {list(label_names)})"
             )
         self.affinity = torch.tensor([float(self.label_affinities.get(n, 0.0)) for n in label_names])
+
+    @property
+    def validates(self) -> bool:
+        """Whether the term is also evaluated on the validation set (phase `train+validate`)."""
+        return self.phase == TRAIN_VALIDATE_PHASE
 
     def schedule_column(self, schedule) -> list[float]:
         """The schedule's column, per step; a regularizer no column drives runs at 1 × its weight."""

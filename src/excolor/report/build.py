@@ -19,6 +19,14 @@ from typing import Any
 from omegaconf import DictConfig
 
 from excolor.report.analysis import analyse
+from excolor.report.chapter import (
+    ExperimentRow,
+    PairRow,
+    chapter_markdown,
+    chapter_summary,
+    experiment_rows,
+    pair_rows,
+)
 from excolor.report.figures import plot_dose, plot_metrics, plot_optuna
 from excolor.report.format import json_safe
 from excolor.report.markdown import optuna_markdown, sweep_markdown
@@ -59,17 +67,31 @@ def build_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
     sweep_dir = Path(sweep_dir)
     out = Path(out_dir) if out_dir is not None else sweep_dir
     config, trials = load_sweep(sweep_dir)
-    result = analyse(trials, parse_spec(config, trials))
+    spec = parse_spec(config, trials)
+    result = analyse(trials, spec)
+    chapter = None
+    if spec.chapter is not None:  # the chapter's re-runs beside upstream's figures
+        rows = experiment_rows(trials)
+        chapter = (rows, pair_rows(rows, spec.chapter))
     with staged(out) as staging:
-        _write_sweep_report(sweep_dir, config, result, staging)
+        _write_sweep_report(sweep_dir, config, result, staging, chapter)
     return out / REPORT_FILE
 
 
-def _write_sweep_report(sweep_dir: Path, config: DictConfig, result: SweepResult, out: Path) -> None:
+def _write_sweep_report(
+    sweep_dir: Path,
+    config: DictConfig,
+    result: SweepResult,
+    out: Path,
+    chapter: tuple[list[ExperimentRow], list[PairRow]] | None = None,
+) -> None:
     """build_report's files, written into ``out``; an unreadable Optuna study raises `ReportError`."""
     dose_png = plot_dose(result.dose, out / DOSE_PNG)
     lines = sweep_markdown(sweep_dir, result, plot_metrics(result, out / METRICS_PNG), dose_png)
     summary: dict[str, Any] = {"sweep_dir": str(sweep_dir), **to_summary(result)}
+    if chapter is not None:
+        lines += chapter_markdown(*chapter)
+        summary["chapter"] = chapter_summary(*chapter)
     storage = select_value(config, "hydra.sweeper.storage")
     study_name = select_value(config, "hydra.sweeper.study_name")
     if storage and study_name:

@@ -16,6 +16,8 @@ Schema (all keys optional)::
           metrics: {eval/none/median_mse: lower}   # metric -> "lower" | "higher" is better
           equivalence: 0.1                    # optional: an equivalence claim, the ratio within ±10 %
                                               # (TOST; the verdict: equivalent / not shown equivalent)
+      chapter:                                # optional: the chapter's re-runs beside upstream's
+        pairs: [[ex2.4.1, ex2.5.1]]           # figures (excolor.report.chapter; `true`: no pairs)
       factorial:                              # optional: a 2^k factorial, paired by seed
         factors:                              # factor (config path, grid key or config group) ->
           model.output: [sigmoid, linear]     #   [low level, high level]; effect = high − low
@@ -38,10 +40,11 @@ from typing import Any
 from omegaconf import DictConfig
 
 from excolor.errors import ConfigError
+from excolor.report.chapter import parse_chapter
 from excolor.report.sweep import Trial, select_value
 from excolor.run_record import BOOKKEEPING, SEED
 
-SPEC_KEYS = ("arms", "metrics", "hypotheses", "dose", "factorial")
+SPEC_KEYS = ("arms", "metrics", "hypotheses", "dose", "factorial", "chapter")
 FACTORIAL_KEYS = ("factors", "metrics")
 SCALES = ("log", "linear")
 HYPOTHESIS_SIDES = ("treatment", "control", "metrics")
@@ -90,6 +93,7 @@ class Spec:
     arms_declared: bool
     dose: str | None = None
     factorial: Factorial | None = None
+    chapter: list[list[str]] | None = None  # report.chapter's pairs (excolor.report.chapter); None: off
 
 
 def _str_list(node: Any, where: str) -> list[str]:
@@ -218,4 +222,5 @@ def parse_spec(config: DictConfig, trials: list[Trial]) -> Spec:
     arms = _str_list(node.get("arms"), "report.arms") if declared else default_arms(trials)
     metrics = _str_list(node.get("metrics"), "report.metrics") or default_metrics(trials)
     hypotheses = [_hypothesis(index, entry) for index, entry in enumerate(node.get("hypotheses") or [])]
-    return Spec(arms, metrics, hypotheses, declared, dose, _factorial(node.get("factorial")))
+    chapter = parse_chapter(node.get("chapter"))
+    return Spec(arms, metrics, hypotheses, declared, dose, _factorial(node.get("factorial")), chapter)

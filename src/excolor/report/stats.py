@@ -123,6 +123,8 @@ VERDICT_RULE = (
 
 Values = Sequence[float] | np.ndarray  # one value per unit
 
+CONFIDENCE = 0.95  # the level of every confidence interval a report prints
+
 
 def _array(values: Iterable[float]) -> np.ndarray:
     """The values as a flat float array."""
@@ -294,7 +296,7 @@ def bca_interval(
     samples: tuple[np.ndarray, ...],
     statistic: Callable,
     n_boot: int = N_RESAMPLES,
-    ci: float = 0.95,
+    ci: float = CONFIDENCE,
     seed: int = 0,
     percentile: bool = False,
 ) -> tuple[float, float, str]:
@@ -395,7 +397,7 @@ class Verdict:
     n_pairs: int = 0
     test: str = MANN_WHITNEY
     ci_method: str = "BCa"
-    ci_level: float = 0.95
+    ci_level: float = CONFIDENCE
     n_diverged_t: int = 0
     n_diverged_c: int = 0
     margin: float | None = None
@@ -454,7 +456,7 @@ def verdict(
     paired: bool = False,
     alpha: float = 0.05,
     n_boot: int = N_RESAMPLES,
-    ci: float = 0.95,
+    ci: float = CONFIDENCE,
     seed: int = 0,
     margin: float | None = None,
 ) -> Verdict:
@@ -517,7 +519,7 @@ def verdicts(
     paired: bool = False,
     alpha: float = 0.05,
     n_boot: int = N_RESAMPLES,
-    ci: float = 0.95,
+    ci: float = CONFIDENCE,
     seed: int = 0,
     margin: float | None = None,
 ) -> list[Verdict]:

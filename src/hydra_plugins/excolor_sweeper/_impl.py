@@ -48,6 +48,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from excolor.config import fail
+from excolor.console import TRUSTED_PACKAGES
 from excolor.errors import TrialInterrupted
 from excolor.study_storage import open_storage, resolve_storage, shown, storage_file
 from hydra_plugins.excolor_sweeper._grid import grid_sampler, is_grid
@@ -119,6 +120,7 @@ class ResumableOptunaSweep:
         params: Any,
         heartbeat_interval: float,
         grace_period: float,
+        trusted_packages: tuple[str, ...] = TRUSTED_PACKAGES,
     ) -> None:
         if not 0.0 <= max_failure_rate <= 1.0:
             raise ValueError(f"hydra.sweeper.max_failure_rate={max_failure_rate} must be in [0, 1]")
@@ -131,7 +133,7 @@ class ResumableOptunaSweep:
         self.directions, self.storage_spec = directions(direction), storage
         self.study_name, self.n_trials, self.n_jobs = study_name, n_trials, max(1, n_jobs)
         self.max_failure_rate, self.params = max_failure_rate, params or {}
-        self.extend_search_space = build_custom_search_space(custom_search_space)
+        self.extend_search_space = build_custom_search_space(custom_search_space, trusted_packages)
         self.heartbeat_interval, self.grace_period = heartbeat_interval, grace_period
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:

@@ -1,9 +1,11 @@
 """The targets the sweeper instantiates pass the same trusted-target check as a run's config, before
 any trial starts.
 
-- ``hydra.sweeper.custom_search_space`` (a function of the config and the trial) must be a trusted
-  target, `excolor.console.is_trusted`: the whitelist that comes from code, never from a config (an
-  app's own execution whitelist does not extend it, and Hydra's blacklist cannot be overridden).
+- ``hydra.sweeper.custom_search_space`` (a function of the config and the trial) is the run's own code:
+  a target in the trusted packages (`excolor.console.TRUSTED_PACKAGES` plus the config's
+  ``trusted_packages``, which the sweeper's config reads by interpolation), resolved as Hydra will
+  (`excolor.console.check_target`). An app's own execution whitelist does not extend it, and Hydra's
+  blacklist cannot be overridden.
 - every ``_target_`` in ``hydra.sweeper.sampler`` must be trusted, or one of `SAMPLER_TARGETS`: Optuna's
   samplers and the Optuna sweeper's own sampler factories, which its ``hydra/sweeper/sampler`` configs name.
 
@@ -21,7 +23,7 @@ from typing import Any
 from hydra.errors import InstantiationException
 from omegaconf import OmegaConf
 
-from excolor.console import TRUSTED_TARGETS, is_trusted, trusted_targets
+from excolor.console import TRUSTED_PACKAGES, TRUSTED_TARGETS, check_target, is_trusted, trusted_targets
 from excolor.errors import ConfigError
 
 SAMPLER_TARGETS = ("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*")
@@ -41,10 +43,14 @@ def _refuse(key: str, target: Any, allowed: tuple[str, ...]) -> UntrustedTarget:
     return UntrustedTarget(f"{key}={target!r} is not a trusted target (allowed: {', '.join(allowed)})")
 
 
-def check_custom_search_space(target: Any) -> None:
-    """ConfigError unless ``custom_search_space`` is None or a trusted target."""
-    if target not in (None, "") and not (isinstance(target, str) and is_trusted(target)):
-        raise _refuse(CUSTOM_SEARCH_SPACE_KEY, target, TRUSTED_TARGETS)
+def check_custom_search_space(target: Any, packages: tuple[str, ...] = TRUSTED_PACKAGES) -> None:
+    """ConfigError unless ``custom_search_space`` is None or a target defined in `packages`."""
+    if target in (None, ""):
+        return
+    try:
+        check_target(CUSTOM_SEARCH_SPACE_KEY, target, packages)
+    except ConfigError as error:
+        raise UntrustedTarget(str(error)) from None
 
 
 def check_sampler(sampler: Any) -> None:
@@ -69,12 +75,12 @@ def check_sampler(sampler: Any) -> None:
     )
 
 
-def check_sweeper(sweeper: Any) -> None:
-    """`check_custom_search_space` and `check_sampler` on a ``hydra.sweeper`` node (any sweeper that has
-    those keys), for an entry point's checks before Hydra starts."""
+def check_sweeper(sweeper: Any, packages: tuple[str, ...] = TRUSTED_PACKAGES) -> None:
+    """`check_custom_search_space` (against `packages`) and `check_sampler` on a ``hydra.sweeper`` node
+    (any sweeper that has those keys), for an entry point's checks before Hydra starts."""
     if sweeper is None:
         return
-    check_custom_search_space(sweeper.get("custom_search_space"))
+    check_custom_search_space(sweeper.get("custom_search_space"), packages)
     if sweeper.get("sampler") is not None:
         check_sampler(sweeper.get("sampler"))
 
@@ -88,12 +94,15 @@ def build_sampler(sampler: Any) -> Any:
         return instantiate(sampler, _execution_whitelist_=SAMPLER_TARGETS)
 
 
-def build_custom_search_space(target: str | None) -> Callable[..., None] | None:
-    """The checked ``custom_search_space`` as a partial function of (config, trial), or None."""
+def build_custom_search_space(
+    target: str | None, packages: tuple[str, ...] = TRUSTED_PACKAGES
+) -> Callable[..., None] | None:
+    """The ``custom_search_space`` checked against `packages`, as a partial function of (config, trial),
+    or None."""
     from hydra.utils import instantiate
 
-    check_custom_search_space(target)
+    check_custom_search_space(target, packages)
     if not target:
         return None
-    with trusted_targets():
+    with trusted_targets(packages):
         return instantiate({"_target_": target, "_partial_": True})

@@ -9,7 +9,8 @@ study_name, n_trials, n_jobs, max_failure_rate, custom_search_space, params; sam
   older than this is taken for interrupted (a trial of a dead process on this host is, at once).
 
 ``custom_search_space`` and the sampler's ``_target_``s pass excolor's trusted-target check
-(`excolor_sweeper._trust`) before anything is built. ``storage`` takes the forms of
+(`excolor_sweeper._trust`) before anything is built; ``custom_search_space`` may be in one of the app's
+``trusted_packages`` (read from the app config by interpolation, ``${oc.select:trusted_packages,null}``). ``storage`` takes the forms of
 `excolor.study_storage` (a journal file path, ``sqlite:///…`` or a database URL; relative paths are
 relative to the sweep dir). What the sweep does is described in `excolor_sweeper._impl`.
 
@@ -28,6 +29,8 @@ from hydra.types import HydraContext, TaskFunction
 from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
 from omegaconf import DictConfig
 
+from excolor.console import TRUSTED_KEY
+from excolor.console import trusted_packages as console_trusted_packages
 from hydra_plugins.excolor_sweeper._trust import build_sampler, check_custom_search_space
 
 TARGET = "hydra_plugins.excolor_sweeper.resumable.ResumableOptunaSweeper"
@@ -38,6 +41,8 @@ class ResumableOptunaSweeperConf(OptunaSweeperConf):
     _target_: str = TARGET
     heartbeat_interval: float = 30.0
     grace_period: float = 120.0
+    # The app's own packages a custom_search_space may live in (excolor's config key; null elsewhere).
+    trusted_packages: Any = "${oc.select:" + TRUSTED_KEY + ",null}"
 
 
 ConfigStore.instance().store(
@@ -61,8 +66,10 @@ class ResumableOptunaSweeper(Sweeper):
         params: Any,
         heartbeat_interval: float = 30.0,
         grace_period: float = 120.0,
+        trusted_packages: Any = None,
     ) -> None:
-        check_custom_search_space(custom_search_space)  # before the sampler is built: every check first
+        packages = console_trusted_packages({TRUSTED_KEY: trusted_packages})
+        check_custom_search_space(custom_search_space, packages)  # before the sampler: every check first
         from hydra_plugins.excolor_sweeper._impl import ResumableOptunaSweep
 
         self.sweep_impl = ResumableOptunaSweep(
@@ -77,6 +84,7 @@ class ResumableOptunaSweeper(Sweeper):
             params,
             heartbeat_interval,
             grace_period,
+            packages,
         )
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:

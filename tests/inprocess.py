@@ -1,0 +1,68 @@
+"""Run an entry point, `python -m <module> <argv…>`, inside the calling process.
+
+A case then costs a config composition and the run itself, not a fresh interpreter (~5 s of torch and
+Lightning imports). For tests where the process is not what is tested; the process boundary keeps its own
+tests (the README's commands, the cluster, kernels pinned before torch is imported).
+
+`run_module` sets argv, the environment and the working directory for the call and restores them, with
+the root logger and the warnings capture that a Hydra run reconfigures, after it; it returns what
+`subprocess.run(…, capture_output=True, text=True)` would: the exit code (a traceback is code 1 with the
+traceback on stderr), stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished `python -m module …` left: its exit code and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_module(
+    module: str, *argv: str, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
+) -> Completed:
+    """Run `module` as `__main__` with `argv`; `env` (the whole environment) and `cwd` for the call only."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_argv, saved_env, saved_cwd = sys.argv, dict(os.environ), os.getcwd()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    code = 0
+    sys.argv = [module, *argv]
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                runpy.run_module(module, run_name="__main__", alter_sys=True)
+            except SystemExit as exit:
+                code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+            except BaseException:  # noqa: BLE001 - a traceback is what a failing process would print
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        logging.captureWarnings(False)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    return Completed(code, out.getvalue(), err.getvalue())
