@@ -66,6 +66,8 @@ POPULATION_KEYS = (
     "population_portable_fit_seconds",
     "population_native_fit_seconds",
     "population_portable_ratio",
+    "single_portable_cpu_ratio",
+    "population_portable_cpu_ratio",
 )
 
 
