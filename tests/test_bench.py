@@ -60,6 +60,14 @@ POPULATION_KEYS = (
     "population_eval_ratio",
     "population_plain_fit_seconds",
     "population_plain_ratio",
+    "single_portable_fit_seconds",
+    "single_native_fit_seconds",
+    "single_portable_ratio",
+    "population_portable_fit_seconds",
+    "population_native_fit_seconds",
+    "population_portable_ratio",
+    "single_portable_cpu_ratio",
+    "population_portable_cpu_ratio",
 )
 
 
@@ -100,7 +108,13 @@ def test_bench_population_writes_its_figures(tmp_path):
         results["population_eval_ratio"]
         == results["population_eval_seconds"] / 3 / results["single_eval_seconds"]
     )
-    assert "bare stacked loop of 3" in done.stdout
+    assert results["population_portable_fit_seconds"] == results["population_fit_seconds"]  # the default mode
+    for run in ("single", "population"):
+        assert (
+            results[f"{run}_portable_ratio"]
+            == results[f"{run}_portable_fit_seconds"] / results[f"{run}_native_fit_seconds"]
+        )
+    assert "bare stacked loop of 3" in done.stdout and "portable ÷ native fit: single" in done.stdout
     assert "fit_seconds" not in results  # --population-only skips the framework-vs-plain figures
 
 

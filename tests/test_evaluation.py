@@ -203,3 +203,47 @@ def test_chunks_are_cache_sized_on_the_cpu_and_launch_sized_elsewhere():
     model = PopulationAutoencoder.from_members([ColorAutoencoder() for _ in range(4)])
     assert Evaluator(model).chunk == Evaluator.CHUNK // 4
     assert Evaluator(model.to("meta")).chunk == Evaluator.DEVICE_CHUNK // 4
+
+
+def test_lower_median_is_torch_medians_value_by_hand():
+    """The median metric by selection: the middle value, the lower middle one for an even count (as
+    torch.median), NaN for a row with a NaN; equal to torch.median on a loss-cube-sized row."""
+    from excolor.evaluation import lower_median
+
+    rows = np.array([[4.0, 1.0, 3.0, 2.0], [5.0, 7.0, 6.0, 8.0], [1.0, np.nan, 0.0, 2.0]], np.float32)
+    np.testing.assert_array_equal(lower_median(rows), [2.0, 6.0, np.nan])
+    assert lower_median(np.array([[3.0, 1.0, 2.0]], np.float32)).tolist() == [2.0]
+    torch.manual_seed(0)
+    errors = torch.rand(3, 552_960) ** 4
+    np.testing.assert_array_equal(lower_median(errors.numpy()), errors.median(-1).values.numpy())
+
+
+def test_only_the_colors_an_intervention_changes_are_decoded_again(monkeypatch):
+    """With the baseline among the settings, a suppression (which leaves every color at or behind 90° from
+    the concept alone) decodes fewer colors than the chunk holds, and its errors are still exactly those
+    of decoding every color."""
+    from excolor.interventions import Suppression
+    from excolor.model import ColorAutoencoder
+
+    torch.manual_seed(1)
+    model = ColorAutoencoder().eval()
+    monkeypatch.setattr(Evaluator, "CHUNK", 2**12)
+    evaluator = Evaluator(model)
+    colors = evaluator.loss_colors[::97]
+    with torch.no_grad():  # a concept that half the colors' latents face and half turn away from
+        latents = model.latent(colors, "bottleneck")
+        concept = (latents[0] - latents[-1]).tolist()
+    suppression = [Suppression(concept)]
+    decoded = []
+    reconstruct = model.reconstruct
+    monkeypatch.setattr(
+        model, "reconstruct", lambda z, layer: decoded.append(z.shape[-2]) or reconstruct(z, layer)
+    )
+    with torch.inference_mode():
+        together = evaluator.errors(colors, {"none": [], "suppression": suppression})
+        full_passes = len(decoded)
+        alone = evaluator.errors(colors, {"suppression": suppression})  # no baseline: every color decoded
+    assert sum(decoded[:full_passes]) < 2 * len(colors)  # the baseline's pass and fewer colors than another
+    assert sum(decoded[full_passes:]) == len(colors)
+    assert torch.equal(together["suppression"], alone["suppression"])
+    assert not torch.equal(together["suppression"], together["none"])

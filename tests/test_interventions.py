@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from excolor.errors import ConfigError
 from excolor.interventions import (
@@ -311,3 +312,39 @@ def test_bezier_bucket_lookup_is_searchsorted_exactly(a, b):
     ys = m.ys.float()
     expected = torch.where(x > a, ys[i - 1] + w.clamp(0.0, 1.0) * (ys[i] - ys[i - 1]), x)
     assert torch.equal(m(x), expected)
+
+
+def row_wise_repulsion(repulsion: Repulsion, z: torch.Tensor) -> torch.Tensor:
+    """The module docstring's formula, step by step on rows [..., K] (how `forward` computed it before it
+    laid the components out one after another)."""
+    v, w = repulsion.concept, repulsion.orthogonal
+    d = (z @ v).clamp(0.0, 1.0)
+    t = repulsion.mapper(d).clamp(-1.0 + repulsion.eps, 1.0 - repulsion.eps).unsqueeze(-1)
+    perp = z - d.unsqueeze(-1) * v
+    perp = perp - (perp @ v).unsqueeze(-1) * v
+    norm = perp.norm(dim=-1, keepdim=True)
+    tiny = torch.finfo(z.dtype).eps
+    u = torch.where(norm > tiny, perp / norm.clamp_min(tiny), w)
+    out = t * v + (1.0 - t * t).sqrt() * u
+    return torch.where((d > 0).unsqueeze(-1), out, z)
+
+
+@pytest.mark.parametrize("shape", [(4,), (9, 4), (3, 300, 4), (2, 40, 5)])
+@pytest.mark.parametrize("mapper", [BezierMapper(0.0, 0.5), BezierMapper(0.2, 0.9), LinearMapper(0.1, 0.6)])
+def test_repulsion_equals_the_row_wise_formula_bit_for_bit(shape, mapper):
+    """Laid out by component, every value is the same operation on the same operands: the rewritten
+    latents are the row-wise formula's exactly (rows on the concept, rows behind it and NaN rows
+    included), contiguous, in the input's shape."""
+    torch.manual_seed(len(shape))
+    width = shape[-1]
+    z = F.normalize(torch.randn(shape), dim=-1)
+    concept = [0.6, 0.8] + [0.0] * (width - 2)
+    if z.dim() > 1:
+        rows = z.view(-1, width)
+        rows[0] = torch.tensor(concept)  # on the concept: z⊥ = 0, the fallback direction
+        rows[1] = -rows[0]
+        rows[2] = float("nan")
+    repulsion = Repulsion(concept, mapper)
+    got, want = repulsion(z), row_wise_repulsion(repulsion, z)
+    assert got.shape == z.shape and got.is_contiguous()
+    torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True)

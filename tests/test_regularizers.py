@@ -292,3 +292,57 @@ def test_separate_and_its_gradient_equal_the_isclose_formula_bit_for_bit():
     got.sum().backward()
     want.sum().backward()
     assert torch.equal(got, want) and torch.equal(z1.grad, z2.grad)
+
+
+@pytest.mark.parametrize("shape", [(64, 4), (16, 4), (5, 64, 4), (2, 9, 16)])
+@pytest.mark.parametrize("power, shift", [(100.0, True), (3.5, False), (1.0, True)])
+def test_separate_takes_the_power_once_per_pair_bit_for_bit(shape, power, shift):
+    """`SymmetricPower` (the power on C's upper triangle, mirrored) gives exactly `C ** p` and pow's own
+    gradient, for one model ([B, K]) and a population ([N, B, K]), with the upstream gradient varying
+    by row (as label weights make it)."""
+    from torch.nn import functional as F
+
+    from excolor.regularizers.separate import near_one
+
+    def plain(z):
+        unit = F.normalize(z, dim=-1)
+        cosine = unit @ unit.transpose(-1, -2)
+        cosine = cosine.masked_fill(near_one(cosine), 0.0)
+        if shift:
+            cosine = (cosine + 1) / 2
+        return (cosine**power).sum(-1)
+
+    torch.manual_seed(len(shape))
+    z = torch.randn(shape)
+    z1, z2 = z.clone().requires_grad_(), z.clone().requires_grad_()
+    got, want = Separate(power=power, shift=shift, column="x").per_sample(z1), plain(z2)
+    upstream = torch.randn(got.shape)
+    (got * upstream).sum().backward()
+    (want * upstream).sum().backward()
+    torch.testing.assert_close(got, want, rtol=0, atol=0, equal_nan=True)  # bit for bit, NaN where pow's
+    torch.testing.assert_close(z1.grad, z2.grad, rtol=0, atol=0, equal_nan=True)
+
+
+def test_symmetric_power_is_used_exactly_where_the_cosines_are_symmetric(monkeypatch):
+    """A batch of 9 × 16 makes the matmul round C_ij and C_ji differently: plain pow there (the result
+    above stays bit for bit); a batch of 64 × 4 is symmetric: the power once per pair."""
+    from excolor.regularizers import separate
+
+    calls = []
+    monkeypatch.setattr(
+        separate.SymmetricPower, "apply", lambda *args: calls.append(args) or args[0] ** args[1]
+    )
+    for shape, expected in [((2, 9, 16), 0), ((2, 64, 4), 1)]:
+        calls.clear()
+        torch.manual_seed(0)
+        Separate(column="x").per_sample(torch.randn(shape))
+        assert len(calls) == expected, shape
+
+
+def test_triangle_indices_by_hand():
+    from excolor.regularizers.separate import triangle_indices
+
+    upper, mirror = triangle_indices(3, torch.device("cpu"))
+    # upper triangle of a flattened 3×3, row by row: (0,0) (0,1) (0,2) (1,1) (1,2) (2,2)
+    assert upper.tolist() == [0, 1, 2, 4, 5, 8]
+    assert mirror.tolist() == [0, 1, 2, 1, 3, 4, 2, 4, 5]

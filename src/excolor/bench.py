@@ -22,7 +22,11 @@
    single fit, `population_total_ratio` = (population fit + eval) ÷ N ÷ (single fit + eval),
    `population_eval_ratio` = population eval ÷ N ÷ single eval; on the CPU also
    `population_plain_fit_seconds`, the same population trained by a bare stacked loop
-   (`train_plain_population`, a fresh process), and `population_plain_ratio` = population fit ÷ that.
+   (`train_plain_population`, a fresh process), and `population_plain_ratio` = population fit ÷ that,
+   and both fits again in the other `reproducible` mode (no interventions evaluated):
+   `single_portable_fit_seconds`, `single_native_fit_seconds`, `single_portable_ratio` = portable ÷
+   native, and the same for the population (`population_portable_ratio`); `*_portable_cpu_ratio`: the
+   same ratios of the fits' CPU seconds (`train/cpu_seconds`).
 """
 
 from __future__ import annotations
@@ -114,12 +118,19 @@ def train_plain(steps: int | None, seed: int = 0, overrides: tuple[str, ...] = (
     return model, time.perf_counter() - started
 
 
-def train_plain_population(size: int, steps: int | None, seed: int = 0, overrides: tuple[str, ...] = ()):
+def train_plain_population(
+    size: int, steps: int | None, seed: int = 0, overrides: tuple[str, ...] = (), compiled: bool = False
+):
     """A population of `size` seeds (`population.size`, plus `overrides`) trained by a bare stacked
     loop — the population analogue of `train_plain`, no Lightning: the framework's stacked model and
     per-member data streams, each member's loss_n = MSE_n + Σ_r schedule_r(step) · multiplier_{r,n} ·
     term_{r,n}, one Adam over the stacked tensors stepping on Σ_n loss_n. Returns the model and the
-    loop's seconds (the reference the framework's population fit is measured against)."""
+    loop's seconds (the reference the framework's population fit is measured against).
+
+    `compiled`: the loss (forward and, through AOTAutograd, backward) goes through `torch.compile`
+    (inductor's C++ for this CPU): a measurement only, it rounds differently from eager (its own
+    vector code; x^p as products), so its members are not the framework's bit for bit. The first
+    step, which compiles, is left out of the seconds; the recompile when the terms switch off is not."""
     import torch
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
@@ -140,25 +151,42 @@ def train_plain_population(size: int, steps: int | None, seed: int = 0, override
         data = population.build_data(cfg.data)
         regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
     population.bind_regularizers(regularizers)
-    columns = {name: regularizer.schedule_column(schedule) for name, regularizer in regularizers.items()}
+    terms = list(regularizers.values())
+    columns = [regularizer.schedule_column(schedule)[:steps] for regularizer in terms]
+    # Each term's weight per step and member, schedule × multiplier rounded once from float64 (as the
+    # framework's table): a row per step, no per-step host work.
+    weights = torch.stack(
+        [
+            torch.tensor(column, dtype=torch.float64)[:, None] * reg.member_weights
+            for column, reg in zip(columns, terms)
+        ],
+        1,
+    ).float()
     learning_rates = schedule["lr"].tolist()
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
 
+    def summed_loss(x, labels, weights, active: tuple[bool, ...]):
+        y, latents = model.forward_with_latents(x)
+        loss = ((y - x) ** 2).mean((-2, -1))
+        for index, (runs, regularizer) in enumerate(zip(active, terms)):
+            if runs:
+                loss = loss + weights[index] * regularizer(latents[regularizer.layer], labels)
+        return loss.sum()
+
+    # Static shapes: an epoch's short last batch compiles a graph of its own, not a slower dynamic one.
+    step_loss = torch.compile(summed_loss, dynamic=False) if compiled else summed_loss
     started = time.perf_counter()
     for step, (x, labels) in enumerate(ContinuousBatches(data, steps)):
         if len(population) == 1:
             x, labels = x[0], labels[0]
         for group in optimizer.param_groups:
             group["lr"] = learning_rates[step]
-        y, latents = model.forward_with_latents(x)
-        loss = ((y - x) ** 2).mean((-2, -1))
-        for name, regularizer in regularizers.items():
-            if columns[name][step] != 0:
-                multiplier = (columns[name][step] * regularizer.member_weights).float()
-                loss = loss + multiplier * regularizer(latents[regularizer.layer], labels)
+        loss = step_loss(x, labels, weights[step], tuple(column[step] != 0 for column in columns))
         optimizer.zero_grad()
-        loss.sum().backward()
+        loss.backward()
         optimizer.step()
+        if compiled and step == 0:
+            started = time.perf_counter()
     return model, time.perf_counter() - started
 
 
@@ -183,17 +211,20 @@ def evaluation_seconds(run_dir: Path) -> float:
     return time.perf_counter() - started
 
 
-def population_figures(size: int, device: str, steps: int | None, tmp: Path) -> dict:
+def population_figures(size: int, device: str, steps: int | None, tmp: Path, mode: str) -> dict:
     """A single run and a population of `size` on `device` (both fresh processes, cache off): fit and
-    evaluation seconds as each run records them (`train/seconds`, `eval/seconds`), and their ratios."""
+    evaluation seconds as each run records them (`train/seconds`, `eval/seconds`), and their ratios.
+    On the CPU also the bare stacked loop's seconds, and both fits again in the other `reproducible`
+    mode: what the portable kernels cost a single run and a population (`*_portable_ratio`)."""
+    from excolor.reproducible import NATIVE, PORTABLE
+
     trainer = ["trainer=gpu"] if device == "cuda" else ["trainer=cpu"]
     quiet = ["logger=none", "callbacks=none", *trainer]
     single = framework_run(tmp / "single", steps, quiet)
     population = framework_run(tmp / "population", steps, [*quiet, f"population.size={size}"])
     member_seconds = population[TRAIN_SECONDS] / size
     single_total = single[TRAIN_SECONDS] + single[EVAL_SECONDS]
-    plain_seconds = population_plain_seconds(size, steps) if device == "cpu" else None
-    return {
+    figures = {
         "population_size": size,
         "population_device": population[TRAIN_DEVICE],
         "single_fit_seconds": single[TRAIN_SECONDS],
@@ -206,15 +237,27 @@ def population_figures(size: int, device: str, steps: int | None, tmp: Path) -> 
         / size
         / single_total,
         "population_eval_ratio": population[EVAL_SECONDS] / size / single[EVAL_SECONDS],
-        **(
-            {
-                "population_plain_fit_seconds": plain_seconds,
-                "population_plain_ratio": population[TRAIN_SECONDS] / plain_seconds,
-            }
-            if plain_seconds is not None
-            else {}
-        ),
     }
+    if device != "cpu":
+        return figures
+    plain_seconds = population_plain_seconds(size, steps)
+    figures["population_plain_fit_seconds"] = plain_seconds
+    figures["population_plain_ratio"] = population[TRAIN_SECONDS] / plain_seconds
+    other = NATIVE if mode == PORTABLE else PORTABLE
+    again = [*quiet, f"reproducible={other}", "intervention=none"]  # the fit is the figure: no interventions
+    runs = {"single": {mode: single}, "population": {mode: population}}
+    runs["single"][other] = framework_run(tmp / f"single-{other}", steps, again)
+    runs["population"][other] = framework_run(
+        tmp / f"population-{other}", steps, [*again, f"population.size={size}"]
+    )
+    for run, by_mode in runs.items():
+        portable, native = by_mode[PORTABLE], by_mode[NATIVE]
+        figures[f"{run}_{PORTABLE}_fit_seconds"] = portable[TRAIN_SECONDS]
+        figures[f"{run}_{NATIVE}_fit_seconds"] = native[TRAIN_SECONDS]
+        figures[f"{run}_portable_ratio"] = portable[TRAIN_SECONDS] / native[TRAIN_SECONDS]
+        # CPU seconds: what a loaded machine disturbs less than wall time
+        figures[f"{run}_portable_cpu_ratio"] = portable[TRAIN_CPU_SECONDS] / native[TRAIN_CPU_SECONDS]
+    return figures
 
 
 def population_plain_seconds(size: int, steps: int | None) -> float:
@@ -271,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine, "steps": steps or "schedule", "reproducible": mode}
     if args.population is not None:
         with tempfile.TemporaryDirectory() as tmp:
-            results.update(population_figures(args.population, args.device, steps, Path(tmp)))
+            results.update(population_figures(args.population, args.device, steps, Path(tmp), mode))
         print(
             f"population of {results['population_size']} on {results['population_device']}: fit {results['population_fit_seconds']:.2f} s "
             f"({results['member_seconds']:.3f} s per member) · eval {results['population_eval_seconds']:.2f} s · single fit "
@@ -284,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"bare stacked loop of {results['population_size']}: {results['population_plain_fit_seconds']:.2f} s · "
                 f"population fit ÷ bare loop {results['population_plain_ratio']:.2f}",
+                flush=True,
+            )
+            print(
+                f"portable ÷ native fit: single {results['single_portable_ratio']:.3f} "
+                f"({results['single_portable_fit_seconds']:.2f} s ÷ {results['single_native_fit_seconds']:.2f} s) · "
+                f"population {results['population_portable_ratio']:.3f} ({results['population_portable_fit_seconds']:.2f} s ÷ "
+                f"{results['population_native_fit_seconds']:.2f} s); in CPU seconds: single "
+                f"{results['single_portable_cpu_ratio']:.3f} · population {results['population_portable_cpu_ratio']:.3f}",
                 flush=True,
             )
     if args.population_only:

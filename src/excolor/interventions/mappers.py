@@ -19,6 +19,12 @@ from excolor.interventions.base import Mapper
 from excolor.interventions.falloff import check_threshold
 
 
+def take(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """table[index] for a 1-D table: the same values as advanced indexing, through `index_select`
+    (about 3× faster on the CPU for the evaluation's [members, colors] lookups)."""
+    return table.index_select(0, index.reshape(-1)).view(index.shape)
+
+
 def _check_ab(owner: str, a: float, b: float) -> tuple[float, float]:
     a = check_threshold(owner, a)
     b = float(b)
@@ -102,16 +108,17 @@ class BezierMapper(Mapper):
         if q.dtype != torch.float32 or self._steps > self.MAX_STEPS:
             return torch.searchsorted(xs, q)
         bucket = ((q - self.a) * self._scale).to(torch.int64).clamp_(0, self.BUCKETS - 1)
-        i = self._start[bucket]
+        i = take(self._start, bucket)
         for _ in range(self._steps):  # i rises to the first position whose xs is ≥ q, then stays
-            i = i + (self._xs_stop[i] < q)
+            i = i + (take(self._xs_stop, i) < q)
         return i
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xs, ys = self.xs.to(x.dtype), self.ys.to(x.dtype)
         q = x.clamp(self.a, 1.0).contiguous()
         i = self._position(xs, q).clamp(1, xs.numel() - 1)
-        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+        below = i - 1
+        x0, x1, y0, y1 = take(xs, below), take(xs, i), take(ys, below), take(ys, i)
         w = (q - x0) / (x1 - x0).clamp_min(torch.finfo(x.dtype).tiny)
         y = y0 + w.clamp(0.0, 1.0) * (y1 - y0)
         return torch.where(x > self.a, y, x)

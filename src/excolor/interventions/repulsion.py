@@ -20,6 +20,16 @@ from excolor.interventions.concept import concept_vector, part
 from excolor.interventions.mappers import BezierMapper
 
 
+def by_component(z: torch.Tensor) -> torch.Tensor:
+    """[..., K] → [K, ...], contiguous."""
+    return z.movedim(-1, 0).contiguous()
+
+
+def by_row(z: torch.Tensor) -> torch.Tensor:
+    """[K, ...] → [..., K], contiguous (the layout the model and the reductions over K read)."""
+    return z.movedim(0, -1).contiguous()
+
+
 class Repulsion(Intervention):
     """z' = t·v + sqrt(1 − t²)·u with t = mapper(clamp(z·v, 0, 1)), for rows with z·v > 0."""
 
@@ -65,14 +75,21 @@ class Repulsion(Intervention):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         v, w = self.concept.to(z.dtype), self.orthogonal.to(z.dtype)
         d = (z @ v).clamp(0.0, 1.0)
-        t = self.mapper(d).clamp(-1.0 + self.eps, 1.0 - self.eps).unsqueeze(-1)
-        perp = z - d.unsqueeze(-1) * v
-        perp = perp - (perp @ v).unsqueeze(-1) * v  # second pass: orthogonal to rounding
-        norm = perp.norm(dim=-1, keepdim=True)
+        t = self.mapper(d).clamp(-1.0 + self.eps, 1.0 - self.eps)
+        # The elementwise steps run on the latent's components laid out one after another ([K, ...],
+        # `by_component`): broadcasting a [...] factor over a trailing axis of K = 4 costs ~4× more on the
+        # CPU. Every value is the same product, sum or quotient as on [..., K]; the two reductions over K
+        # (z·v and the norm) read [..., K] copies, as before, so they round as before.
+        column = (-1,) + (1,) * d.dim()  # v, w as [K, 1, …]: one component per leading slice
+        v_k, w_k = v.view(column), w.view(column)
+        z_k = by_component(z)
+        perp = z_k - d * v_k
+        perp = perp - (by_row(perp) @ v) * v_k  # second pass: orthogonal to rounding
+        norm = by_row(perp).norm(dim=-1)
         tiny = torch.finfo(z.dtype).eps
-        u = torch.where(norm > tiny, perp / norm.clamp_min(tiny), w)
-        out = t * v + (1.0 - t * t).sqrt() * u
-        return torch.where((d > 0).unsqueeze(-1), out, z)
+        u = torch.where(norm > tiny, perp / norm.clamp_min(tiny), w_k)
+        out = t * v_k + (1.0 - t * t).sqrt() * u
+        return by_row(torch.where(d > 0, out, z_k))
 
     def extra_repr(self) -> str:
         return f"eps={self.eps}"
