@@ -63,18 +63,19 @@ TIME_LIMIT_TEST = "test_trial_at_the_time_limit_is_recorded_failed"
 
 @pytest.fixture(scope="module", autouse=True)
 def time_limit_sweep(request, cluster, tmp_path_factory):
-    """A grid sweep whose one trial (Ex 2.2's long schedule, 32 members) has a 1-minute SLURM time limit, started
-    with the module when its test is selected: its minute of waiting overlaps the other tests."""
+    """A grid sweep whose one trial (1 s of sleep after each of its 3,001 steps: `tests/support/sleepy.py`)
+    has a 1-minute SLURM time limit, started with the module when its test is selected: its minute of
+    waiting overlaps the other tests, and it waits without using the CPU they need."""
     if not any(item.name == TIME_LIMIT_TEST for item in request.session.items):
         yield None
         return
     tmp_path = tmp_path_factory.mktemp("time-limit")
     sweep_dir = tmp_path / "h2"
-    # Ex 2.2's 20,001 steps for 32 members: minutes of training, so SLURM's 1-minute limit always hits it
+    # 3,001 steps of at least 1 s each: SLURM's 1-minute limit always hits it
     overrides = [
         "sweep=h2",
-        "schedule=ex2.2",
-        "population.size=32",
+        "trusted_packages=[sleepy]",
+        "+callbacks.sleep={_target_: sleepy.SleepEachStep, seconds: 1.0}",
         "logger=none",
         *slurm(cluster),
         f"hydra.sweep.dir={sweep_dir}",
@@ -82,13 +83,14 @@ def time_limit_sweep(request, cluster, tmp_path_factory):
         "hydra.launcher.timeout_min=1",
         "hydra.launcher.signal_delay_s=15",
     ]
+    env = {**cluster, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "support"), cluster["PYTHONPATH"]])}
     sweeper = subprocess.Popen(
         train_command(*overrides),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=tmp_path,
-        env=cluster,
+        env=env,
     )
     yield sweeper, sweep_dir
     if sweeper.poll() is None:  # the test did not wait for it: stop it (SIGTERM cancels its trial job)
