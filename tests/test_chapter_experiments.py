@@ -2,6 +2,7 @@
 with the spec's pieces (§14), the structure checks of spec §15.8 hold (label counts, run length,
 validations, 351 validation colours), and a short run of each writes its metrics."""
 
+import functools
 import json
 from pathlib import Path
 
@@ -50,15 +51,21 @@ def composed(experiment, *overrides):
         return compose("train", overrides=[f"experiment={experiment}", "logger=none", *overrides])
 
 
-def option(cfg, group):
-    """The option of `group` a composed config holds, by comparing it with each option file's content."""
-    node = OmegaConf.to_container(cfg[group], resolve=False)
+@functools.cache
+def composed_options(group: str) -> tuple[tuple[str, object], ...]:
+    """Each option of `group` with the node a composition choosing it holds (composed once per module)."""
+    found = []
     for path in sorted((CONF / group).glob("*.yaml")):
         with initialize_config_dir(config_dir=str(CONF), **excolor.config.VERSION_BASE):
             other = compose("train", overrides=[f"{group}={path.stem}"])
-        if OmegaConf.to_container(other[group], resolve=False) == node:
-            return path.stem
-    return None
+        found.append((path.stem, OmegaConf.to_container(other[group], resolve=False)))
+    return tuple(found)
+
+
+def option(cfg, group):
+    """The option of `group` a composed config holds, by comparing it with each option's composed node."""
+    node = OmegaConf.to_container(cfg[group], resolve=False)
+    return next((stem for stem, other in composed_options(group) if other == node), None)
 
 
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
