@@ -28,8 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "local-cluster.sh"
 TINY = ["trainer.max_steps=100", "population.size=2", "logger=none"]
 # A fault test's trial must still be running seconds after its job starts, on a fast or a loaded
-# machine alike: the full Ex 2.3 schedule (3,001 steps) instead of TINY's 100.
-FAULT = ["trainer.max_steps=3001", "population.size=2", "logger=none"]
+# machine alike, without the CPU a long training would take from the other tests: 40 steps with
+# 0.15 s of sleep after each (tests/support/sleepy.py, on the cluster's PYTHONPATH).
+SLEEPY = ["trusted_packages=[sleepy]"]
+FAULT = [
+    "trainer.max_steps=40",
+    "population.size=2",
+    "logger=none",
+    *SLEEPY,
+    "+callbacks.sleep={_target_: sleepy.SleepEachStep, seconds: 0.15}",
+]
 NOISE = ("sacct", "Bypassing", "srun", "Traceback", "submitit WARNING")
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -54,7 +62,9 @@ def cluster(tmp_path_factory) -> dict[str, str]:
         **os.environ,
         **settings,
         "EXCOLOR_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT / "src"), str(ROOT / "tests" / "support"), os.environ.get("PYTHONPATH", "")]
+        ),
     }
 
 
@@ -74,7 +84,7 @@ def time_limit_sweep(request, cluster, tmp_path_factory):
     # 3,001 steps of at least 1 s each: SLURM's 1-minute limit always hits it
     overrides = [
         "sweep=h2",
-        "trusted_packages=[sleepy]",
+        *SLEEPY,
         "+callbacks.sleep={_target_: sleepy.SleepEachStep, seconds: 1.0}",
         "logger=none",
         *slurm(cluster),
@@ -83,14 +93,13 @@ def time_limit_sweep(request, cluster, tmp_path_factory):
         "hydra.launcher.timeout_min=1",
         "hydra.launcher.signal_delay_s=15",
     ]
-    env = {**cluster, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "support"), cluster["PYTHONPATH"]])}
     sweeper = subprocess.Popen(
         train_command(*overrides),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=tmp_path,
-        env=env,
+        env=cluster,
     )
     yield sweeper, sweep_dir
     if sweeper.poll() is None:  # the test did not wait for it: stop it (SIGTERM cancels its trial job)
