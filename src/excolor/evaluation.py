@@ -32,7 +32,6 @@ from torch import nn
 from excolor.colors import hsv_similarity, rgb_cube, rgb_to_hsv
 from excolor.config import config_key
 from excolor.cubes import loss_cube  # the grids live in cubes: no import circle with figures
-from excolor.errors import ConfigError
 from excolor.interventions import Intervention, intervene
 from excolor.interventions.concept import check_dim
 from excolor.metrics import (
@@ -49,6 +48,7 @@ from excolor.metrics import (
     VAL_RECON,
     eval_name,
 )
+from excolor.validation import check_interventions, check_red_similarity
 
 if TYPE_CHECKING:
     from excolor.model import ColorAutoencoder
@@ -66,10 +66,9 @@ def build_interventions(configs: DictConfig | None, width: int) -> dict[str, lis
     before any training."""
     from hydra.utils import instantiate
 
+    check_interventions(configs)  # the one place of its rules (`none` is reserved, each a _target_)
     evaluations: dict[str, list[Intervention]] = {BASELINE: []}
     for name, config in (configs or {}).items():
-        if name == BASELINE:
-            raise ConfigError(f"intervention.{BASELINE}: the name is reserved for the baseline")
         items = list(config) if isinstance(config, ListConfig) else [config]
         with config_key(f"intervention.{name}"):
             modules = [instantiate(item) for item in items]
@@ -163,8 +162,7 @@ class Evaluator:
     def __init__(
         self, model: nn.Module, layer: str = "bottleneck", val_grid: int = 8, red_similarity: float = 0.5
     ):
-        if not 0 < red_similarity <= 1:
-            raise ConfigError(f"evaluation.red_similarity={red_similarity} must be in (0, 1]")
+        check_red_similarity(red_similarity)
         self.model, self.layer = model.eval(), layer
         device = next(model.parameters()).device
         hsv, rgb = loss_cube()

@@ -244,16 +244,21 @@ def check_interventions(intervention: Mapping | None) -> list[str]:
     return names
 
 
+def check_red_similarity(similarity: Any) -> float:
+    """`evaluation.red_similarity`, the loss-cube colours' similarity to pure red from which they count
+    as red: a number in (0, 1]."""
+    value = check_number("evaluation.red_similarity", similarity, minimum=0, strict=True)
+    if value > 1:
+        raise ConfigError(f"evaluation.red_similarity={value} must be in (0, 1]")
+    return value
+
+
 def check_evaluation(evaluation: Mapping, members: int | None = None) -> None:
     """val_grid an integer ≥ 2, layer encoder/bottleneck, red_similarity in (0, 1], plots a bool,
     member (if present) an index into the population."""
     check_int("evaluation.val_grid", evaluation.get("val_grid"), minimum=2)
     check_layer("evaluation.layer", evaluation.get("layer"))
-    similarity = check_number(
-        "evaluation.red_similarity", evaluation.get("red_similarity"), minimum=0, strict=True
-    )
-    if similarity > 1:
-        raise ConfigError(f"evaluation.red_similarity={similarity} must be in (0, 1]")
+    check_red_similarity(evaluation.get("red_similarity"))
     if not isinstance(evaluation.get("plots", False), bool):
         raise ConfigError(f"evaluation.plots={evaluation.get('plots')!r} must be true or false")
     if "member" in evaluation:
