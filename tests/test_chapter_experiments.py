@@ -146,3 +146,28 @@ def test_short_run_writes_its_metrics(experiment, tmp_path):
         assert metrics["plan/ablated/max_mse"] >= metrics["plan/ablated/median_mse"] > 0
     else:
         assert metrics["eval/suppression/max_mse"] > 0 and metrics["eval/repulsion/max_mse"] > 0
+
+
+@pytest.mark.slow
+def test_every_variant_is_drawn_for_the_best_member(tmp_path):
+    """With plots on, the chapter draws each variant's figures for the best member: Ex 2.6's baseline,
+    ablated and pruned (the pruned model's latent has 3 dimensions: no latent spheres for it)."""
+    done = run_module(
+        "excolor.train",
+        "experiment=ex2.6",
+        "trainer.max_steps=20",
+        "logger=none",
+        "callbacks=none",
+        "cache.enabled=false",
+        f"hydra.run.dir={tmp_path}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    drawn = {path.name for path in tmp_path.glob("*-plan-*.png")}
+    expected = {
+        f"{kind}-plan-{variant}.png"
+        for kind in ("colors", "error")
+        for variant in ("baseline", "ablated", "pruned")
+    }
+    assert drawn == expected | {"latents-plan-baseline.png", "latents-plan-ablated.png"}
+    assert all((tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in drawn)

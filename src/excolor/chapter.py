@@ -109,9 +109,15 @@ class ChapterEvaluation:
                         intervention.check_width(width)
 
     def evaluate(
-        self, model: nn.Module, seeds: Sequence[int], members: Sequence[Mapping[str, float]], out_dir: Path
+        self,
+        model: nn.Module,
+        seeds: Sequence[int],
+        members: Sequence[Mapping[str, float]],
+        out_dir: Path,
+        plots: bool = False,
     ) -> tuple[list[dict[str, float]], dict[str, float]]:
-        """Each member's chapter metrics and the run's (see the module doc); writes chapter.md."""
+        """Each member's chapter metrics and the run's (see the module doc); writes chapter.md and, with
+        `plots`, the figures of every variant for the best member (`plan-<variant>` figures)."""
         added: list[dict[str, float]] = [{} for _ in seeds]
         if self.score is not None:
             scores = self.score(self.variants[self.score_variant].errors(model, self.score.colors))
@@ -143,7 +149,20 @@ class ChapterEvaluation:
                 best = best_member(rows, front)
                 run[BEST_SEED], run[BEST_SCORE] = int(seeds[best]), float(rows[best][CHAPTER_SCORE])
         (Path(out_dir) / CHAPTER_FILE).write_text(self._report(model, seeds, rows, run, best))
+        if plots:
+            from excolor.figures import draw_plan_figures
+
+            shown = self._shown(model, seeds, best)
+            for variant, plan in self.variants.items():
+                draw_plan_figures(shown, f"plan-{variant}", plan, Path(out_dir))
         return added, run
+
+    @staticmethod
+    def _shown(model: nn.Module, seeds: Sequence[int], best: int | None) -> nn.Module:
+        """The member chapter.md and the figures show (the best, else the first), as a plain model."""
+        if len(seeds) > 1 and isinstance(getattr(model, "member", None), Callable):
+            return cast(nn.Module, cast(Callable, model.member)(0 if best is None else best))
+        return model
 
     def _report(
         self,
@@ -170,9 +189,7 @@ class ChapterEvaluation:
         index = 0 if best is None else best
         if best is not None:
             lines.append(f"- best member: {best} (seed {seeds[best]}), score {run[BEST_SCORE]:.4f}")
-        shown = model
-        if len(seeds) > 1 and isinstance(getattr(model, "member", None), Callable):
-            shown = cast(nn.Module, cast(Callable, model.member)(index))  # a population's member, plain
+        shown = self._shown(model, seeds, best)
         if self.posthoc:
             lines += ["", f"## Post-hoc r on the 20³ lattice (member {index}, seed {seeds[index]})", ""]
             for variant, score in self.posthoc.items():

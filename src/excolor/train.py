@@ -131,7 +131,9 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         for train_metrics, eval_metrics in zip(member_train, member_eval)
     ]
     if chapter is not None:
-        added, chapter_run = chapter.evaluate(model, population.seeds, members, out_dir)
+        added, chapter_run = chapter.evaluate(
+            model, population.seeds, members, out_dir, plots=bool(cfg.evaluation.plots)
+        )
         members = [{**member, **extra} for member, extra in zip(members, added)]
         run_wide.update(chapter_run)
     run_wide[EVAL_SECONDS] = time.perf_counter() - started
