@@ -1,4 +1,4 @@
-"""Run an entry point, `python -m <module> <argv…>`, inside the calling process.
+"""Run an entry point, `python -m <module> <argv…>` or `python <script> <argv…>`, inside the calling process.
 
 A case then costs a config composition and the run itself, not a fresh interpreter (~5 s of torch and
 Lightning imports). For tests where the process is not what is tested; the process boundary keeps its own
@@ -19,7 +19,7 @@ import os
 import runpy
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +37,29 @@ def run_module(
     module: str, *argv: str, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
 ) -> Completed:
     """Run `module` as `__main__` with `argv`; `env` (the whole environment) and `cwd` for the call only."""
+    return _run(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True), module, argv, env, cwd)
+
+
+def run_script(
+    path: str | Path, *argv: str, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
+) -> Completed:
+    """Run the script at `path` as `__main__` (`python path argv…`), as `run_module` does a module."""
+    return _run(lambda: runpy.run_path(str(path), run_name="__main__"), str(path), argv, env, cwd)
+
+
+def _run(
+    call: Callable[[], object],
+    argv0: str,
+    argv: tuple[str, ...],
+    env: Mapping[str, str] | None,
+    cwd: str | Path | None,
+) -> Completed:
     out, err = io.StringIO(), io.StringIO()
     saved_argv, saved_env, saved_cwd = sys.argv, dict(os.environ), os.getcwd()
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     code = 0
-    sys.argv = [module, *argv]
+    sys.argv = [argv0, *argv]
     if env is not None:
         os.environ.clear()
         os.environ.update(env)
@@ -51,7 +68,7 @@ def run_module(
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                runpy.run_module(module, run_name="__main__", alter_sys=True)
+                call()
             except SystemExit as exit:
                 code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
             except BaseException:  # noqa: BLE001 - a traceback is what a failing process would print

@@ -21,9 +21,12 @@ Hydra's Optuna sweeper" (`DIFFERENCES` here, word for word). The tests that run 
 
 from __future__ import annotations
 
+import builtins
 import functools
+import importlib
 import math
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -38,7 +41,7 @@ from hydra.core.override_parser.types import RangeSweep
 from hydra.core.plugins import Plugins
 from hydra.errors import InstantiationException
 from hydra.plugins.sweeper import Sweeper
-from hydra.test_utils.test_utils import TSweepRunner, run_process, run_python_script
+from hydra.test_utils.test_utils import TSweepRunner, run_process
 from hydra.utils import execution_whitelist
 from hydra_plugins.hydra_optuna_sweeper.config import (
     CmaEsSamplerConfig,
@@ -57,6 +60,7 @@ from hydra_plugins.excolor_sweeper._grid import grid_sampler
 from hydra_plugins.excolor_sweeper._impl import ResumableOptunaSweep
 from hydra_plugins.excolor_sweeper._trust import build_sampler
 from hydra_plugins.excolor_sweeper.resumable import ResumableOptunaSweeper
+from inprocess import run_script
 
 ROOT = Path(__file__).parent / "upstream_optuna"
 EXAMPLE = ROOT / "example"
@@ -80,13 +84,20 @@ OPTUNA_EXPERIMENTAL_WARNING_FILTER = "-W default:NSGAIIISampler is experimental"
 
 
 def run_optuna_script(cmd: list[str]) -> None:
-    run_python_script(
-        [
-            SQLALCHEMY_UTC_WARNING_FILTER,
-            OPTUNA_EXPERIMENTAL_WARNING_FILTER,
-            *cmd,
-        ]
-    )
+    """Upstream's `run_python_script` with its warning filters, run in this process
+    (`inprocess.run_script`: an example app costs its sweep, not a fresh interpreter's imports)."""
+    with warnings.catch_warnings():
+        for spec in (SQLALCHEMY_UTC_WARNING_FILTER, OPTUNA_EXPERIMENTAL_WARNING_FILTER):
+            action, message, category, *_ = [*spec.removeprefix("-W ").split(":"), "Warning", ""]
+            warnings.filterwarnings(action, message=re.escape(message), category=_category(category))  # pyright: ignore[reportArgumentType]
+        done = run_script(*cmd)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _category(name: str) -> type[Warning]:
+    """A warning category named as `-W` names it (`module.Class`)."""
+    module, _, attribute = name.rpartition(".")
+    return getattr(importlib.import_module(module), attribute) if module else getattr(builtins, attribute)
 
 
 def test_every_difference_is_a_row_of_the_readme_table() -> None:
