@@ -114,23 +114,29 @@ def test_rerun_structure(experiment):
     }
 
 
+def short_run(tmp_path, experiment: str, *overrides: str):
+    """`python -m excolor.train experiment=<experiment> <overrides>` in this process, without logger,
+    callbacks or cache, into `tmp_path`."""
+    return run_module(
+        "excolor.train",
+        f"experiment={experiment}",
+        *overrides,
+        "logger=none",
+        "callbacks=none",
+        "cache.enabled=false",
+        f"hydra.run.dir={tmp_path}",
+        cwd=tmp_path,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
 def test_short_run_writes_its_metrics(experiment, tmp_path):
     """`python -m excolor.train experiment=…` (in this process) for 60 steps, two members: the chapter's
     metrics land in metrics.json and members.csv (the score and the Pareto flag for the re-runs), and
     each regularizer's training term in members.csv."""
-    done = run_module(
-        "excolor.train",
-        f"experiment={experiment}",
-        "trainer.max_steps=60",
-        "population.size=2",
-        "logger=none",
-        "callbacks=none",
-        "evaluation.plots=false",
-        "cache.enabled=false",
-        f"hydra.run.dir={tmp_path}",
-        cwd=tmp_path,
+    done = short_run(
+        tmp_path, experiment, "trainer.max_steps=60", "population.size=2", "evaluation.plots=false"
     )
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -152,16 +158,7 @@ def test_short_run_writes_its_metrics(experiment, tmp_path):
 def test_every_variant_is_drawn_for_the_best_member(tmp_path):
     """With plots on, the chapter draws each variant's figures for the best member: Ex 2.6's baseline,
     ablated and pruned (the pruned model's latent has 3 dimensions: no latent spheres for it)."""
-    done = run_module(
-        "excolor.train",
-        "experiment=ex2.6",
-        "trainer.max_steps=20",
-        "logger=none",
-        "callbacks=none",
-        "cache.enabled=false",
-        f"hydra.run.dir={tmp_path}",
-        cwd=tmp_path,
-    )
+    done = short_run(tmp_path, "ex2.6", "trainer.max_steps=20")
     assert done.returncode == 0, done.stderr[-2000:]
     drawn = {path.name for path in tmp_path.glob("*-plan-*.png")}
     expected = {
