@@ -10,16 +10,7 @@ Writes {case: {"returncode": …, "stdout": …, "stderr": …}}; a traceback is
 import json
 import sys
 
-from inprocess import run_module
-
-
-def run_cases(cases: dict[str, list]) -> dict[str, dict]:
-    results = {}
-    for name, (module, argv) in cases.items():
-        done = run_module(module, *argv)
-        results[name] = {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
-    return results
-
+from inprocess import run_cases
 
 if __name__ == "__main__":
     with open(sys.argv[2], "w") as handle:

@@ -19,7 +19,7 @@ import os
 import runpy
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +45,20 @@ def run_script(
 ) -> Completed:
     """Run the script at `path` as `__main__` (`python path argv…`), as `run_module` does a module."""
     return _run(lambda: runpy.run_path(str(path), run_name="__main__"), str(path), argv, env, cwd)
+
+
+def run_cases(
+    cases: Mapping[str, tuple[str, Sequence[str]]],
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> dict[str, dict]:
+    """`run_module` for each {case: (module, argv)}, one after the other; {case: {"returncode", "stdout",
+    "stderr"}} (the form `entry_driver.py` writes as JSON)."""
+    results = {}
+    for name, (module, argv) in cases.items():
+        done = run_module(module, *argv, env=env, cwd=cwd)
+        results[name] = {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+    return results
 
 
 def _run(

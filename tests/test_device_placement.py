@@ -31,8 +31,8 @@ from excolor.evaluation import Evaluator
 from excolor.interventions import Repulsion, Suppression
 from excolor.module import AutoencoderModule
 from excolor.population import Population
-from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.schedule import load_schedule
+from terms import ex23_terms
 
 DEVICES = ["meta", *(["cuda"] if torch.cuda.is_available() else [])]
 MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
@@ -211,16 +211,7 @@ def test_the_recorder_catches_syncs_host_tensors_and_copies():
 
 
 def regularizers() -> dict:
-    terms = {
-        "unit": Unitarity(column="reg-unit"),
-        "anchor": Anchor(point=[1, 0, 0, 0], column="reg-anchor", label_affinities={"red": 1.0}),
-        "separate": Separate(power=100, shift=True, column="reg-separate"),
-        "planar": Planarity(column="reg-planar", label_affinities={"vibrant": 1.0}),
-    }
-    for term in terms.values():
-        term.bind_labels(["red", "vibrant"])
-        term.check_width(4)  # as build_regularizers does
-    return terms
+    return ex23_terms(["red", "vibrant"])
 
 
 def data_config(seed: int):

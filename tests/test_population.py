@@ -26,7 +26,7 @@ from excolor.population_model import PopulationAutoencoder
 from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.run_record import read_members, summarize_members
 from excolor.schedule import load_schedule
-from inprocess import run_module
+from inprocess import run_cases, run_module
 
 MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
 
@@ -346,11 +346,7 @@ def bad_population_runs(tmp_path_factory) -> tuple:
     }
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(root / "cache"), "WANDB_MODE": "disabled"}
     env.pop("HYDRA_FULL_ERROR", None)
-    results = {}
-    for name, (module, argv) in cases.items():
-        done = run_module(module, *argv, env=env, cwd=root)
-        results[name] = {"returncode": done.returncode, "stderr": done.stderr}
-    return root, results
+    return root, run_cases(cases, env=env, cwd=root)  # in this process: a case costs a composition
 
 
 @pytest.mark.slow

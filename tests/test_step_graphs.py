@@ -17,9 +17,9 @@ from excolor.config import CONF_DIR
 from excolor.data import ContinuousBatches
 from excolor.module import AutoencoderModule
 from excolor.population import Population
-from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.schedule import load_schedule
 from excolor.step_graphs import EagerStandIn
+from terms import ex23_terms
 
 MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
 # 60 steps of 15 batches of 256 per epoch (the last one 16 colors: steps 14, 29, 44, 59); anchor and
@@ -42,15 +42,7 @@ def fit(tmp_path, device: str, graphs: bool, steps: int = STEPS, size: int = 4) 
     data_config.batch_size = BATCH
     model = population.build_model(MODEL)
     data = population.build_data(data_config)
-    terms = {
-        "unit": Unitarity(column="reg-unit"),
-        "anchor": Anchor(point=[1, 0, 0, 0], column="reg-anchor", label_affinities={"red": 1.0}),
-        "separate": Separate(power=100, shift=True, column="reg-separate"),
-        "planar": Planarity(column="reg-planar", label_affinities={"vibrant": 1.0}),
-    }
-    for term in terms.values():
-        term.bind_labels(data.label_names)
-        term.check_width(4)
+    terms = ex23_terms(data.label_names)
     population.bind_regularizers(terms)
     module = AutoencoderModule(model, terms, schedule, steps, log_every_n_steps=50, cuda_graphs=graphs)
     trainer = L.Trainer(

@@ -27,7 +27,7 @@ from excolor.validation import (
     check_writable_dir,
     expected_metrics,
 )
-from inprocess import run_module
+from inprocess import run_cases
 
 
 def composed(overrides):
@@ -435,11 +435,7 @@ def entry_runs(tmp_path_factory):
             argv = [*flags, *FAST, *(a for a in argv if a not in flags), f"{place}={root / name}"]
         cases[name] = (module, argv)
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    results = {}
-    for name, (module, argv) in cases.items():  # in this process: a case costs a composition, not imports
-        done = run_module(module, *argv, env=env, cwd=root)
-        results[name] = {"returncode": done.returncode, "stderr": done.stderr}
-    return root, results
+    return root, run_cases(cases, env=env, cwd=root)  # in this process: a case costs a composition
 
 
 @pytest.mark.slow

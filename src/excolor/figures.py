@@ -89,7 +89,6 @@ def draw_plan_figures(model: nn.Module, name: str, plan: Plan, out_dir: Path) ->
     """The three figures of one evaluation plan (a chapter variant) for one plain model: the plan's
     transform applied to a copy, its interventions hooked on its layer, and its per-colour error on
     the loss cube (`Plan.errors`), as `colors-<name>.png`, `error-<name>.png`, `latents-<name>.png`."""
-    shown = plan.transform(model) if plan.transform is not None else model
-    shown.eval()
+    shown = plan.transform(model) if plan.transform is not None else model  # eval mode, as `model`
     loss_error = plan.errors(shown, loss_cube()[1].reshape(-1, 3))[0]
     return draw_figures(shown, name, list(plan.interventions), loss_error, plan.layer, out_dir)
