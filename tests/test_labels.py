@@ -11,7 +11,6 @@ from excolor.labels import (
     LabelCounter,
     Red,
     Vibrant,
-    active_labels,
     build_labels,
     draw_labels,
 )
@@ -101,11 +100,6 @@ def test_draws_are_bernoulli():
     assert torch.equal(y, again)
 
 
-def test_active_labels():
-    readers = [({"red": 1.0}, 0.0), ({"vibrant": 1.0}, 0.1), ({}, 1.0), ({"desaturated": 0.0}, 1.0)]
-    assert active_labels(["red", "vibrant", "desaturated"], readers) == [False, True, False]
-
-
 def test_counter_by_hand():
     counter = LabelCounter(["red", "vibrant"])
     labels = torch.tensor([[1, 0], [1, 1], [0, 1], [0, 0]], dtype=torch.float32)
@@ -183,3 +177,38 @@ def test_label_activity_and_counting_batches():
             LABELS_TOTAL: 6,
         }
     ]
+
+
+def test_label_activity_per_member():
+    """A population's flags are per member: member n's weight × the column, and its own affinities. Worked
+    by hand: anchor reads red, with member weights (0, 2, 1); separate's members 0 and 1 read nothing,
+    member 2's variant reads vibrant (weight 1 throughout)."""
+    from excolor.labels import label_activity
+    from excolor.regularizers import AngularAnchor, Separate
+
+    class Schedule:
+        values = {"anchor": [0.0, 0.5], "separate": [1.0, 1.0]}
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, name):
+            return np.array(self.values[name])
+
+    anchor = AngularAnchor(point=[1.0, 0.0], column="anchor", label_affinities={"red": 1.0})
+    anchor.set_member_weights([0.0, 2.0, 1.0])
+    separate = Separate(column="separate")
+    separate.set_member_weights([1.0, 1.0, 1.0])
+    separate.set_member_variants(
+        [Separate(column="separate"), Separate(column="separate", label_affinities={"vibrant": 0.5})],
+        [0, 0, 1],
+    )
+    active = label_activity({"anchor": anchor, "separate": separate}, Schedule(), ["red", "vibrant"], 2)
+    assert active.tolist() == [
+        [[False, False], [False, False], [False, True]],  # step 0: the anchor's column is 0
+        [[False, False], [True, False], [True, True]],  # step 1: member 0's anchor weight is 0
+    ]
+    counter = LabelCounter(["red", "vibrant"])
+    counter.update(torch.ones(3, 2, 2), active[1])
+    assert [m[label_count_name("red")] for m in counter.metrics()] == [0, 2, 2]
+    assert [m[label_count_name("vibrant")] for m in counter.metrics()] == [0, 0, 2]

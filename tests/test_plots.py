@@ -210,3 +210,40 @@ def test_module_does_not_import_torch():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("grid_keys", "lines", "title"),
+    [
+        ([], None, "Population: 8 members, 2 seeds"),
+        (["a"], 1, "grid over a"),
+        (["a", "b"], 2, "grid over a, b"),
+        (["a", "b", "c"], 2, "grid over a, b (pooled over c)"),
+    ],
+)
+def test_population_figure_draws_a_line_per_value_of_a_second_grid_key(tmp_path, grid_keys, lines, title):
+    """Members on a 2 × 2 × 1 grid × 2 seeds: the first key is x, the second one line per value."""
+    from excolor.plots import population as population_plot
+
+    rows = [
+        {"seed": seed, "a": a, "b": b, "c": 1.0, "train/recon": 0.01 * a + b + seed * 1e-3}
+        for a in (1.0, 2.0)
+        for b in (0.1, 0.2)
+        for seed in (0, 1)
+    ]
+    seen = []
+
+    def record(fig, path):  # what the figure holds, before save clears it
+        seen.append((fig._suptitle.get_text(), len(fig.axes[0].get_lines())))
+        return original(fig, path)
+
+    original = population_plot.save
+    population_plot.save = record
+    try:
+        path = population_plot.plot_population(rows, grid_keys, tmp_path / "population.png")
+    finally:
+        population_plot.save = original
+    _check_png(path, min_w=200)
+    ((suptitle, drawn),) = seen
+    assert title in suptitle
+    assert lines is None or drawn == lines  # without a grid: a box plot

@@ -74,7 +74,9 @@ def test_a_population_of_one_is_the_seed_alone():
         (True, None, "population.size=True"),
         (2.5, None, "population.size=2.5"),
         (1, {"model.hidden": [8, 16]}, "not a per-member scalar"),
-        (1, {"regularizers.separate.power": [8]}, "allowed: lr_scale, regularizers.<name>.weight"),
+        (1, {"data.batch_size": [8, 16]}, "allowed: lr_scale, regularizers.<name>.weight"),
+        (1, {"data.labels.red.colour": [8]}, "not a per-member scalar"),
+        (1, {"regularizers.separate.power": [True]}, "finite number"),
         (1, {"lr": [0.01]}, "allowed: lr_scale, regularizers.<name>.weight"),
         (1, {"lr_scale": [1.0, 0.0]}, "finite number > 0"),
         (1, {"lr_scale": [-2.0]}, "finite number > 0"),
@@ -91,12 +93,42 @@ def test_bad_population_configs_name_the_key(size, grid, text):
     assert text in str(error.value)
 
 
-def test_grid_keys_must_name_a_configured_regularizer():
-    population = Population(grid={"regularizers.nope.weight": [1.0]})
-    with pytest.raises(ConfigError, match="no regularizer 'nope'"):
-        population.bind_regularizers(
-            {"unit": Unitarity(column="reg-unit"), "anchor": Anchor(point=[1, 0, 0, 0], column="reg-anchor")}
-        )
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        ("regularizers.nope.weight", "no regularizer 'nope' (configured: unit, anchor, separate, planar)"),
+        ("regularizers.nope.power", "no regularizer 'nope'"),
+        ("regularizers.separate.strength", "no such setting in regularizers.separate"),
+        ("regularizers.separate._target_", "it is 'excolor.regularizers.Separate', not a number"),
+        ("regularizers.planar.plane", "it is [0, 1], not a number"),
+        ("regularizers.anchor.label_affinities.vibrant", "no such setting in regularizers.anchor"),
+        ("data.labels.desaturated.alpha", "no label 'desaturated' in data.labels (configured: red, vibrant)"),
+    ],
+)
+def test_grid_keys_must_name_a_number_the_config_holds(key, text):
+    """Checked against the composed config (excolor.validation runs it before any work)."""
+    from excolor.config import compose_config
+
+    cfg = OmegaConf.to_container(compose_config("train", []), resolve=False)
+    assert isinstance(cfg, dict)
+    with pytest.raises(ConfigError) as error:
+        Population(grid={key: [1.0]}).check_config(cfg)
+    assert str(error.value).startswith(f"population.grid.{key}: {text}")
+
+
+def test_grid_keys_of_settings_and_labels_pass_the_config_check():
+    from excolor.config import compose_config
+
+    cfg = OmegaConf.to_container(compose_config("train", []), resolve=False)
+    assert isinstance(cfg, dict)
+    keys = (
+        "regularizers.separate.weight",
+        "regularizers.separate.power",
+        "regularizers.anchor.label_affinities.red",
+        "data.labels.red.alpha",
+        "data.labels.vibrant.k",
+    )
+    Population(grid={key: [1.0] for key in keys}).check_config(cfg)
 
 
 # ----------------------------------------------------------------------------- stacked model
@@ -182,6 +214,37 @@ def test_terms_reduce_per_member_never_across(name):
     assert stacked.shape == (3,)
     for member in range(3):
         torch.testing.assert_close(stacked[member], regularizer(z[member], labels[member]), rtol=1e-6, atol=0)
+
+
+def test_member_variants_compute_each_members_term_with_its_own_settings():
+    """A grid over a setting: member m's term is that of the regularizer built with m's value, on m's rows."""
+    from excolor.population import with_settings
+
+    config = OmegaConf.create(
+        {
+            "_target_": "excolor.regularizers.Separate",
+            "column": "s",
+            "power": 100,
+            "label_affinities": {"red": 1.0},
+        }
+    )
+    settings = [{"power": 50.0}, {"power": 100.0}, {"label_affinities.red": 0.0}, {"power": 50.0}]
+    regularizer = with_settings(config, {})
+    distinct = [{"power": 50.0}, {"power": 100.0}, {"label_affinities.red": 0.0}]
+    variants = [with_settings(config, values) for values in distinct]
+    for variant in (regularizer, *variants):
+        variant.bind_labels(["red", "vibrant"])
+    regularizer.set_member_variants(variants, [distinct.index(values) for values in settings])
+    assert [v.power for v in variants] == [50.0, 100.0, 100.0]
+    torch.manual_seed(5)
+    z = torch.randn(4, 32, 4)
+    labels = (torch.rand(4, 32, 2) < 0.5).float()
+    stacked = regularizer(z, labels)
+    for member, values in enumerate(settings):
+        alone = with_settings(config, values)
+        alone.bind_labels(["red", "vibrant"])
+        torch.testing.assert_close(stacked[member], alone(z[member], labels[member]), rtol=1e-6, atol=0)
+    assert regularizer.member_affinities(4) == [{"red": 1.0}, {"red": 1.0}, {"red": 0.0}, {"red": 1.0}]
 
 
 # ----------------------------------------------------------------------------- training
@@ -330,6 +393,9 @@ BAD_POPULATIONS = {  # override -> what its one error line says
     "population.grid={model.hidden:[8,16]}": "not a per-member scalar",
     "population.grid={regularizers.unit.weight:[]}": "non-empty list",
     "population.grid={regularizers.nope.weight:[1]}": "no regularizer 'nope'",
+    "population.grid={regularizers.separate.strength:[1,2]}": "no such setting in regularizers.separate",
+    "population.grid={regularizers.separate.power:[0,100]}": "regularizers.separate.power=0.0 must be > 0",
+    "population.grid={data.labels.red.alpha:[0.5,2]}": "data.labels.red: Red: alpha=2.0 must be in [0, 1]",
     "evaluation.member=3": "evaluation.member=3",
 }
 
@@ -523,3 +589,54 @@ def test_each_member_trains_with_its_scaled_learning_rate():
             torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
     first, second = (stacked.model.member(i).encoder[0].weight for i in (0, 1))
     assert not torch.allclose(first, second, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_members_with_their_own_settings_and_labels_train_as_their_single_models():
+    """A grid over a regularizer setting (separate's power) and a label parameter (red's alpha): each
+    member ends as the bare single-model loop with those values ends, up to float rounding."""
+    from hydra.utils import instantiate
+
+    from excolor.config import compose_config
+    from excolor.console import trusted_targets
+    from excolor.regularizers.build import build_regularizers
+
+    steps = 60
+    grid = "{regularizers.separate.power:[50,100],data.labels.red.alpha:[0.2,1.0]}"
+    cfg = compose_config("train", ["population.size=2", f"population.grid={grid}"])
+    torch.set_num_threads(1)
+    with trusted_targets():
+        schedule = instantiate(cfg.schedule)
+        population = instantiate(cfg.population)
+        model = population.build_model(cfg.model)
+        data = population.build_data(cfg.data)
+        regularizers = build_regularizers(
+            cfg.regularizers, schedule, data.label_names, model.width, population
+        )
+    assert len(data.streams) == 4  # 2 seeds × 2 alphas; the powers share streams
+    module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=50)
+    trainer = L.Trainer(
+        max_steps=steps,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
+    ends = set()
+    for member in population.members:
+        values = member.values
+        plain, _ = train_plain(
+            steps,
+            member.seed,
+            (
+                f"regularizers.separate.power={values['regularizers.separate.power']}",
+                f"data.labels.red.alpha={values['data.labels.red.alpha']}",
+            ),
+        )
+        got = module.model.member(member.index).state_dict()
+        for name, expected in plain.state_dict().items():
+            torch.testing.assert_close(got[name], expected, rtol=1e-4, atol=1e-5)
+        ends.add(round(float(got["encoder.0.weight"].sum()), 4))
+    assert len(ends) == 8  # every member ends somewhere of its own

@@ -149,8 +149,9 @@ def train_plain_population(
         population = instantiate(cfg.population)
         model = population.build_model(cfg.model).train()
         data = population.build_data(cfg.data)
-        regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
-    population.bind_regularizers(regularizers)
+        regularizers = build_regularizers(
+            cfg.regularizers, schedule, data.label_names, model.width, population
+        )
     terms = list(regularizers.values())
     columns = [regularizer.schedule_column(schedule)[:steps] for regularizer in terms]
     # Each term's weight per step and member, schedule × multiplier rounded once from float64 (as the

@@ -108,9 +108,19 @@ class PopulationBatches:
             labels = torch.stack([epoch_labels for _, epoch_labels in draws])[self.stream_of]
             return colors.to(device), labels.to(device)
         if self._device_draws is None or self._device_draws.device != device:
-            seeds = [self.streams[i].seed for i in self.stream_of.tolist()]
-            self._device_draws = DeviceDraws(self.streams[0], seeds, device)
+            members = [self.streams[i] for i in self.stream_of.tolist()]
+            self._device_draws = DeviceDraws(
+                self.streams[0], [stream.seed for stream in members], device, self.member_probabilities()
+            )
         return self._device_draws.draw_epoch()
+
+    def member_probabilities(self) -> torch.Tensor | None:
+        """Each member's label probabilities [N, n_colors, L] when the streams' differ (a grid over
+        label parameters), else None (every member draws from the first stream's)."""
+        first = self.streams[0].label_probability
+        if all(torch.equal(stream.label_probability, first) for stream in self.streams[1:]):
+            return None
+        return torch.stack([stream.label_probability for stream in self.streams])[self.stream_of]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         colors, labels = self.epoch()
@@ -121,18 +131,27 @@ class DeviceDraws:
     """Every member's epochs drawn on `device` with counter-based uniforms (`excolor.counter_draws`):
     epoch e's sample i of member n takes u = u(key_n, (e·n_samples + i)·(1 + L) + j), j = 0 for the
     color (inverse CDF of the sampling weights: index = #{k : cdf_k ≤ u}, cdf normalised, float64) and
-    j = 1…L for the labels (label_l = [u < p_l(color)]). key_n comes from member n's seed only."""
+    j = 1…L for the labels (label_l = [u < p_l(color)]). key_n comes from member n's seed only;
+    p_l is `like`'s, or member n's own from `probabilities` [N, n_colors, L] (a grid over labels)."""
 
-    def __init__(self, like: ColorBatches, seeds: list[int], device: torch.device):
+    def __init__(
+        self,
+        like: ColorBatches,
+        seeds: list[int],
+        device: torch.device,
+        probabilities: torch.Tensor | None = None,
+    ):
         from excolor.counter_draws import member_key
 
         self.device = device
         self.colors = like.colors.to(device)
-        self.label_probability = like.label_probability.to(device)
+        self.label_probability = (like.label_probability if probabilities is None else probabilities).to(
+            device
+        )
         cdf = torch.cumsum(like.weights, 0)
         self.cdf = (cdf / cdf[-1]).to(device)
         self.keys = torch.tensor([member_key(seed) for seed in seeds], dtype=torch.long, device=device)
-        self.lanes = 1 + self.label_probability.shape[1]
+        self.lanes = 1 + self.label_probability.shape[-1]
         self.epochs = 0
 
     def draw_epoch(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,7 +169,11 @@ class DeviceDraws:
         counters = torch.arange(start, start + n * self.lanes, device=self.device).reshape(n, self.lanes)
         u = uniforms(self.keys, counters)  # [N, n, lanes]
         index = torch.searchsorted(self.cdf, u[..., 0].double(), right=True).clamp_max_(n - 1)
-        labels = (u[..., 1:] < self.label_probability[index]).float()
+        if self.label_probability.dim() == 3:  # member n's own probabilities
+            members = torch.arange(len(index), device=self.device)[:, None]
+            labels = (u[..., 1:] < self.label_probability[members, index]).float()
+        else:
+            labels = (u[..., 1:] < self.label_probability[index]).float()
         return index, labels
 
 

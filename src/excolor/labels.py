@@ -123,35 +123,25 @@ def draw_labels(probability: Tensor, generator: torch.Generator | None = None) -
     return (u < probability).to(probability.dtype)
 
 
-def active_labels(
-    label_names: Sequence[str], readers: Iterable[tuple[Mapping[str, float], float]]
-) -> list[bool]:
-    """Which labels are active at a step: those with a non-zero affinity in some regularizer whose
-    scheduled weight at that step is non-zero. `readers` yields (label_affinities, weight) pairs."""
-    active = dict.fromkeys(label_names, False)
-    for affinities, weight in readers:
-        if weight != 0:
-            for name, affinity in affinities.items():
-                if affinity != 0 and name in active:
-                    active[name] = True
-    return [active[name] for name in label_names]
-
-
 def label_activity(regularizers: Mapping, schedule, label_names: Sequence[str], steps: int) -> Tensor:
-    """[steps, n_labels] bool: which labels are active at each step (`active_labels` over every
-    regularizer's label affinities and its scheduled weight × `weight` at that step)."""
-    columns = {name: regularizer.scheduled_weights(schedule) for name, regularizer in regularizers.items()}
-    rows = [
-        active_labels(
-            label_names,
-            (
-                (regularizer.label_affinities, columns[name][step])
-                for name, regularizer in regularizers.items()
-            ),
-        )
-        for step in range(min(steps, len(schedule)))
-    ]
-    return torch.tensor(rows, dtype=torch.bool).reshape(len(rows), len(label_names))
+    """Which labels are active at each step (`active_labels`): for one model [steps, n_labels], for a
+    population [steps, N, n_labels], member n's from its own weights (`member_weights` × the
+    schedule's column at that step) and its own label affinities (`member_affinities`)."""
+    steps = min(steps, len(schedule))
+    members = max((len(r.member_weights) for r in regularizers.values()), default=1)
+    active = torch.zeros(steps, members, len(label_names), dtype=torch.bool)
+    for regularizer in regularizers.values():
+        column = torch.tensor(regularizer.schedule_column(schedule)[:steps], dtype=torch.float64)
+        runs = (column[:, None] * regularizer.member_weights.cpu()[None, :]) != 0  # [steps, N]
+        reads = torch.tensor(
+            [
+                [affinities.get(name, 0.0) != 0 for name in label_names]
+                for affinities in regularizer.member_affinities(members)
+            ],
+            dtype=torch.bool,
+        ).reshape(members, len(label_names))
+        active |= runs[:, :, None] & reads[None]
+    return active[:, 0] if members == 1 else active
 
 
 class LabelCounter:
@@ -168,11 +158,13 @@ class LabelCounter:
         self.n_total = 0
 
     def update(self, labels: Tensor, active: Sequence[bool] | Tensor) -> None:
-        if labels.shape[-1] != len(self.label_names) or len(active) != len(self.label_names):
-            raise ValueError(
-                f"labels [..., {labels.shape[-1]}] and {len(active)} flags for {len(self.label_names)} labels"
-            )
         mask = torch.as_tensor(active, dtype=labels.dtype, device=labels.device)
+        if labels.shape[-1] != len(self.label_names) or mask.shape[-1] != len(self.label_names):
+            raise ValueError(
+                f"labels [..., {labels.shape[-1]}] and flags [..., {mask.shape[-1]}] for {len(self.label_names)} labels"
+            )
+        if mask.dim() == 2:  # a population's flags [N, L]: the same for every sample of member n
+            mask = mask.unsqueeze(-2)
         positive = (labels > 0).to(torch.int64) * mask.to(torch.int64)
         n, n_any = positive.sum(-2), (positive.sum(-1) > 0).sum(-1)
         self.n = n if self.n is None else self.n + n

@@ -5,15 +5,22 @@ order given), the seeds `seed, seed+1, …, seed+size−1`. Member m's initialis
 come from its own seed only, so it is the single run with that seed and those grid values (up to
 float rounding); a run with `size=1` and no grid *is* the single run.
 
-Grid keys are the per-member scalars the stacked model supports (`GRID_KEYS`):
+Grid keys are the per-member scalars the stacked model supports (`GRID_KEYS`), one kind each:
 
-- `regularizers.<name>.weight` (≥ 0): the regularizer's weight, multiplying its schedule column;
 - `lr_scale` (> 0): a multiplier of the schedule's `lr` column, member n stepping with lr(t) · s_n
   (`excolor.member_adam`). A multiplier rather than a learning rate: the column is keyframed over
   the steps (warm-up, decay), and scaling it keeps that shape; 1 is the schedule as written.
+- `regularizers.<name>.weight` (≥ 0): the regularizer's weight, multiplying its schedule column
+  (one stacked term, a weight per member).
+- `regularizers.<name>.<setting>`: any other number the regularizer's config holds (`power`,
+  `label_affinities.red`, a parameter of an outside regularizer): the members that share a value
+  share one instance built with it, each instance computing its members' terms
+  (`Regularizer.set_member_variants`); the constructor checks each value.
+- `data.labels.<label>.alpha` / `.k`: a label's parameters (`excolor.labels`): each distinct
+  (seed, label values) gets its own data stream, drawn exactly as the single run with those values.
 
-Anything else (model shape, data, regularizer settings that change the computation, label
-parameters) changes what every member computes, not a per-member value: it is refused in one line.
+Anything else (model shape, data sizes, strings) changes what every member computes or the shapes
+they share: it is refused in one line. `check_config` checks the keys against the composed config.
 """
 
 from __future__ import annotations
@@ -27,17 +34,29 @@ from dataclasses import dataclass
 from excolor.errors import ConfigError
 
 # A grid key must name a value each member may hold on its own in one stacked model.
-REGULARIZER_WEIGHT = re.compile(r"^regularizers\.(?P<name>[A-Za-z_][\w-]*)\.weight$")
 LR_SCALE = "lr_scale"
-GRID_KEYS = f"{LR_SCALE}, regularizers.<name>.weight"  # the allowed keys, as the error line names them
+WEIGHT = "weight"
+REGULARIZERS, LABELS = "regularizers", "data.labels"
+REGULARIZER_SETTING = re.compile(
+    r"^regularizers\.(?P<name>[A-Za-z_][\w-]*)\.(?P<setting>[A-Za-z_]\w*(?:\.[A-Za-z_][\w-]*)*)$"
+)
+LABEL_SETTING = re.compile(r"^data\.labels\.(?P<label>[A-Za-z_]\w*)\.(?P<setting>alpha|k)$")
+GRID_KEYS = (  # the allowed keys, as the error line names them
+    f"{LR_SCALE}, regularizers.<name>.{WEIGHT}, regularizers.<name>.<numeric setting>, "
+    "data.labels.<label>.alpha, data.labels.<label>.k"
+)
 
 
-def grid_key_minimum(key: str) -> tuple[float, bool] | None:
-    """The bound a grid key's values keep, (minimum, strict); None: not a per-member scalar."""
+def grid_key_minimum(key: str) -> tuple[float | None, bool] | None:
+    """The bound a grid key's values keep, (minimum or None, strict); None: not a per-member scalar.
+    Settings other than the weight are bounded by their own constructors."""
     if key == LR_SCALE:
         return 0.0, True
-    if REGULARIZER_WEIGHT.match(key):
-        return 0.0, False
+    match = REGULARIZER_SETTING.match(key)
+    if match is not None:
+        return (0.0, False) if match["setting"] == WEIGHT else (None, False)
+    if LABEL_SETTING.match(key):
+        return None, False
     return None
 
 
@@ -69,13 +88,11 @@ class Population:
                     isinstance(value, bool)
                     or not isinstance(value, (int, float))
                     or not math.isfinite(value)
-                    or value < minimum
-                    or (strict and value == minimum)
+                    or (minimum is not None and (value < minimum or (strict and value == minimum)))
                 ):
-                    relation = ">" if strict else "≥"
+                    bound_text = "" if minimum is None else f" {'>' if strict else '≥'} {minimum:g}"
                     raise ConfigError(
-                        f"population.grid.{key}={list(values)}: every value must be a finite number "
-                        f"{relation} {minimum:g}"
+                        f"population.grid.{key}={list(values)}: every value must be a finite number{bound_text}"
                     )
         self.size = size
         self.grid = {str(key): [float(v) for v in values] for key, values in grid.items()}
@@ -102,21 +119,46 @@ class Population:
         """Each member's value of a grid key, or None when `key` is not on the grid."""
         return [member.values[key] for member in self.members] if key in self.grid else None
 
+    def member_settings(self, prefix: str) -> list[dict[str, float]]:
+        """Each member's grid values under `prefix` (`regularizers.<name>` or `data`), keyed relative to it,
+        without the regularizer's `weight` (a weight is a per-member multiplier, not a setting)."""
+        keys = [key for key in self.grid if key.startswith(prefix + ".") and not is_weight(key)]
+        return [{key[len(prefix) + 1 :]: member.values[key] for key in keys} for member in self.members]
+
+    def check_config(self, cfg: Mapping) -> None:
+        """Every grid key names something the composed config (resolved, plain) holds: a configured
+        regularizer, and for its settings a number in its config; a label of `data.labels`."""
+        regularizers = cfg.get(REGULARIZERS) or {}
+        labels = (cfg.get("data") or {}).get("labels") or {}
+        for key in self.grid:
+            if match := REGULARIZER_SETTING.match(key):
+                name, setting = match["name"], match["setting"]
+                if name not in regularizers:
+                    configured = ", ".join(regularizers) or "none"
+                    raise ConfigError(
+                        f"population.grid.{key}: no regularizer {name!r} (configured: {configured})"
+                    )
+                if setting == WEIGHT:
+                    continue
+                value = _select(regularizers[name], setting)
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    found = "no such setting" if value is None else f"it is {value!r}, not a number"
+                    raise ConfigError(
+                        f"population.grid.{key}: {found} in regularizers.{name} (a grid varies a number the "
+                        f"regularizer's config holds)"
+                    )
+            elif (match := LABEL_SETTING.match(key)) and match["label"] not in labels:
+                configured = ", ".join(labels) or "none"
+                raise ConfigError(
+                    f"population.grid.{key}: no label {match['label']!r} in data.labels (configured: {configured})"
+                )
+
     def bind_regularizers(self, regularizers: Mapping) -> None:
         """Give every regularizer its per-member weights: the grid's values for `regularizers.<name>.weight`,
-        else its configured `weight` for every member. Every grid key must name a configured regularizer."""
-        for key in self.grid:
-            match = REGULARIZER_WEIGHT.match(key)
-            if match is None:  # lr_scale: the optimizer's (see `lr_scales`)
-                continue
-            name = match["name"]
-            if name not in regularizers:
-                raise ConfigError(
-                    f"population.grid.{key}: no regularizer {name!r} (configured: {', '.join(regularizers) or 'none'})"
-                )
+        else its configured `weight` for every member."""
         for name, regularizer in regularizers.items():
             regularizer.set_member_weights(
-                self.values(f"regularizers.{name}.weight") or [regularizer.weight] * len(self)
+                self.values(f"{REGULARIZERS}.{name}.{WEIGHT}") or [regularizer.weight] * len(self)
             )
 
     def build_model(self, model_config):
@@ -135,12 +177,43 @@ class Population:
         return StackedModel.from_members([initial[seed] for seed in self.seeds])
 
     def build_data(self, data_config):
-        """Each seed's own `ColorBatches` stream (`data.seed` = the member's seed), stacked by member."""
-        from hydra.utils import instantiate
-
+        """Each member's own stream: `data.seed` = its seed, and its grid values of `data.labels.*`;
+        members with the same seed and values share one stream, drawn once, stacked by member."""
         from excolor.data import PopulationBatches
 
-        seeds = self.unique_seeds
-        streams = [instantiate(data_config, seed=seed) for seed in seeds]
-        stream_of = {seed: position for position, seed in enumerate(seeds)}
-        return PopulationBatches(streams, [stream_of[seed] for seed in self.seeds])
+        settings = self.member_settings("data")
+        keys = [(member.seed, tuple(values.items())) for member, values in zip(self.members, settings)]
+        distinct = list(dict.fromkeys(keys))
+        streams = [with_settings(data_config, dict(values), seed=seed) for seed, values in distinct]
+        stream_of = {key: position for position, key in enumerate(distinct)}
+        return PopulationBatches(streams, [stream_of[key] for key in keys])
+
+
+def is_weight(key: str) -> bool:
+    """Whether a grid key is a regularizer's weight (`regularizers.<name>.weight`)."""
+    match = REGULARIZER_SETTING.match(key)
+    return match is not None and match["setting"] == WEIGHT
+
+
+def _select(config: Mapping, dotted: str):
+    """config[a][b]… for `a.b…`, or None where a step is missing."""
+    node = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def with_settings(config, settings: Mapping[str, float], **kwargs):
+    """`instantiate(config, **kwargs)` with the dotted `settings` set in a copy of `config` first."""
+    from hydra.utils import instantiate
+    from omegaconf import DictConfig, OmegaConf
+
+    if settings:
+        copy = OmegaConf.create(OmegaConf.to_container(config, resolve=True))
+        assert isinstance(copy, DictConfig)  # a regularizer's or the data's config: a mapping
+        for key, value in settings.items():
+            OmegaConf.update(copy, key, value, merge=False)
+        config = copy
+    return instantiate(config, **kwargs)

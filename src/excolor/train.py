@@ -97,9 +97,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
         model = population.build_model(cfg.model)
     with config_key("data"):
         data = population.build_data(cfg.data)
-    regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width)
-    with config_key("population"):
-        population.bind_regularizers(regularizers)
+    regularizers = build_regularizers(cfg.regularizers, schedule, data.label_names, model.width, population)
     interventions = build_interventions(cfg.intervention, model.width)
     chapter = build_chapter(cfg.get("chapter"), model.width)
 

@@ -267,10 +267,11 @@ def check_evaluation(evaluation: Mapping, members: int | None = None) -> None:
             raise ConfigError(f"evaluation.member={member} must be below the population's {members} members")
 
 
-def population_size(cfg: Mapping) -> int | None:
+def population_size(cfg: Mapping, check_keys: bool = True) -> int | None:
     """The number of members the run trains, if the config has a population group: population.size ×
     the number of points of population.grid, under the rules `excolor.population.Population` keeps
-    (its constructor is the one place they are checked)."""
+    (its constructor and `check_config` are the one place they are checked). `check_keys=False`: a saved
+    run's config (unresolved; its keys were checked when it ran)."""
     from excolor.population import Population
 
     population = cfg.get("population")
@@ -279,7 +280,10 @@ def population_size(cfg: Mapping) -> int | None:
     grid = population.get("grid")
     if grid is not None and not isinstance(grid, Mapping):
         raise ConfigError(f"population.grid={grid!r} must map config keys to lists of values")
-    return len(Population(population["size"], grid))
+    members = Population(population["size"], grid)
+    if check_keys:
+        members.check_config(cfg)
+    return len(members)
 
 
 # --- the objective --------------------------------------------------------------------------------------
@@ -564,7 +568,7 @@ def check_evaluate_config(cfg) -> None:
     check_interventions(plain.get("intervention"))
     saved = OmegaConf.to_container(run_config)
     assert isinstance(saved, dict)  # a DictConfig's container
-    check_evaluation(plain.get("evaluation") or {}, population_size(saved))
+    check_evaluation(plain.get("evaluation") or {}, population_size(saved, check_keys=False))
     check_writable_dir("run", run_dir / "evaluations")
 
 

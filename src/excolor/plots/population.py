@@ -1,8 +1,10 @@
 """The population figure: how each metric is distributed over the members of one run.
 
-Without a grid: one panel per metric, a box plot with every member as a jittered point. With a grid
-over one key: one panel per metric, the median over seeds at each grid value with the interquartile
-band (25th–75th percentile), log x when the grid values are positive and span more than a decade.
+Without a grid: one panel per metric, a box plot with every member as a jittered point. With a grid:
+one panel per metric, the median over seeds at each value of the first grid key with the interquartile
+band (25th–75th percentile), log x when the grid values are positive and span more than a decade; a
+second grid key with at most `SERIES` values gets one line and band per value; further keys are
+pooled (the title says so).
 MSE-like metrics (`…_mse`, `…recon`) are drawn on a log y axis.
 """
 
@@ -26,6 +28,10 @@ METRICS = (
 )
 
 
+SERIES = 6  # the most values of a second grid key drawn as lines of their own
+COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+
+
 def _log_scale(name: str, values: np.ndarray) -> bool:
     finite = values[np.isfinite(values)]
     return (name.endswith("_mse") or name.endswith("recon")) and len(finite) > 0 and bool((finite > 0).all())
@@ -46,6 +52,10 @@ def plot_population(rows: list[dict], grid_keys: list[str], path, metrics=METRIC
     for ax in axes[len(names) :]:
         ax.set_visible(False)
     key = grid_keys[0] if grid_keys else None
+    second = grid_keys[1] if len(grid_keys) > 1 else None
+    series = sorted({row[second] for row in rows}) if second else [None]
+    if len(series) > SERIES:
+        second, series = None, [None]
     for ax, name in zip(axes, names):
         values = np.array([row[name] for row in rows], dtype=float)
         if key is None:
@@ -55,24 +65,29 @@ def plot_population(rows: list[dict], grid_keys: list[str], path, metrics=METRIC
             ax.set_xticks([1], [f"{len(values)} members"])
         else:
             x = np.array([row[key] for row in rows], dtype=float)
-            points = np.unique(x)
-            with np.errstate(all="ignore"):
-                q25, q50, q75 = (
-                    np.array([np.nanpercentile(values[x == p], q) for p in points]) for q in (25, 50, 75)
-                )
-            ax.fill_between(points, q25, q75, alpha=0.25, color="tab:blue", label="IQR")
-            ax.plot(points, q50, "o-", color="tab:blue", label="median")
-            if (points > 0).all() and points.max() / points.min() > 10:
+            for color, level in zip(COLORS, series):
+                member = np.array([second is None or row[second] == level for row in rows])
+                points = np.unique(x[member])
+                with np.errstate(all="ignore"):
+                    q25, q50, q75 = (
+                        np.array([np.nanpercentile(values[member & (x == p)], q) for p in points])
+                        for q in (25, 50, 75)
+                    )
+                label = "median" if second is None else f"{second.rsplit('.', 1)[-1]} = {level:g}"
+                ax.fill_between(points, q25, q75, alpha=0.2, color=color)
+                ax.plot(points, q50, "o-", color=color, label=label)
+            if (x > 0).all() and x.max() / x.min() > 10:
                 ax.set_xscale("log")
             ax.set_xlabel(key, fontsize=8)
             if ax is axes[0]:
-                ax.legend(fontsize=7)
+                ax.legend(fontsize=7, title=None if second is None else "median, IQR band", title_fontsize=7)
         if _log_scale(name, values):
             ax.set_yscale("log")
         ax.set_title(name, fontsize=9)
         ax.grid(alpha=0.3)
     seeds = len({row["seed"] for row in rows})
-    fig.suptitle(
-        f"Population: {len(rows)} members, {seeds} seeds" + (f", grid over {key}" if key else ""), fontsize=11
-    )
+    over = ", ".join(k for k in (key, second) if k)
+    pooled = [k for k in grid_keys if k not in (key, second)]
+    title = f"Population: {len(rows)} members, {seeds} seeds" + (f", grid over {over}" if over else "")
+    fig.suptitle(title + (f" (pooled over {', '.join(pooled)})" if pooled else ""), fontsize=11)
     return save(fig, path)

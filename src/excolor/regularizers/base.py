@@ -25,7 +25,15 @@ class Regularizer(nn.Module, ABC):
     `weight` multiplies the scheduled weight; `column` names the dopesheet column that schedules it;
     `layer` is the activation it reads (`encoder`: before normalisation, `bottleneck`: after);
     `phase` is `train` or `train+validate` (also logged on the validation set as `val/<name>`).
+
+    In a population whose grid varies one of its settings (`power`, a label affinity, …), members
+    compute their term with their own instance of the class (`set_member_variants`): the term of
+    member m is `variants[v_m]`'s on member m's rows, and this instance only carries the weight,
+    schedule column, layer and phase they share.
     """
+
+    grouped_members: Tensor  # buffers of a regularizer with member variants (set_member_variants)
+    member_order: Tensor
 
     def __init__(
         self,
@@ -50,6 +58,9 @@ class Regularizer(nn.Module, ABC):
         self.register_buffer(
             "member_weights", torch.tensor([self.weight], dtype=torch.float64), persistent=False
         )
+        self.variants: nn.ModuleList | None = None
+        self.variant_of: list[int] = []
+        self.group_sizes: list[int] = []
 
     def bind_labels(self, label_names: Sequence[str]) -> None:
         """Turn the affinity mapping into a vector over the data's label columns."""
@@ -81,6 +92,35 @@ class Regularizer(nn.Module, ABC):
         """One multiplier per population member (a grid over `weight`); by default every member has `weight`."""
         self.member_weights = torch.tensor(weights, dtype=torch.float64, device=self.member_weights.device)
 
+    def set_member_variants(self, variants: Sequence[Regularizer], variant_of: Sequence[int]) -> None:
+        """Member m's term comes from `variants[variant_of[m]]` (the same class, built with member m's
+        settings); the members of one variant are computed together, in one call."""
+        self.variants = nn.ModuleList(variants)
+        self.variant_of = list(variant_of)
+        grouped = sorted(
+            range(len(variant_of)), key=lambda m: (variant_of[m], m)
+        )  # members variant by variant
+        self.group_sizes = [variant_of.count(position) for position in range(len(variants))]
+        self.register_buffer("grouped_members", torch.tensor(grouped), persistent=False)
+        # the inverse permutation: puts the variants' concatenated terms back in member order
+        self.register_buffer(
+            "member_order",
+            torch.tensor(sorted(range(len(grouped)), key=grouped.__getitem__)),
+            persistent=False,
+        )
+
+    def member_affinities(self, members: int) -> list[dict[str, float]]:
+        """Each member's label affinities (its variant's, or this instance's for all)."""
+        if self.variants is None:
+            return [self.label_affinities] * members
+        return [self._variant(v).label_affinities for v in self.variant_of]
+
+    def _variant(self, position: int) -> Regularizer:
+        assert self.variants is not None
+        variant = self.variants[position]
+        assert isinstance(variant, Regularizer)
+        return variant
+
     @abstractmethod
     def per_sample(self, z: Tensor) -> Tensor:
         """Loss of each row of z [..., B, K]: shape [..., B]."""
@@ -88,6 +128,15 @@ class Regularizer(nn.Module, ABC):
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
         """The term per member: z [..., B, K] and labels [..., B, n_labels] give [...] (a scalar for one
         model); the batch reduction never crosses the leading member axis."""
+        if self.variants is None:
+            return self.term(z, labels)
+        zs = z.index_select(0, self.grouped_members).split(self.group_sizes)
+        ys = labels.index_select(0, self.grouped_members).split(self.group_sizes)
+        terms = [self._variant(position).term(z_v, y_v) for position, (z_v, y_v) in enumerate(zip(zs, ys))]
+        return torch.cat(terms).index_select(0, self.member_order)
+
+    def term(self, z: Tensor, labels: Tensor) -> Tensor:
+        """This instance's term (its own settings) for every member of z."""
         loss = self.per_sample(z)
         if not self.label_affinities:
             return loss.mean(-1)
