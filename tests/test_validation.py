@@ -487,3 +487,36 @@ def test_a_layer_is_checked_by_one_rule_wherever_it_is_named():
         Unitarity(column="reg-unit", layer="decoder")
     with pytest.raises(ConfigError, match=r"^layer='decoder'"):
         ColorAutoencoder().latent(torch.zeros(1, 3), "decoder")
+
+
+def test_a_run_checks_its_config_and_loads_its_schedule_once(tmp_path, monkeypatch):
+    """The entry point checks the config before Hydra runs; the task gets the same content from Hydra and
+    reuses that verdict: one schedule load per run. A changed config is checked afresh."""
+    import excolor.schedule
+    from inprocess import run_module
+
+    loads = []
+    original = excolor.schedule.load_schedule
+
+    def counting(path):
+        loads.append(path)
+        return original(path)
+
+    monkeypatch.setattr(excolor.schedule, "load_schedule", counting)
+    common = ["logger=none", "callbacks=none", "evaluation.plots=false", "cache.enabled=false"]
+    env = {**os.environ, "WANDB_MODE": "disabled"}
+    for steps in (3, 4):
+        done = run_module(
+            "excolor.train",
+            *common,
+            f"trainer.max_steps={steps}",
+            f"hydra.run.dir={tmp_path / str(steps)}",
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert len(loads) == 2  # once per run, not once before Hydra and again in the task
+    task = composed([*common, "trainer.max_steps=4"])  # without Hydra's node, as the task receives it
+    assert check_run_config(task)["steps"] == 4 and len(loads) == 2  # the last verdict, reused
+    task.seed = -1  # changed content: checked again
+    with pytest.raises(ConfigError, match="seed=-1"):
+        check_run_config(task)

@@ -24,6 +24,7 @@ The metric names a run produces (`expected_metrics`), against which `objective` 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import tempfile
@@ -493,12 +494,24 @@ def _plain(cfg) -> dict:
     return plain
 
 
+# The last verdict of check_run_config: (the config it checked, as plain JSON, its verdict). The
+# entry point checks a run's config before Hydra runs and the task receives that config again from
+# Hydra: the same content is checked (and its schedule loaded) once per process.
+_last_verdict: tuple[str, dict] | None = None
+
+
 def check_run_config(cfg) -> dict:
     """All checks for a training run (excolor.train), in the order a reader meets the keys. Returns
-    {"schedule": the loaded schedule, "steps": the run length, "objective": the objective names}."""
+    {"schedule": the loaded schedule, "steps": the run length, "objective": the objective names}.
+    A config whose content (resolved, Hydra's own node aside; its schedule file unchanged) was the last
+    one checked is not checked again: its verdict is returned."""
+    global _last_verdict
+    plain = _plain(cfg)
+    content = json.dumps([plain, _file_state((plain.get("schedule") or {}).get("path"))], default=repr)
+    if _last_verdict is not None and _last_verdict[0] == content and not _hydra_node(cfg):
+        return _last_verdict[1]
     check_trusted(cfg)
     check_target_keys(cfg)
-    plain = _plain(cfg)
     check_seed(plain.get("seed"))
     check_threads(plain.get("threads"))
     check_mode(plain.get("reproducible"))
@@ -534,7 +547,23 @@ def check_run_config(cfg) -> dict:
     cache = plain.get("cache") or {}
     if cache.get("enabled"):
         check_writable_dir("cache.dir", cache.get("dir"))
-    return {"schedule": schedule, "steps": steps, "objective": objective}
+    verdict = {"schedule": schedule, "steps": steps, "objective": objective}
+    _last_verdict = (content, verdict)
+    return verdict
+
+
+def _file_state(path: Any) -> list | None:
+    """A file's size and modification time (a schedule edited on disk is a new config), or None."""
+    try:
+        stat = os.stat(path)
+    except (OSError, TypeError, ValueError):
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _hydra_node(cfg) -> bool:
+    """Whether `cfg` carries Hydra's own node (checked for trust each time: the verdict does not cover it)."""
+    return isinstance(cfg, Mapping) and "hydra" in cfg
 
 
 def check_evaluate_config(cfg) -> None:
