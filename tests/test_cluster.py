@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+import warm
 from excolor.run_record import Status, read_run
+from inprocess import Completed
 from readme_blocks import read_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,18 +95,12 @@ def time_limit_sweep(request, cluster, tmp_path_factory):
         "hydra.launcher.timeout_min=1",
         "hydra.launcher.signal_delay_s=15",
     ]
-    sweeper = subprocess.Popen(
-        train_command(*overrides),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=tmp_path,
-        env=cluster,
-    )
-    yield sweeper, sweep_dir
+    log = tmp_path / "sweeper.log"
+    sweeper = warm.start("excolor.train", "-m", *overrides, cwd=tmp_path, env=cluster, output=log)
+    yield sweeper, sweep_dir, log
     if sweeper.poll() is None:  # the test did not wait for it: stop it (SIGTERM cancels its trial job)
         sweeper.terminate()
-    sweeper.communicate(timeout=120)
+    sweeper.wait(timeout=120)
 
 
 def readme_command(start: str) -> list[str]:
@@ -128,15 +124,14 @@ def slurm(cluster: dict[str, str]) -> list[str]:
 
 
 def train_command(*overrides: str) -> list[str]:
+    """A sweep's command line, for a batch job (a fresh interpreter on the node)."""
     return [sys.executable, "-m", "excolor.train", "-m", *overrides]
 
 
-def sweep(
-    cluster: dict[str, str], cwd: Path, *overrides: str, check: bool = True
-) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        train_command(*overrides), capture_output=True, text=True, cwd=cwd, env=cluster, timeout=600
-    )
+def sweep(cluster: dict[str, str], cwd: Path, *overrides: str, check: bool = True) -> Completed:
+    """A sweep from this host (as a login node would start it): a process of its own, started warm
+    (tests/warm.py); its trial jobs are fresh interpreters on the node."""
+    done = warm.run("excolor.train", "-m", *overrides, cwd=cwd, env=cluster, timeout=600)
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -358,23 +353,20 @@ def test_cancelled_trial_job_runs_again(cluster, tmp_path):
     it ends with n_trials COMPLETE."""
     study, n_trials = f"trialcancel-{uuid.uuid4().hex[:8]}", 2
     sweep_dir = tmp_path / "sweep"
-    sweeper = subprocess.Popen(
-        train_command(*h1_overrides(cluster, study, sweep_dir, n_trials, n_jobs=2, size=FAULT)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=tmp_path,
-        env=cluster,
-    )
+    log = tmp_path / "sweeper.log"
+    overrides = h1_overrides(cluster, study, sweep_dir, n_trials, n_jobs=2, size=FAULT)
+    sweeper = warm.start("excolor.train", "-m", *overrides, cwd=tmp_path, env=cluster, output=log)
     try:
         victim = wait_for(lambda: running_jobs(cluster, study), 120, "a running trial job")[0]
         time.sleep(2)
         before = by_state(study_trials(cluster, study))
         subprocess.run(["scancel", victim], check=True, env=cluster)
-        output, _ = sweeper.communicate(timeout=300)
+        code = sweeper.wait(timeout=300)
     finally:
-        sweeper.kill()
-    assert sweeper.returncode == 0, output[-3000:]
+        if sweeper.poll() is None:
+            sweeper.kill()
+    output = log.read_text()
+    assert code == 0, output[-3000:]
     trials = study_trials(cluster, study)
     record("scancel a trial job", {"before": before, "after": by_state(trials)})
     assert_settled(trials, n_trials, sweep_dir)
@@ -423,11 +415,12 @@ def test_cancelled_sweeper_job_is_settled_by_a_rerun(cluster, tmp_path):
 def test_trial_at_the_time_limit_is_recorded_failed(time_limit_sweep):
     """A trial whose job reaches SLURM's time limit (timeout_min=1, a full-length training) is FAIL with
     the reason in failure.json; the grid sweep still writes its report and exits 1."""
-    sweeper, sweep_dir = time_limit_sweep
-    output, _ = sweeper.communicate(timeout=300)
+    sweeper, sweep_dir, log = time_limit_sweep
+    code = sweeper.wait(timeout=300)
+    output = log.read_text()
     run = read_run(sweep_dir / "0")
     record("time limit", {"status": run.status.value, "type": run.error_type, "error": run.error})
-    assert sweeper.returncode == 1, output[-3000:]
+    assert code == 1, output[-3000:]
     assert run.status == Status.FAILED and run.error_type == "TrialTimedOut", (run.status, run.error)
     assert "time limit" in run.error
     assert "TrialTimedOut" in (sweep_dir / "report.md").read_text()

@@ -9,7 +9,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,13 +17,14 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+import warm
 from excolor.cache import training_key
 from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.errors import ConfigError
 from excolor.extension import Falloff, Intervention, Mapper, Regularizer, StackableModel
 from excolor.interventions import BezierMapper, BoundedFalloff, Repulsion, Suppression
 from excolor.population_model import PopulationAutoencoder
-from inprocess import run_module
+from inprocess import Completed, run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "extension"
@@ -129,21 +129,16 @@ def test_editing_a_constant_of_the_example_changes_the_cache_key(mylab):
 # --- the README command, end to end ---------------------------------------------------------------------
 
 
-def run_train(argv: list[str], cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess:
+def run_train(argv: list[str], cwd: Path, pythonpath: Path) -> Completed:
+    """`python -m excolor.train argv…` with `pythonpath` first on PYTHONPATH, a process of its own started
+    warm (tests/warm.py: the outside package is imported fresh in it)."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(pythonpath), os.environ.get("PYTHONPATH", "")]),
         "WANDB_MODE": "disabled",
     }
     env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "excolor.train", *argv],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return warm.run("excolor.train", *argv, cwd=cwd, env=env, timeout=900)
 
 
 def test_an_outside_target_needs_trusted_packages(tmp_path):

@@ -1,8 +1,8 @@
 """Sweeps: every sweep config composes with the settings it promises, and tiny sweeps run end to end
-through the real entry point, `python -m excolor.train -m sweep=…`, in subprocesses.
+through the real entry point, `python -m excolor.train -m sweep=…`, each a process of its own started
+warm (tests/warm.py: forked from an interpreter that has torch and Lightning imported).
 
-The sweeps are slow only through process start-up (importing torch and Lightning takes seconds; a
-30-step trial takes about a second, most of it evaluation), so every test's sweeps start at once from
+A 30-step trial takes about a second, most of it evaluation, so every test's sweeps start at once from
 one module fixture on a small thread pool, and each test then checks its own sweep's outputs. Only the
 sweeps that the selected tests need are started (`pytest -k h2` runs only the h2 sweep).
 
@@ -30,7 +30,6 @@ Hydra/Optuna behaviour these tests pin down (see the individual tests):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -49,8 +48,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 import excolor.config  # noqa: F401 - registers the excolor_conf resolver before any compose
+import warm
 from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.run_record import read_members
+from inprocess import Completed
 
 STEPS = 30
 TINY = [f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu"]
@@ -85,21 +86,20 @@ def sweep_env(root: Path) -> dict:
     }
 
 
-def train_command(*overrides: str, multirun: bool = True) -> list[str]:
-    return [sys.executable, "-m", "excolor.train", *(["-m"] if multirun else []), *overrides]
+def train_arguments(*overrides: str, multirun: bool = True) -> list[str]:
+    """`python -m excolor.train`'s arguments."""
+    return [*(["-m"] if multirun else []), *overrides]
 
 
-def run_train(
-    root: Path, *overrides: str, multirun: bool = True, log: str = "run"
-) -> subprocess.CompletedProcess:
-    """Run the entry point in `root` (the cwd) with `root/cache` as the checkpoint cache; the output
-    is also kept in `root/<log>.log` for a failing test's message."""
-    done = subprocess.run(
-        train_command(*overrides, multirun=multirun),
+def run_train(root: Path, *overrides: str, multirun: bool = True, log: str = "run") -> Completed:
+    """Run the entry point in `root` (the cwd) with `root/cache` as the checkpoint cache, as a process of
+    its own started warm (tests/warm.py); the output is also kept in `root/<log>.log` for a failing test's
+    message."""
+    done = warm.run(
+        "excolor.train",
+        *train_arguments(*overrides, multirun=multirun),
         cwd=root,
         env=sweep_env(root),
-        capture_output=True,
-        text=True,
         timeout=TIMEOUT,
     )
     (root / f"{log}.log").write_text(
@@ -108,7 +108,7 @@ def run_train(
     return done
 
 
-def tail(done: subprocess.CompletedProcess, n: int = 3000) -> str:
+def tail(done: Completed | subprocess.CompletedProcess, n: int = 3000) -> str:
     return f"rc={done.returncode}\n--- stdout\n{done.stdout[-n:]}\n--- stderr\n{done.stderr[-n:]}"
 
 
@@ -321,7 +321,7 @@ def sweep_submitit(root: Path) -> dict:
 def sweep_two_processes(root: Path) -> dict:
     """Two sweep processes started together on one h1 study (n_trials=6, one trial per batch each)."""
     sweep = root / "h1"
-    command = train_command(
+    arguments = train_arguments(
         "sweep=h1",
         "trainer.max_steps=20",
         "trainer.accelerator=cpu",
@@ -332,13 +332,13 @@ def sweep_two_processes(root: Path) -> dict:
         "hydra.sweeper.n_jobs=1",
         f"hydra.sweep.dir={sweep}",
     )
-    with contextlib.ExitStack() as stack:
-        logs = [stack.enter_context(open(root / f"process{i}.log", "w")) for i in (0, 1)]
-        processes = [
-            subprocess.Popen(command, cwd=root, env=sweep_env(root), stdout=log, stderr=subprocess.STDOUT)
-            for log in logs
-        ]
-        codes = [p.wait(timeout=TIMEOUT) for p in processes]
+    processes = [
+        warm.start(
+            "excolor.train", *arguments, cwd=root, env=sweep_env(root), output=root / f"process{i}.log"
+        )
+        for i in (0, 1)
+    ]
+    codes = [p.wait(timeout=TIMEOUT) for p in processes]
     return {
         "codes": codes,
         "pids": [p.pid for p in processes],
@@ -372,7 +372,7 @@ def sweep_sigkill(root: Path) -> dict:
     """h1 (4 trials, 2 per batch) killed with SIGKILL as soon as trial 0 has written metrics.json (trial 1
     of the same batch is then starting or running), then the same command again to the end."""
     sweep = root / "h1"
-    command = train_command(
+    arguments = train_arguments(
         "sweep=h1",
         "trainer.max_steps=100",
         "trainer.accelerator=cpu",
@@ -382,30 +382,20 @@ def sweep_sigkill(root: Path) -> dict:
     )
     first_metrics = sweep / "0" / "metrics.json"
     out: dict = {"sweep": sweep}
-    with open(root / "killed.log", "w") as log:
-        p = subprocess.Popen(
-            command,
-            cwd=root,
-            env=sweep_env(root),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + TIMEOUT
-        while p.poll() is None and not first_metrics.is_file() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        out["exited_early"] = p.poll()
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
+    p = warm.start("excolor.train", *arguments, cwd=root, env=sweep_env(root), output=root / "killed.log")
+    deadline = time.monotonic() + TIMEOUT
+    while p.poll() is None and not first_metrics.is_file() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    out["exited_early"] = p.poll()
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)  # the child leads a session of its own: the whole group
+    p.wait()
     if not first_metrics.is_file():
         return out
     out["fingerprint"] = fingerprint(first_metrics)
     out["study_at_kill"] = study_snapshot(sweep, "h1")
     time.sleep(0.05)
-    done = subprocess.run(
-        command, cwd=root, env=sweep_env(root), capture_output=True, text=True, timeout=TIMEOUT
-    )
+    done = warm.run("excolor.train", *arguments, cwd=root, env=sweep_env(root), timeout=TIMEOUT)
     (root / "rerun.log").write_text(
         f"rc={done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
     )

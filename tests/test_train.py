@@ -22,6 +22,7 @@ import pytest
 import torch
 
 import excolor
+import warm
 from excolor.colors import rgb_cube
 from inprocess import run_module
 
@@ -144,17 +145,12 @@ def runs(tmp_path_factory) -> dict[str, Run]:
         """Run `cases` one after the other in one driver process (`entry_driver.py`)."""
         args = {name: argv(f"{name}{suffix}", overrides, text) for name, (overrides, text) in cases.items()}
         out = root / out_name
-        done = subprocess.run(
-            [
-                sys.executable,
-                str(DRIVER),
-                json.dumps({n: ["excolor.train", a] for n, (a, _) in args.items()}),
-                str(out),
-            ],
+        done = warm.run(  # a process of its own, started warm (tests/warm.py)
+            DRIVER.stem,
+            json.dumps({n: ["excolor.train", a] for n, (a, _) in args.items()}),
+            str(out),
             cwd=root,
             env=env,
-            capture_output=True,
-            text=True,
             timeout=600,
         )
         assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
@@ -408,20 +404,13 @@ def test_the_default_wandb_logger_is_offline_and_never_prompts(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     env.update(EXCOLOR_CACHE_DIR=str(tmp_path / "cache"), HOME=str(tmp_path))  # no ~/.netrc, no saved key
     run = tmp_path / "run"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.train",
-            "trainer.max_steps=20",
-            "callbacks=none",
-            "evaluation.plots=false",
-            f"hydra.run.dir={run}",
-        ],
-        capture_output=True,
-        text=True,
+    done = warm.run(  # a process of its own (tests/warm.py), its stdin /dev/null
+        "excolor.train",
+        "trainer.max_steps=20",
+        "callbacks=none",
+        "evaluation.plots=false",
+        f"hydra.run.dir={run}",
         env=env,
-        stdin=subprocess.DEVNULL,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
