@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -196,11 +197,10 @@ def study_trials(cluster: dict[str, str], name: str):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with pytest.MonkeyPatch.context() as patch:  # libpq reads the password from the cluster's PGPASSFILE
-        patch.setenv("PGPASSFILE", cluster["PGPASSFILE"])
-        return optuna.load_study(study_name=name, storage=cluster["EXCOLOR_STUDY_STORAGE"]).get_trials(
-            deepcopy=False
-        )
+    # libpq reads the password from the cluster's PGPASSFILE (set in this process by `scenarios`)
+    return optuna.load_study(study_name=name, storage=cluster["EXCOLOR_STUDY_STORAGE"]).get_trials(
+        deepcopy=False
+    )
 
 
 def by_state(trials) -> dict[str, int]:
@@ -260,7 +260,7 @@ def record(name: str, figures: dict) -> None:
 # ----------------------------------------------------------------------------------------------- sweeps
 
 
-def test_grid_sweep_on_slurm(cluster, tmp_path):
+def scenario_grid_sweep_on_slurm(cluster, tmp_path):
     """The README's sweep=h2 command (hydra/launcher=slurm): both trials COMPLETE, each job's log linked
     into its run dir, the report written, and a quiet terminal (no sacct errors, no srun hint)."""
     sweep_dir = tmp_path / "h2"
@@ -285,7 +285,7 @@ def test_grid_sweep_on_slurm(cluster, tmp_path):
     assert (sweep_dir / "report.md").is_file()
 
 
-def test_optuna_sweep_on_slurm(cluster, tmp_path):
+def scenario_optuna_sweep_on_slurm(cluster, tmp_path):
     """The README's sweep=h1 command (hydra/launcher=slurm, its journal file): n_trials COMPLETE, report
     written."""
     sweep_dir = tmp_path / "h1"
@@ -310,7 +310,7 @@ def test_optuna_sweep_on_slurm(cluster, tmp_path):
     assert (sweep_dir / "report.md").is_file()
 
 
-def test_two_sbatch_sweepers_share_one_postgres_study(cluster, tmp_path):
+def scenario_two_sbatch_sweepers_share_one_postgres_study(cluster, tmp_path):
     """The README's sbatch line twice: two sweeper jobs on one PostgreSQL study: exactly n_trials trials,
     numbers unique, all COMPLETE, and each job ran some of them."""
     study, n_trials = f"shared-{uuid.uuid4().hex[:8]}", 4
@@ -348,7 +348,7 @@ def test_two_sbatch_sweepers_share_one_postgres_study(cluster, tmp_path):
 # ------------------------------------------------------------------------------------------------ faults
 
 
-def test_cancelled_trial_job_runs_again(cluster, tmp_path):
+def scenario_cancelled_trial_job_runs_again(cluster, tmp_path):
     """scancel of a running trial job: the sweep records it FAIL interrupted and runs its slot again;
     it ends with n_trials COMPLETE."""
     study, n_trials = f"trialcancel-{uuid.uuid4().hex[:8]}", 2
@@ -374,7 +374,7 @@ def test_cancelled_trial_job_runs_again(cluster, tmp_path):
     assert re.search(r"trial \d+ was interrupted \(SLURM job \S+ ended CANCELLED", output)
 
 
-def test_cancelled_sweeper_job_is_settled_by_a_rerun(cluster, tmp_path):
+def scenario_cancelled_sweeper_job_is_settled_by_a_rerun(cluster, tmp_path):
     """scancel of the sweeper job cancels its trial jobs; a rerun of the same sweep settles their
     trials (interrupted) and finishes n_trials, nothing lost or repeated."""
     study, n_trials = f"sweepercancel-{uuid.uuid4().hex[:8]}", 2
@@ -424,3 +424,54 @@ def test_trial_at_the_time_limit_is_recorded_failed(time_limit_sweep):
     assert run.status == Status.FAILED and run.error_type == "TrialTimedOut", (run.status, run.error)
     assert "time limit" in run.error
     assert "TrialTimedOut" in (sweep_dir / "report.md").read_text()
+
+
+# ------------------------------------------------------------------------------------------------ tests
+# Each scenario mostly waits (for SLURM to start a job, for a trial to run, for a cancel to settle): the
+# selected ones start together when the module starts, and each test waits for its own scenario's end
+# (its assertions run in the scenario; a failed one fails its test).
+
+SCENARIOS = {
+    f"test_{name.removeprefix('scenario_')}": scenario
+    for name, scenario in list(globals().items())
+    if name.startswith("scenario_")
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scenarios(request, cluster, tmp_path_factory):
+    selected = {item.originalname for item in request.session.items if item.module is request.module}
+    previous = os.environ.get("PGPASSFILE")
+    os.environ["PGPASSFILE"] = cluster["PGPASSFILE"]
+    pool = ThreadPoolExecutor(max_workers=len(SCENARIOS))
+    futures = {
+        test: pool.submit(scenario, cluster, tmp_path_factory.mktemp(test.removeprefix("test_")))
+        for test, scenario in SCENARIOS.items()
+        if test in selected
+    }
+    yield futures
+    pool.shutdown(wait=True)
+    if previous is None:
+        os.environ.pop("PGPASSFILE", None)
+    else:
+        os.environ["PGPASSFILE"] = previous
+
+
+def test_grid_sweep_on_slurm(scenarios):
+    scenarios["test_grid_sweep_on_slurm"].result(timeout=900)
+
+
+def test_optuna_sweep_on_slurm(scenarios):
+    scenarios["test_optuna_sweep_on_slurm"].result(timeout=900)
+
+
+def test_two_sbatch_sweepers_share_one_postgres_study(scenarios):
+    scenarios["test_two_sbatch_sweepers_share_one_postgres_study"].result(timeout=900)
+
+
+def test_cancelled_trial_job_runs_again(scenarios):
+    scenarios["test_cancelled_trial_job_runs_again"].result(timeout=900)
+
+
+def test_cancelled_sweeper_job_is_settled_by_a_rerun(scenarios):
+    scenarios["test_cancelled_sweeper_job_is_settled_by_a_rerun"].result(timeout=900)
