@@ -9,24 +9,54 @@ import math
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 KEYS = ("fit_seconds", "plain_seconds", "ratio", "eval_seconds", "startup_seconds")
 
 
-@pytest.mark.slow
-def test_bench_quick_writes_positive_finite_figures(tmp_path):
+def bench(tmp_path: Path, *arguments: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """`python -m excolor.bench arguments… --out <tmp>/bench.json` in a fresh process (it starts its own
+    runs as fresh processes: kernels are pinned per process)."""
     out = tmp_path / "bench.json"
     env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
     done = subprocess.run(
-        [sys.executable, "-m", "excolor.bench", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "excolor.bench", *arguments, "--out", str(out)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
+    return done, out
+
+
+BENCHES = {  # test → the bench's arguments
+    "test_bench_quick_writes_positive_finite_figures": ("--quick",),
+    "test_bench_population_writes_its_figures": ("--quick", "--population", "3", "--population-only"),
+}
+
+
+@pytest.fixture(scope="module")
+def benches(request, tmp_path_factory):
+    """The selected tests' benchmarks, started together (each mostly waits on the runs it starts)."""
+    selected = {item.originalname for item in request.session.items if item.module is request.module}
+    pool = ThreadPoolExecutor(max_workers=2)
+    futures = {
+        test: pool.submit(bench, tmp_path_factory.mktemp(test.removeprefix("test_")), *arguments)
+        for test, arguments in BENCHES.items()
+        if test in selected
+    }
+    yield futures
+    pool.shutdown(wait=True)
+
+
+@pytest.mark.slow
+def test_bench_quick_writes_positive_finite_figures(benches):
+    done, out = benches["test_bench_quick_writes_positive_finite_figures"].result()
+    tmp_path = out.parent
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     results = json.loads(out.read_text())
     for key in KEYS:
@@ -72,27 +102,8 @@ POPULATION_KEYS = (
 
 
 @pytest.mark.slow
-def test_bench_population_writes_its_figures(tmp_path):
-    out = tmp_path / "bench.json"
-    env = {**os.environ, "EXCOLOR_CACHE_DIR": str(tmp_path / "cache"), "WANDB_MODE": "disabled"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.bench",
-            "--quick",
-            "--population",
-            "3",
-            "--population-only",
-            "--out",
-            str(out),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def test_bench_population_writes_its_figures(benches):
+    done, out = benches["test_bench_population_writes_its_figures"].result()
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     results = json.loads(out.read_text())
     assert results["population_size"] == 3 and results["population_device"] == "cpu"

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -182,19 +183,20 @@ def test_a_run_pins_before_torch_and_records_its_kernels(tmp_path):
 def test_forced_kernels_change_native_metrics_but_not_portable_ones(tmp_path):
     """100 steps: the forced kernels already move native's last digits; portable's are bit-identical."""
     steps = ["trainer.max_steps=100"]
-    native = [
-        train(tmp_path, f"native-{i}", [*steps, "reproducible=native"], env)
-        for i, env in enumerate(
-            (
-                clean_env(),
-                clean_env(ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE", ONEDNN_MAX_CPU_ISA="SSE41"),
-            )
-        )
-    ]
-    portable = [
-        train(tmp_path, f"portable-{i}", steps, env)
-        for i, env in enumerate((clean_env(), clean_env(**FORCED)))
-    ]
+    runs = {
+        "native-0": ([*steps, "reproducible=native"], clean_env()),
+        "native-1": (
+            [*steps, "reproducible=native"],
+            clean_env(ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE", ONEDNN_MAX_CPU_ISA="SSE41"),
+        ),
+        "portable-0": (steps, clean_env()),
+        "portable-1": (steps, clean_env(**FORCED)),
+    }
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # four fresh processes, side by side
+        futures = {name: pool.submit(train, tmp_path, name, *run) for name, run in runs.items()}
+        done = {name: future.result() for name, future in futures.items()}
+    native = [done["native-0"], done["native-1"]]
+    portable = [done["portable-0"], done["portable-1"]]
     recon = "eval/none/median_mse"
     assert native[0][DISPATCH_ATEN] != native[1][DISPATCH_ATEN] and native[0][recon] != native[1][recon]
     assert (
