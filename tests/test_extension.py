@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -129,15 +130,21 @@ def test_editing_a_constant_of_the_example_changes_the_cache_key(mylab):
 # --- the README command, end to end ---------------------------------------------------------------------
 
 
-def run_train(argv: list[str], cwd: Path, pythonpath: Path) -> Completed:
+def run_train(
+    argv: list[str], cwd: Path, pythonpath: Path, fresh: bool = False
+) -> Completed | subprocess.CompletedProcess:
     """`python -m excolor.train argv…` with `pythonpath` first on PYTHONPATH, a process of its own started
-    warm (tests/warm.py: the outside package is imported fresh in it)."""
+    warm (tests/warm.py: the outside package is imported fresh in it), or with `fresh` a new interpreter
+    (for a run refused before torch is imported: cheaper than starting the warm server)."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(pythonpath), os.environ.get("PYTHONPATH", "")]),
         "WANDB_MODE": "disabled",
     }
     env.pop("HYDRA_FULL_ERROR", None)
+    if fresh:
+        command = [sys.executable, "-m", "excolor.train", *argv]
+        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     return warm.run("excolor.train", *argv, cwd=cwd, env=env, timeout=900)
 
 
@@ -147,6 +154,7 @@ def test_an_outside_target_needs_trusted_packages(tmp_path):
         ["-m", *untrusted, "regularizers.sparse.weight=0.001,0.01", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
         tmp_path,
         EXAMPLE,
+        fresh=True,
     )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr[-2000:]
