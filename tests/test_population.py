@@ -250,6 +250,20 @@ def test_member_variants_compute_each_members_term_with_its_own_settings():
 # ----------------------------------------------------------------------------- training
 
 
+def lightning_fit(module: AutoencoderModule, data, steps: int) -> AutoencoderModule:
+    """A plain Lightning fit of `module` on `data` for `steps` steps (no logger, no callbacks)."""
+    trainer = L.Trainer(
+        max_steps=steps,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
+    return module
+
+
 def train_population(population: Population, steps: int) -> PopulationAutoencoder:
     return fit_population(population, steps).model
 
@@ -276,16 +290,7 @@ def fit_population(
         lr_scales=population.values(LR_SCALE),
     )
     module.learning_rates = [lr * lr_factor for lr in module.learning_rates]
-    trainer = L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
-    return module
+    return lightning_fit(module, data, steps)
 
 
 def test_a_population_of_one_trains_exactly_as_the_single_model():
@@ -615,15 +620,7 @@ def test_members_with_their_own_settings_and_labels_train_as_their_single_models
         )
     assert len(data.streams) == 4  # 2 seeds × 2 alphas; the powers share streams
     module = AutoencoderModule(model, regularizers, schedule, steps, log_every_n_steps=50)
-    trainer = L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(module, train_dataloaders=ContinuousBatches(data, steps))
+    lightning_fit(module, data, steps)
     ends = set()
     for member in population.members:
         values = member.values
