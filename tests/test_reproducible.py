@@ -83,6 +83,7 @@ def probe(mode: str, env: dict[str, str]) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: a process started
 def test_portable_overrides_what_the_environment_forces():
     used = probe("portable", clean_env(**FORCED))
     assert not used["before"]
@@ -93,6 +94,7 @@ def test_portable_overrides_what_the_environment_forces():
 @pytest.mark.skipif(
     not has_avx2(), reason="the CPU has no AVX2: native and portable ATen kernels are the same"
 )
+@pytest.mark.slow  # a fresh interpreter imports torch: a process started
 def test_native_keeps_what_the_environment_forces():
     own = probe("native", clean_env())
     assert own[DISPATCH_MODE] == "native" and own[DISPATCH_ATEN] != "DEFAULT"
@@ -107,6 +109,7 @@ def test_native_keeps_what_the_environment_forces():
     )
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: a process started
 @pytest.mark.skipif(not has_avx2(), reason="the CPU has no AVX2: torch's own kernels are the portable ones")
 def test_torch_imported_first_is_refused_in_one_line():
     code = (
@@ -122,6 +125,7 @@ def test_torch_imported_first_is_refused_in_one_line():
     assert "aten" in line and "fresh process" in line
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: a process started
 def test_a_second_mode_in_one_process_is_refused():
     code = (
         "from excolor import reproducible; reproducible.pin('portable'); import torch\n"
@@ -169,6 +173,7 @@ def train(tmp_path: Path, name: str, overrides: list[str], env: dict[str, str]) 
     return {**read_run(run_dir).metrics, **json.loads(out.read_text())}
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: a process started
 def test_a_run_pins_before_torch_and_records_its_kernels(tmp_path):
     metrics = train(tmp_path, "portable", [], clean_env(**FORCED))
     assert metrics["torch_before_pin"] is False
