@@ -97,9 +97,8 @@ class Regularizer(nn.Module, ABC):
         settings); the members of one variant are computed together, in one call."""
         self.variants = nn.ModuleList(variants)
         self.variant_of = list(variant_of)
-        grouped = sorted(
-            range(len(variant_of)), key=lambda m: (variant_of[m], m)
-        )  # members variant by variant
+        # the members variant by variant, each variant's in member order
+        grouped = sorted(range(len(variant_of)), key=lambda m: (variant_of[m], m))
         self.group_sizes = [variant_of.count(position) for position in range(len(variants))]
         self.register_buffer("grouped_members", torch.tensor(grouped), persistent=False)
         # the inverse permutation: puts the variants' concatenated terms back in member order
