@@ -109,3 +109,28 @@ def test_parse_chapter():
     for bad in ({"pairs": [["a"]]}, {"other": 1}, "yes"):
         with pytest.raises(ConfigError, match="report.chapter"):
             parse_chapter(bad)
+
+
+def test_mean_interval_by_hand():
+    """[1, 2, 3, 4, 5]: x̄ = 3, s = √2.5, s/√5 = √0.5 = 0.70711, t_{0.975, 4} = 2.776445 (the t table):
+    3 ± 1.963243."""
+    import numpy as np
+
+    from excolor.report.chapter import mean_interval
+
+    low, high = mean_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert (low, high) == pytest.approx(
+        (3 - 2.776445 * math.sqrt(0.5), 3 + 2.776445 * math.sqrt(0.5)), abs=1e-5
+    )
+
+
+def test_welch_interval_by_hand():
+    """m1 = 10, s1 = 2, n1 = 4; m2 = 8, s2 = 1, n2 = 9: a = s1²/n1 = 1, b = s2²/n2 = 1/9, se = √(10/9),
+    ν = (10/9)² / (1/3 + (1/81)/8) = 3.68664; the interval is 2 ± t_{0.975, ν} · se."""
+    from excolor.report.chapter import welch_interval
+
+    dof = (10 / 9) ** 2 / (1 / 3 + (1 / 81) / 8)
+    assert dof == pytest.approx(3.68664, abs=1e-5)
+    half = stats.t.ppf(0.975, dof) * math.sqrt(10 / 9)
+    assert welch_interval(10, 2, 4, 8, 1, 9) == pytest.approx((2 - half, 2 + half), rel=1e-12)
+    assert 2.776 < stats.t.ppf(0.975, dof) < 3.182  # between the table's t for 4 and 3 degrees of freedom

@@ -118,19 +118,12 @@ def train_plain(steps: int | None, seed: int = 0, overrides: tuple[str, ...] = (
     return model, time.perf_counter() - started
 
 
-def train_plain_population(
-    size: int, steps: int | None, seed: int = 0, overrides: tuple[str, ...] = (), compiled: bool = False
-):
+def train_plain_population(size: int, steps: int | None, seed: int = 0, overrides: tuple[str, ...] = ()):
     """A population of `size` seeds (`population.size`, plus `overrides`) trained by a bare stacked
     loop — the population analogue of `train_plain`, no Lightning: the framework's stacked model and
     per-member data streams, each member's loss_n = MSE_n + Σ_r schedule_r(step) · multiplier_{r,n} ·
     term_{r,n}, one Adam over the stacked tensors stepping on Σ_n loss_n. Returns the model and the
-    loop's seconds (the reference the framework's population fit is measured against).
-
-    `compiled`: the loss (forward and, through AOTAutograd, backward) goes through `torch.compile`
-    (inductor's C++ for this CPU): a measurement only, it rounds differently from eager (its own
-    vector code; x^p as products), so its members are not the framework's bit for bit. The first
-    step, which compiles, is left out of the seconds; the recompile when the terms switch off is not."""
+    loop's seconds (the reference the framework's population fit is measured against)."""
     import torch
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
@@ -166,28 +159,20 @@ def train_plain_population(
     learning_rates = schedule["lr"].tolist()
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rates[0])
 
-    def summed_loss(x, labels, weights, active: tuple[bool, ...]):
-        y, latents = model.forward_with_latents(x)
-        loss = ((y - x) ** 2).mean((-2, -1))
-        for index, (runs, regularizer) in enumerate(zip(active, terms)):
-            if runs:
-                loss = loss + weights[index] * regularizer(latents[regularizer.layer], labels)
-        return loss.sum()
-
-    # Static shapes: an epoch's short last batch compiles a graph of its own, not a slower dynamic one.
-    step_loss = torch.compile(summed_loss, dynamic=False) if compiled else summed_loss
     started = time.perf_counter()
     for step, (x, labels) in enumerate(ContinuousBatches(data, steps)):
         if len(population) == 1:
             x, labels = x[0], labels[0]
         for group in optimizer.param_groups:
             group["lr"] = learning_rates[step]
-        loss = step_loss(x, labels, weights[step], tuple(column[step] != 0 for column in columns))
+        y, latents = model.forward_with_latents(x)
+        loss = ((y - x) ** 2).mean((-2, -1))
+        for index, (column, regularizer) in enumerate(zip(columns, terms)):
+            if column[step] != 0:
+                loss = loss + weights[step, index] * regularizer(latents[regularizer.layer], labels)
         optimizer.zero_grad()
-        loss.backward()
+        loss.sum().backward()
         optimizer.step()
-        if compiled and step == 0:
-            started = time.perf_counter()
     return model, time.perf_counter() - started
 
 

@@ -37,6 +37,7 @@ from excolor.interventions.concept import check_dim
 from excolor.metrics import (
     BASELINE,
     COLLATERAL,
+    EVAL_STATS,
     FOCUS,
     MAX_MSE,
     MEAN_MSE,
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PURE_RED_HSV = np.array([0.0, 1.0, 1.0])
-# Each setting's metrics, in the order members.csv lists them.
-METRIC_ORDER = (MAX_MSE, MEDIAN_MSE, MEAN_MSE, RED_MEAN_MSE, OTHER_MEAN_MSE, SETTING_VAL_RECON, SCORE)
 
 
 def build_interventions(configs: DictConfig | None, width: int) -> dict[str, list[Intervention]]:
@@ -278,7 +277,7 @@ class Evaluator:
         columns[eval_name(name, SCORE)] = targeting_scores(
             val_error.cpu().numpy(), self.val_similarity
         ).tolist()
-        order = [eval_name(name, stat) for stat in METRIC_ORDER]
+        order = [eval_name(name, stat) for stat in EVAL_STATS]  # the order members.csv lists them
         members = [{key: float(columns[key][m]) for key in order} for m in range(len(error))]
         return members, host_error
 

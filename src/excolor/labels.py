@@ -124,9 +124,10 @@ def draw_labels(probability: Tensor, generator: torch.Generator | None = None) -
 
 
 def label_activity(regularizers: Mapping, schedule, label_names: Sequence[str], steps: int) -> Tensor:
-    """Which labels are active at each step (`active_labels`): for one model [steps, n_labels], for a
-    population [steps, N, n_labels], member n's from its own weights (`member_weights` × the
-    schedule's column at that step) and its own label affinities (`member_affinities`)."""
+    """Which labels are active at each step: those with a non-zero affinity in some regularizer whose
+    weight × schedule column is non-zero there. For one model [steps, n_labels]; for a population
+    [steps, N, n_labels], member n's from its own weights (`member_weights`) and its own label
+    affinities (`member_affinities`)."""
     steps = min(steps, len(schedule))
     members = max((len(r.member_weights) for r in regularizers.values()), default=1)
     active = torch.zeros(steps, members, len(label_names), dtype=torch.bool)

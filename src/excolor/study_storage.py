@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 SQLITE = "sqlite:///"
+# The user attribute that marks a study's reference trial (``hydra.sweeper.enqueue_trials``, set by the
+# sweeper's `_enqueue`, read by `excolor.report.reference`); its value is the trial's label.
+REFERENCE = "reference"
 
 
 def shown(spec: str) -> str:

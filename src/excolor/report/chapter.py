@@ -70,12 +70,8 @@ def welch_interval(
 
 def mean_interval(values: np.ndarray, level: float = CONFIDENCE) -> tuple[float, float]:
     """The `level` confidence interval of the mean of `values` (n ≥ 2): x̄ ± t_{(1+level)/2, n−1} · s/√n."""
-    half = (
-        float(stats.t.ppf((1 + level) / 2, len(values) - 1))
-        * float(values.std(ddof=1))
-        / math.sqrt(len(values))
-    )
-    return float(values.mean()) - half, float(values.mean()) + half
+    low, high = stats.t.interval(level, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    return float(low), float(high)
 
 
 @dataclass

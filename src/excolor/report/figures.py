@@ -26,6 +26,7 @@ import numpy as np
 from excolor.report.dose import BETTER, WORSE
 from excolor.report.format import fmt_value, values_label
 from excolor.report.optuna_study import completed
+from excolor.report.reference import better_side
 from excolor.report.result import DoseEffect, DoseResult, NoDose, StudyResult, SweepResult
 
 DPI = 100
@@ -348,9 +349,7 @@ def plot_pareto(study: StudyResult, trials: list, path: Path) -> Path | None:
         name, direction = study.objectives[index], study.directions[index]
         if _use_log(name, np.array([trial.values[index] for trial in done], dtype=float)):
             set_scale("log")
-        set_label(
-            f"{name} ({direction}: {'higher' if direction == 'maximize' else 'lower'} is better)", fontsize=9
-        )
+        set_label(f"{name} ({direction}: {better_side(direction)} is better)", fontsize=9)
     ax.tick_params(which="both", labelsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")

@@ -7,7 +7,8 @@ one objective and is no worse on any (a_j ≥ r_j resp. a_j ≤ r_j for every j)
 trials' own objective values (in an excolor sweep: medians over a population's members).
 
 Where the sweep dir holds the trials' members (``<sweep dir>/<trial number>/members.csv``) and they
-share seeds with the reference's (a sweep that never searches the seed) with the, every other trial is also compared with it seed by seed on every objective
+share seeds with the reference's (a sweep that never searches the seed), every other trial is also
+compared with it seed by seed on every objective
 (`excolor.report.stats.verdict`, paired: median of per-seed ratios with its BCa CI, Wilcoxon
 signed-rank p), the p-values Holm-adjusted across the whole comparison (every compared trial × every
 objective, not only the trials shown: choosing the trials whose values beat the reference and then
@@ -26,13 +27,17 @@ from typing import Any
 from excolor.report.pairing import seed_median
 from excolor.report.result import ReferenceResult, ReferenceRow
 from excolor.report.stats import SUPPORTED, holm, verdict
-
-REFERENCE = "reference"  # the trial user attribute (excolor_sweeper._enqueue) that marks a reference
+from excolor.study_storage import REFERENCE
 
 
 def better(a: float, b: float, direction: str) -> bool:
     """Whether ``a`` is strictly better than ``b`` for ``direction`` (maximize / minimize)."""
     return a > b if direction == "maximize" else a < b
+
+
+def better_side(direction: str) -> str:
+    """The side of a metric (`excolor.report.stats`) that an Optuna direction favours."""
+    return "higher" if direction == "maximize" else "lower"
 
 
 def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[str]) -> bool:
@@ -59,8 +64,7 @@ def seed_values(
             value = member.number(metric)
             if member.seed is not None and value is not None:
                 by_seed.setdefault(member.seed, []).append(value)
-        side = "higher" if direction == "maximize" else "lower"
-        found.append({seed: seed_median(values, side) for seed, values in by_seed.items()})
+        found.append({seed: seed_median(values, better_side(direction)) for seed, values in by_seed.items()})
     return found
 
 
@@ -74,13 +78,8 @@ def compare_references(
             reference, [t for t in done if t.number != reference.number], objectives, directions, sweep_dir
         )
         for reference in done
-        if REFERENCE in user_attrs(reference)
+        if REFERENCE in reference.user_attrs
     ]
-
-
-def user_attrs(trial: Any) -> dict:
-    """An Optuna trial's user attributes (a plain dict)."""
-    return dict(getattr(trial, "user_attrs", {}) or {})
 
 
 def _compare(
@@ -104,7 +103,7 @@ def _compare(
     shown.sort(key=lambda row: (not row.dominates, -sum(row.beats), row.number))
     return ReferenceResult(
         number=reference.number,
-        label=str(user_attrs(reference)[REFERENCE]),
+        label=str(reference.user_attrs[REFERENCE]),
         params=dict(reference.params),
         values=list(reference.values),
         n_compared=len(others),
@@ -135,9 +134,8 @@ def _paired_verdicts(
         for j, (treatment, control, direction) in enumerate(zip(treatments, controls, directions)):
             seeds = sorted(treatment.keys() & control.keys())
             if seeds:
-                side = "higher" if direction == "maximize" else "lower"
                 t, c = [treatment[s] for s in seeds], [control[s] for s in seeds]
-                found.append((row, j, verdict(t, c, side, paired=True)))
+                found.append((row, j, verdict(t, c, better_side(direction), paired=True)))
     for row, _, _ in found:
         row.verdicts = row.verdicts or [None] * len(objectives)
     for (row, j, found_verdict), p in zip(found, holm([v.p for _, _, v in found])):

@@ -26,11 +26,11 @@ from omegaconf import OmegaConf
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from excolor.study_storage import REFERENCE
 from hydra_plugins.excolor_sweeper._settle import finished
 
 log = logging.getLogger(__name__)
 
-REFERENCE = "reference"  # the user attribute that marks a reference trial; its value is the label
 KEY = "hydra.sweeper.enqueue_trials"
 
 
