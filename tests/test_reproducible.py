@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
+import warm
 from excolor import reproducible
 from excolor.cache import training_key
 from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.errors import ConfigError
 from excolor.run_record import DISPATCH, DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_MODE, DISPATCH_ONEDNN, read_run
+from kernels import FORCED, has_avx2
 
 ROOT = Path(__file__).parents[1]
 FAST = [
@@ -29,15 +31,6 @@ FAST = [
     "intervention=none",
     "cache.enabled=false",
 ]
-# What an outside environment may force (the variables pin overrides), all at their fastest here.
-FORCED = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
-
-
-def has_avx2() -> bool:
-    try:
-        return "avx2" in Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
 
 
 def clean_env(**forced: str) -> dict[str, str]:
@@ -173,9 +166,35 @@ def train(tmp_path: Path, name: str, overrides: list[str], env: dict[str, str]) 
     return {**read_run(run_dir).metrics, **json.loads(out.read_text())}
 
 
+# Three fresh `python -m excolor.train` processes of 100 steps (the forced kernels already move native's last
+# digits by then), side by side: the machine's own kernels, every kernel pinned from outside, and the
+# portable mode under an environment that forces the fastest kernels.
+FORCED_RUNS = {
+    "native": (["reproducible=native"], {}),
+    "native-pinned": (
+        ["reproducible=native"],
+        {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "SSE41"},
+    ),
+    "portable-forced": ([], FORCED),
+}
+
+
+@pytest.fixture(scope="module")
+def forced_runs(tmp_path_factory) -> dict[str, dict]:
+    tmp_path = tmp_path_factory.mktemp("forced")
+    with ThreadPoolExecutor(max_workers=len(FORCED_RUNS)) as pool:
+        futures = {
+            name: pool.submit(
+                train, tmp_path, name, ["trainer.max_steps=100", *overrides], clean_env(**forced)
+            )
+            for name, (overrides, forced) in FORCED_RUNS.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
 @pytest.mark.slow  # a fresh interpreter imports torch: a process started
-def test_a_run_pins_before_torch_and_records_its_kernels(tmp_path):
-    metrics = train(tmp_path, "portable", [], clean_env(**FORCED))
+def test_a_run_pins_before_torch_and_records_its_kernels(forced_runs):
+    metrics = forced_runs["portable-forced"]
     assert metrics["torch_before_pin"] is False
     assert {key: metrics[key] for key in DISPATCH} == {
         DISPATCH_MODE: "portable",
@@ -185,30 +204,13 @@ def test_a_run_pins_before_torch_and_records_its_kernels(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not has_avx2(), reason="the CPU has no AVX2 to force")
-def test_forced_kernels_change_native_metrics_but_not_portable_ones(tmp_path):
-    """100 steps: the forced kernels already move native's last digits; portable's are bit-identical."""
-    steps = ["trainer.max_steps=100"]
-    runs = {
-        "native-0": ([*steps, "reproducible=native"], clean_env()),
-        "native-1": (
-            [*steps, "reproducible=native"],
-            clean_env(ATEN_CPU_CAPABILITY="default", MKL_CBWR="COMPATIBLE", ONEDNN_MAX_CPU_ISA="SSE41"),
-        ),
-        "portable-0": (steps, clean_env()),
-        "portable-1": (steps, clean_env(**FORCED)),
-    }
-    with ThreadPoolExecutor(max_workers=len(runs)) as pool:  # four fresh processes, side by side
-        futures = {name: pool.submit(train, tmp_path, name, *run) for name, run in runs.items()}
-        done = {name: future.result() for name, future in futures.items()}
-    native = [done["native-0"], done["native-1"]]
-    portable = [done["portable-0"], done["portable-1"]]
+def test_forced_kernels_change_native_metrics_but_not_portable_ones(forced_runs):
+    """The machine's kernels and the pinned ones give different native metrics; the portable run, under an
+    environment forcing the fastest kernels, is the run with every kernel pinned from outside, bit for bit."""
+    native, pinned, portable = (forced_runs[name] for name in FORCED_RUNS)
     recon = "eval/none/median_mse"
-    assert native[0][DISPATCH_ATEN] != native[1][DISPATCH_ATEN] and native[0][recon] != native[1][recon]
-    assert (
-        portable[0][recon] == portable[1][recon] and portable[0]["train/recon"] == portable[1]["train/recon"]
-    )
-    # the portable run is the native run under the pinned kernels forced from outside, bit for bit
-    assert portable[0][recon] == native[1][recon]
+    assert native[DISPATCH_ATEN] != pinned[DISPATCH_ATEN] and native[recon] != pinned[recon]
+    assert portable[recon] == pinned[recon] and portable["train/recon"] == pinned["train/recon"]
 
 
 def compose_train(overrides: list[str]):
@@ -223,44 +225,21 @@ def test_the_mode_is_part_of_the_cache_key():
     )
 
 
-def sweep(tmp_path: Path, overrides: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "excolor.train",
-            "-m",
-            *FAST,
-            *overrides,
-            f"hydra.sweep.dir={tmp_path / 'sweep'}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-@pytest.mark.slow
-def test_joblib_workers_pin_their_kernels(tmp_path):
-    """The trials run in loky worker processes: each pins the portable kernels itself."""
-    done = sweep(
-        tmp_path, ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=0,1"], clean_env(**FORCED)
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    for trial in ("0", "1"):
-        metrics = read_run(tmp_path / "sweep" / trial).metrics
-        assert {key: metrics[key] for key in DISPATCH} == {
-            DISPATCH_MODE: "portable",
-            **reproducible.PORTABLE_DISPATCH,
-        }
-
-
 @pytest.mark.slow
 def test_a_trial_asking_other_kernels_in_the_same_process_fails_in_one_line(tmp_path):
-    """The basic launcher runs every trial in this process: the second mode cannot be had there."""
-    sweep(tmp_path, ["reproducible=portable,native"], clean_env())
+    """The basic launcher runs every trial in this process: the second mode cannot be had there. (A warm
+    process: forked from an interpreter that imported torch under the portable kernels, as the first trial
+    of a fresh one would have it.)"""
+    warm.run(
+        "excolor.train",
+        "-m",
+        *FAST,
+        "reproducible=portable,native",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        cwd=tmp_path,
+        env=clean_env(),
+        timeout=300,
+    )
     first, second = read_run(tmp_path / "sweep" / "0"), read_run(tmp_path / "sweep" / "1")
     assert first.metrics[DISPATCH_MODE] == "portable"
     assert second.error is not None and "\n" not in second.error

@@ -50,8 +50,10 @@ from omegaconf import OmegaConf
 import excolor.config  # noqa: F401 - registers the excolor_conf resolver before any compose
 import warm
 from excolor.config import CONF_DIR, VERSION_BASE
-from excolor.run_record import read_members
+from excolor.reproducible import PORTABLE, PORTABLE_DISPATCH, PORTABLE_ENV
+from excolor.run_record import DISPATCH, DISPATCH_MODE, read_members
 from inprocess import Completed
+from kernels import FORCED
 
 STEPS = 30
 TINY = [f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu"]
@@ -77,9 +79,15 @@ for _ in range(int(sys.argv[3])):
 # --------------------------------------------------------------------------- helpers
 
 
-def sweep_env(root: Path) -> dict:
+def sweep_env(root: Path, forced: dict[str, str] | None = None) -> dict:
+    """The suite's environment with `root/cache` as the cache; `forced`: the dispatch variables an outside
+    environment forces instead of the suite's portable ones."""
+    env = (
+        dict(os.environ) if forced is None else {k: v for k, v in os.environ.items() if k not in PORTABLE_ENV}
+    )
     return {
-        **os.environ,
+        **env,
+        **(forced or {}),
         "EXCOLOR_CACHE_DIR": str(root / "cache"),
         "WANDB_MODE": "disabled",
         "PYTHONUNBUFFERED": "1",
@@ -91,7 +99,9 @@ def train_arguments(*overrides: str, multirun: bool = True) -> list[str]:
     return [*(["-m"] if multirun else []), *overrides]
 
 
-def run_train(root: Path, *overrides: str, multirun: bool = True, log: str = "run") -> Completed:
+def run_train(
+    root: Path, *overrides: str, multirun: bool = True, log: str = "run", forced: dict[str, str] | None = None
+) -> Completed:
     """Run the entry point in `root` (the cwd) with `root/cache` as the checkpoint cache, as a process of
     its own started warm (tests/warm.py); the output is also kept in `root/<log>.log` for a failing test's
     message."""
@@ -99,7 +109,7 @@ def run_train(root: Path, *overrides: str, multirun: bool = True, log: str = "ru
         "excolor.train",
         *train_arguments(*overrides, multirun=multirun),
         cwd=root,
-        env=sweep_env(root),
+        env=sweep_env(root, forced),
         timeout=TIMEOUT,
     )
     (root / f"{log}.log").write_text(
@@ -201,8 +211,10 @@ def sweep_values(key: str, value: str) -> list:
 
 
 def sweep_h2(root: Path) -> dict:
-    """h2 with 2 models, each a population of 3 seeds, on the joblib launcher (2 workers): the
-    end-to-end h2 test and the joblib test share this one sweep (the basic launcher runs in the others)."""
+    """h2 with 2 models, each a population of 3 seeds, on the joblib launcher (2 workers), in an
+    environment that forces the machine's fastest kernels (each loky worker is a fresh process and must pin
+    the portable ones itself): the end-to-end h2 test and the joblib test share this one sweep (the basic
+    launcher runs in the others)."""
     sweep = root / "h2"
     done = run_train(
         root,
@@ -212,6 +224,7 @@ def sweep_h2(root: Path) -> dict:
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
         f"hydra.sweep.dir={sweep}",
+        forced=FORCED,
     )
     return {"done": done, "sweep": sweep}
 
@@ -839,6 +852,10 @@ def test_joblib_launcher(sweeps):
     assert all((sweep / d / "metrics.json").is_file() for d in trial_dirs(sweep))
     assert "Joblib" in done.stdout + done.stderr
     assert (sweep / "report.md").is_file()
+    # the environment forced other kernels: each worker pinned the portable ones before importing torch
+    for trial in trial_dirs(sweep):
+        recorded = metrics(sweep / trial)
+        assert {key: recorded[key] for key in DISPATCH} == {DISPATCH_MODE: PORTABLE, **PORTABLE_DISPATCH}
 
 
 @pytest.mark.slow
