@@ -17,6 +17,7 @@ from excolor.data import ContinuousBatches
 from excolor.lattice import val_check_interval
 from excolor.validation import check_run_config
 from inprocess import run_module
+from smoke import SMOKE_CUBE
 
 CONF = excolor.config.CONF_DIR
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,6 +125,7 @@ def short_run(tmp_path, experiment: str, *overrides: str):
         "logger=none",
         "callbacks=none",
         "cache.enabled=false",
+        SMOKE_CUBE,
         f"hydra.run.dir={tmp_path}",
         cwd=tmp_path,
     )

@@ -26,10 +26,11 @@ import warm
 from excolor.run_record import Status, read_run
 from inprocess import Completed
 from readme_blocks import read_block
+from smoke import SMOKE_CUBE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "local-cluster.sh"
-TINY = ["trainer.max_steps=100", "population.size=2", "logger=none"]
+TINY = ["trainer.max_steps=100", "population.size=2", "logger=none", SMOKE_CUBE]
 # A fault test's trial must still be running seconds after its job starts, on a fast or a loaded
 # machine alike, without the CPU a long training would take from the other tests: 40 steps with
 # 0.15 s of sleep after each (tests/support/sleepy.py, on the cluster's PYTHONPATH).
@@ -38,6 +39,7 @@ FAULT = [
     "trainer.max_steps=40",
     "population.size=2",
     "logger=none",
+    SMOKE_CUBE,
     *SLEEPY,
     "+callbacks.sleep={_target_: sleepy.SleepEachStep, seconds: 0.15}",
 ]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from excolor.evaluation import Evaluator, focus_metrics, loss_cube, per_color_error, targeting_scores
+from excolor.model import ColorAutoencoder
 from inprocess import run_module
 
 
@@ -57,6 +58,33 @@ def test_focus_by_hand():
 def test_loss_cube_shape():
     hsv, rgb = loss_cube()
     assert hsv.shape == (240, 48, 48, 3) and rgb.reshape(-1, 3).shape[0] == 552_960
+
+
+def test_a_smaller_loss_cube_keeps_its_corners():
+    """[24, 12, 12]: hues k/24, saturations and values linspace(0, 1, 12); pure red (0, 1, 1) and black are in it."""
+    hsv, rgb = loss_cube((24, 12, 12))
+    assert hsv.shape == rgb.shape == (24, 12, 12, 3)
+    assert hsv[1, 0, 0, 0] == 1 / 24 and hsv[0, 1, 0, 1] == 1 / 11 and hsv[0, 0, -1, 2] == 1.0
+    np.testing.assert_array_equal(rgb[0, -1, -1], [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(rgb[5, 3, 0], [0.0, 0.0, 0.0])
+
+
+def test_the_evaluator_scores_the_configured_loss_cube():
+    """Every loss-cube statistic is taken over the colors of the configured cube."""
+    torch.manual_seed(0)
+    model = ColorAutoencoder().eval()
+    cube = (24, 12, 12)
+    (metrics,), error = Evaluator(model, cube=cube).metrics("none", [])
+    colors = torch.tensor(loss_cube(cube)[1].reshape(-1, 3), dtype=torch.float32)
+    with torch.inference_mode():
+        expected = per_color_error(model, colors).numpy()
+    assert error.shape == (1, 24 * 12 * 12)
+    np.testing.assert_allclose(error[0], expected, rtol=1e-6, atol=1e-9)
+    assert metrics["eval/none/max_mse"] == pytest.approx(float(expected.max()), rel=1e-6)
+    assert metrics["eval/none/mean_mse"] == pytest.approx(float(expected.mean()), rel=1e-5)
+    assert metrics["eval/none/median_mse"] == pytest.approx(
+        float(np.sort(expected)[(len(expected) - 1) // 2]), rel=1e-6
+    )
 
 
 def test_per_color_error_is_mean_over_channels():

@@ -26,6 +26,7 @@ from excolor.extension import Falloff, Intervention, Mapper, Regularizer, Stacka
 from excolor.interventions import BezierMapper, BoundedFalloff, Repulsion, Suppression
 from excolor.population_model import PopulationAutoencoder
 from inprocess import Completed, run_module
+from smoke import SMOKE_CUBE
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "extension"
@@ -38,6 +39,7 @@ OVERRIDES = [
     "population.size=2",
     "trainer.max_steps=100",
     "logger=none",
+    SMOKE_CUBE,
 ]
 
 

@@ -20,6 +20,7 @@ from excolor.report.result import StudyResult
 from excolor.study_storage import open_storage
 from hydra_plugins.excolor_sweeper._enqueue import REFERENCE, ensure_enqueued, references
 from hydra_plugins.excolor_sweeper._settle import INTERRUPTED
+from smoke import SMOKE_CUBE
 
 SPACE = {"a": FloatDistribution(0.1, 10, log=True), "b": FloatDistribution(0.1, 10, log=True)}
 ONES = [{"label": "dopesheet", "params": {"a": 1, "b": 1.0}}]
@@ -320,6 +321,7 @@ def test_a_tiny_m2_search_runs_the_dopesheet_once_and_reports_it(tmp_path):
         "trainer.max_steps=30",
         "trainer.accelerator=cpu",
         "population.size=2",
+        SMOKE_CUBE,
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
         f"cache.dir={tmp_path / 'cache'}",
     ]

@@ -54,9 +54,10 @@ from excolor.reproducible import PORTABLE, PORTABLE_DISPATCH, PORTABLE_ENV
 from excolor.run_record import DISPATCH, DISPATCH_MODE, read_members
 from inprocess import Completed
 from kernels import FORCED
+from smoke import SMOKE_CUBE
 
 STEPS = 30
-TINY = [f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu"]
+TINY = [f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu", SMOKE_CUBE]
 SMALL_POPULATION = "population.size=2"  # the shipped sweeps train 16–64 seeds per trial
 TIMEOUT = 300
 SWEEPS_DIR = CONF_DIR.parent / "sweeps"

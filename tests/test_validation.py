@@ -102,6 +102,13 @@ BAD_RUN = {
     "red_similarity_big": (["evaluation.red_similarity=1.5"], ["evaluation.red_similarity=1.5", "(0, 1]"]),
     "red_similarity_nan": (["evaluation.red_similarity=nan"], ["evaluation.red_similarity=nan"]),
     "plots_str": (["evaluation.plots=maybe"], ["evaluation.plots='maybe'"]),
+    "loss_cube_two": (
+        ["evaluation.loss_cube=[240,48]"],
+        ["evaluation.loss_cube=", "[hues, saturations, values]"],
+    ),
+    "loss_cube_one": (["evaluation.loss_cube=[240,1,48]"], ["evaluation.loss_cube[1]=1", "≥ 2"]),
+    "loss_cube_word": (["evaluation.loss_cube=hd"], ["evaluation.loss_cube='hd'"]),
+    "loss_cube_float": (["evaluation.loss_cube=[24,12.5,12]"], ["evaluation.loss_cube[1]=12.5", "integer"]),
     "member_neg": (["++evaluation.member=-1"], ["evaluation.member=-1"]),
     "member_str": (["++evaluation.member=first"], ["evaluation.member='first'"]),
     "member_too_big": (

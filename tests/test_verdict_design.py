@@ -20,6 +20,7 @@ from excolor.report.spec import parse_spec
 from excolor.report.sweep import Member, Trial, diverged_members
 from excolor.run_record import Status
 from inprocess import run_module
+from smoke import SMOKE_CUBE
 
 MSE = "eval/none/median_mse"
 
@@ -366,6 +367,7 @@ def test_h1_factors_end_to_end(tmp_path):
         "sweep=h1_factors",
         "trainer.max_steps=50",
         "population.size=3",
+        SMOKE_CUBE,
         "trainer.accelerator=cpu",
         f"hydra.sweep.dir={sweep}",
         cwd=tmp_path,

@@ -26,7 +26,7 @@ import numpy as np
 from torch import nn
 
 from excolor.config import config_key
-from excolor.cubes import loss_cube
+from excolor.cubes import LOSS_CUBE, loss_cube
 from excolor.errors import ConfigError
 from excolor.metrics import (
     BEST_SCORE,
@@ -115,9 +115,11 @@ class ChapterEvaluation:
         members: Sequence[Mapping[str, float]],
         out_dir: Path,
         plots: bool = False,
+        cube: tuple[int, int, int] = LOSS_CUBE,
     ) -> tuple[list[dict[str, float]], dict[str, float]]:
         """Each member's chapter metrics and the run's (see the module doc); writes chapter.md and, with
-        `plots`, the figures of every variant for the best member (`plan-<variant>` figures)."""
+        `plots`, the figures of every variant for the best member (`plan-<variant>` figures); `cube`: the
+        loss cube's shape (`evaluation.loss_cube`)."""
         added: list[dict[str, float]] = [{} for _ in seeds]
         if self.score is not None:
             scores = self.score(self.variants[self.score_variant].errors(model, self.score.colors))
@@ -128,7 +130,7 @@ class ChapterEvaluation:
             for row, value in zip(added, r):
                 row[posthoc_name(variant)] = float(value)
         if self.cube:
-            colors = loss_cube()[1].reshape(-1, 3)
+            colors = loss_cube(cube)[1].reshape(-1, 3)
             for variant in self.cube:
                 errors = self.variants[variant].errors(model, colors)
                 for row, error in zip(added, errors):
@@ -154,7 +156,7 @@ class ChapterEvaluation:
 
             shown = self._shown(model, seeds, best)
             for variant, plan in self.variants.items():
-                draw_plan_figures(shown, f"plan-{variant}", plan, Path(out_dir))
+                draw_plan_figures(shown, f"plan-{variant}", plan, Path(out_dir), cube)
         return added, run
 
     @staticmethod

@@ -12,11 +12,16 @@ import numpy as np
 
 from excolor.colors import hsv_cube, hue_steps
 
+# The seed's "HD" loss cube, (hues, saturations, values): 552,960 colors (`evaluation.loss_cube`).
+LOSS_CUBE = (240, 48, 48)
+
 
 @cache
-def loss_cube() -> tuple[np.ndarray, np.ndarray]:
-    """The seed's "HD" cube: 240 hues × 48 saturations × 48 values, (hsv, rgb) each [H, S, V, 3]."""
-    return hsv_cube(hue_steps(1 / 240), np.linspace(0, 1, 48), np.linspace(0, 1, 48))
+def loss_cube(shape: tuple[int, int, int] = LOSS_CUBE) -> tuple[np.ndarray, np.ndarray]:
+    """hues × saturations × values colors, hues k / hues and linspace(0, 1, n) for the others (so pure red
+    and black are always in it), (hsv, rgb) each [H, S, V, 3]. The default is the seed's HD cube."""
+    hues, saturations, values = shape
+    return hsv_cube(hue_steps(1 / hues), np.linspace(0, 1, saturations), np.linspace(0, 1, values))
 
 
 @cache

@@ -3,8 +3,8 @@
 For each evaluation `<name>` (always `none`, the unintervened baseline, plus each configured
 intervention) it reports, as flat metrics:
 
-- `eval/<name>/max_mse`, `median_mse`, `mean_mse`: per-color error on the 552,960-color loss cube
-  (mean over R, G, B of the squared difference between the clamped reconstruction and the input);
+- `eval/<name>/max_mse`, `median_mse`, `mean_mse`: per-color error on the loss cube (`evaluation.loss_cube`:
+  the seed's 240 × 48 × 48 = 552,960 HSV colors; smaller for smoke runs) (mean over R, G, B of the squared difference between the clamped reconstruction and the input);
 - `eval/<name>/red_mean_mse`, `other_mean_mse`: that error's mean inside / outside the *red
   neighbourhood*: loss-cube colors whose HSV similarity to pure red (h, s, v) = (0, 1, 1) is at least
   `red_similarity` (0.5 by default: roughly hues within 45° of red that are both bright and saturated);
@@ -31,7 +31,7 @@ from torch import nn
 
 from excolor.colors import hsv_similarity, rgb_cube, rgb_to_hsv
 from excolor.config import config_key
-from excolor.cubes import loss_cube  # the grids live in cubes: no import circle with figures
+from excolor.cubes import LOSS_CUBE, loss_cube  # the grids live in cubes: no import circle with figures
 from excolor.interventions import Intervention, intervene
 from excolor.interventions.concept import check_dim
 from excolor.metrics import (
@@ -159,12 +159,17 @@ class Evaluator:
     ACTIVATION_BUDGET = 2**26
 
     def __init__(
-        self, model: nn.Module, layer: str = "bottleneck", val_grid: int = 8, red_similarity: float = 0.5
+        self,
+        model: nn.Module,
+        layer: str = "bottleneck",
+        val_grid: int = 8,
+        red_similarity: float = 0.5,
+        cube: tuple[int, int, int] = LOSS_CUBE,
     ):
         check_red_similarity(red_similarity)
-        self.model, self.layer = model.eval(), layer
+        self.model, self.layer, self.cube = model.eval(), layer, cube
         device = next(model.parameters()).device
-        hsv, rgb = loss_cube()
+        hsv, rgb = loss_cube(cube)
         self.loss_colors = torch.tensor(rgb.reshape(-1, 3), dtype=torch.float32, device=device)
         red = hsv_similarity(hsv, PURE_RED_HSV).ravel() >= red_similarity
         # Index buffers, not a boolean mask: a mask index is a `nonzero` (a host sync on CUDA); the
@@ -282,6 +287,13 @@ class Evaluator:
         return members, host_error
 
 
+def loss_cube_shape(evaluation: Mapping) -> tuple[int, int, int]:
+    """`evaluation.loss_cube` as (hues, saturations, values); a run saved before the setting existed used the
+    seed's cube."""
+    hues, saturations, values = (int(n) for n in evaluation.get("loss_cube", LOSS_CUBE))
+    return hues, saturations, values
+
+
 def evaluate_run(
     model: StackedModel | ColorAutoencoder,
     evaluations: dict[str, list[Intervention]],
@@ -291,7 +303,7 @@ def evaluate_run(
 ) -> list[dict]:
     """Evaluate every setting for every member; draw member `cfg.member`'s figures into `out_dir`;
     log the medians over members; return each member's metrics."""
-    evaluator = Evaluator(model, cfg.layer, cfg.val_grid, cfg.red_similarity)
+    evaluator = Evaluator(model, cfg.layer, cfg.val_grid, cfg.red_similarity, loss_cube_shape(cfg))
     members: list[dict[str, float]] | None = None
     shown = int(cfg.get("member", 0))
     for name, (values, error) in evaluator.evaluate(evaluations).items():
@@ -311,7 +323,9 @@ def evaluate_run(
             from excolor.population_model import StackedModel
 
             shown_model = model.member(shown) if isinstance(model, StackedModel) else model
-            paths = draw_figures(shown_model, name, interventions, error[shown], cfg.layer, out_dir)
+            paths = draw_figures(
+                shown_model, name, interventions, error[shown], cfg.layer, out_dir, evaluator.cube
+            )
             if logger is not None and hasattr(logger, "log_image"):
                 for path in paths:
                     logger.log_image(key=f"figures/{path.stem}", images=[str(path)])

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from excolor.colors import rgb_cube
-from excolor.cubes import display_cube, loss_cube
+from excolor.cubes import LOSS_CUBE, display_cube, loss_cube
 from excolor.interventions import Intervention, intervene
 from excolor.plans import Plan
 from excolor.plots import plot_color_slices, plot_error_by_color, plot_latent_spheres
@@ -36,9 +36,11 @@ def draw_figures(
     loss_error: np.ndarray,
     layer: str,
     out_dir: Path,
+    cube: tuple[int, int, int] = LOSS_CUBE,
 ) -> list[Path]:
     """Write `colors-<name>.png`, `error-<name>.png`, `latents-<name>.png` into out_dir (the latent spheres
-    where the latent at `layer` has the ≥ 4 dimensions their views read)."""
+    where the latent at `layer` has the ≥ 4 dimensions their views read); `loss_error` is the per-color
+    error on the loss cube of shape `cube`."""
     device = next(model.parameters()).device
     label = f"{'no intervention' if name == 'none' else name} · {describe(model)}"
 
@@ -57,7 +59,7 @@ def draw_figures(
         out_dir / f"colors-{name}.png",
     )
 
-    hsv_loss, _ = loss_cube()
+    hsv_loss, _ = loss_cube(cube)
     error = plot_error_by_color(
         loss_error.reshape(hsv_loss.shape[:3]),
         hsv_loss[:, 0, 0, 0],
@@ -85,10 +87,12 @@ def draw_figures(
     return [slices, error, latents]
 
 
-def draw_plan_figures(model: nn.Module, name: str, plan: Plan, out_dir: Path) -> list[Path]:
+def draw_plan_figures(
+    model: nn.Module, name: str, plan: Plan, out_dir: Path, cube: tuple[int, int, int] = LOSS_CUBE
+) -> list[Path]:
     """The three figures of one evaluation plan (a chapter variant) for one plain model: the plan's
     transform applied to a copy, its interventions hooked on its layer, and its per-colour error on
     the loss cube (`Plan.errors`), as `colors-<name>.png`, `error-<name>.png`, `latents-<name>.png`."""
     shown = plan.transform(model) if plan.transform is not None else model  # eval mode, as `model`
-    loss_error = plan.errors(shown, loss_cube()[1].reshape(-1, 3))[0]
-    return draw_figures(shown, name, list(plan.interventions), loss_error, plan.layer, out_dir)
+    loss_error = plan.errors(shown, loss_cube(cube)[1].reshape(-1, 3))[0]
+    return draw_figures(shown, name, list(plan.interventions), loss_error, plan.layer, out_dir, cube)

@@ -80,7 +80,7 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     from excolor.cache import CheckpointCache, training_key
     from excolor.chapter import build_chapter
     from excolor.checkpoint import load_population
-    from excolor.evaluation import build_interventions, evaluate_run
+    from excolor.evaluation import build_interventions, evaluate_run, loss_cube_shape
     from excolor.regularizers.build import build_regularizers
     from excolor.run_record import (
         EVAL_SECONDS,
@@ -130,7 +130,12 @@ def train(cfg: DictConfig, out_dir: Path) -> dict:
     ]
     if chapter is not None:
         added, chapter_run = chapter.evaluate(
-            model, population.seeds, members, out_dir, plots=bool(cfg.evaluation.plots)
+            model,
+            population.seeds,
+            members,
+            out_dir,
+            plots=bool(cfg.evaluation.plots),
+            cube=loss_cube_shape(cfg.evaluation),
         )
         members = [{**member, **extra} for member, extra in zip(members, added)]
         run_wide.update(chapter_run)

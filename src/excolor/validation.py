@@ -254,10 +254,21 @@ def check_red_similarity(similarity: Any) -> float:
     return value
 
 
+def check_loss_cube(shape: Any) -> list[int]:
+    """`evaluation.loss_cube`: [hues, saturations, values], each an integer ≥ 2."""
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or len(shape) != 3:
+        raise ConfigError(
+            f"evaluation.loss_cube={shape!r} must be [hues, saturations, values], e.g. [240, 48, 48]"
+        )
+    return [check_int(f"evaluation.loss_cube[{i}]", n, minimum=2) for i, n in enumerate(shape)]
+
+
 def check_evaluation(evaluation: Mapping, members: int | None = None) -> None:
     """val_grid an integer ≥ 2, layer encoder/bottleneck, red_similarity in (0, 1], plots a bool,
-    member (if present) an index into the population."""
+    loss_cube (if present) three integers ≥ 2, member (if present) an index into the population."""
     check_int("evaluation.val_grid", evaluation.get("val_grid"), minimum=2)
+    if "loss_cube" in evaluation:
+        check_loss_cube(evaluation["loss_cube"])
     check_layer("evaluation.layer", evaluation.get("layer"))
     check_red_similarity(evaluation.get("red_similarity"))
     if not isinstance(evaluation.get("plots", False), bool):
