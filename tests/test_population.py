@@ -27,6 +27,7 @@ from excolor.regularizers import Anchor, Planarity, Separate, Unitarity
 from excolor.run_record import read_members, summarize_members
 from excolor.schedule import load_schedule
 from inprocess import run_cases, run_module
+from smoke import SMOKE_CUBE
 
 MODEL = OmegaConf.load(CONF_DIR / "model" / "linear.yaml")  # the shipped Ex 2.3 model
 
@@ -355,6 +356,7 @@ def run_train(tmp_path, name, *overrides):
         "logger=none",
         "callbacks=none",
         "evaluation.plots=false",
+        SMOKE_CUBE,
         f"hydra.run.dir={run_dir}",
         *overrides,
         env=env,

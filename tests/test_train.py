@@ -25,9 +25,10 @@ import excolor
 import warm
 from excolor.colors import rgb_cube
 from inprocess import run_module
+from smoke import SMOKE_CUBE
 
 STEPS = 40
-FAST = ["logger=none", "callbacks=none", f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu"]
+FAST = ["logger=none", "callbacks=none", f"trainer.max_steps={STEPS}", "trainer.accelerator=cpu", SMOKE_CUBE]
 NO_PLOTS = ["evaluation.plots=false"]
 NO_CACHE = ["cache.enabled=false"]
 
