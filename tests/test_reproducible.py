@@ -5,7 +5,6 @@ already runs other kernels is refused with one line; the cache key holds the mod
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ from excolor.cache import training_key
 from excolor.config import CONF_DIR, VERSION_BASE
 from excolor.errors import ConfigError
 from excolor.run_record import DISPATCH, DISPATCH_ATEN, DISPATCH_MKL, DISPATCH_MODE, DISPATCH_ONEDNN, read_run
-from kernels import FORCED, has_avx2
+from kernels import FORCED, forced_env, has_avx2
 
 ROOT = Path(__file__).parents[1]
 FAST = [
@@ -36,8 +35,7 @@ FAST = [
 def clean_env(**forced: str) -> dict[str, str]:
     """The environment without any dispatch variable (the suite's conftest sets the portable ones),
     plus `forced`."""
-    env = {key: value for key, value in os.environ.items() if key not in reproducible.PORTABLE_ENV}
-    return {**env, **forced, "WANDB_MODE": "disabled"}
+    return {**forced_env(**forced), "WANDB_MODE": "disabled"}
 
 
 def python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -50,10 +50,10 @@ from omegaconf import OmegaConf
 import excolor.config  # noqa: F401 - registers the excolor_conf resolver before any compose
 import warm
 from excolor.config import CONF_DIR, VERSION_BASE
-from excolor.reproducible import PORTABLE, PORTABLE_DISPATCH, PORTABLE_ENV
+from excolor.reproducible import PORTABLE, PORTABLE_DISPATCH
 from excolor.run_record import DISPATCH, DISPATCH_MODE, read_members
 from inprocess import Completed
-from kernels import FORCED
+from kernels import FORCED, forced_env
 from smoke import SMOKE_CUBE
 
 STEPS = 30
@@ -83,12 +83,8 @@ for _ in range(int(sys.argv[3])):
 def sweep_env(root: Path, forced: dict[str, str] | None = None) -> dict:
     """The suite's environment with `root/cache` as the cache; `forced`: the dispatch variables an outside
     environment forces instead of the suite's portable ones."""
-    env = (
-        dict(os.environ) if forced is None else {k: v for k, v in os.environ.items() if k not in PORTABLE_ENV}
-    )
     return {
-        **env,
-        **(forced or {}),
+        **(os.environ if forced is None else forced_env(**forced)),
         "EXCOLOR_CACHE_DIR": str(root / "cache"),
         "WANDB_MODE": "disabled",
         "PYTHONUNBUFFERED": "1",

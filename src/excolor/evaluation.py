@@ -3,8 +3,9 @@
 For each evaluation `<name>` (always `none`, the unintervened baseline, plus each configured
 intervention) it reports, as flat metrics:
 
-- `eval/<name>/max_mse`, `median_mse`, `mean_mse`: per-color error on the loss cube (`evaluation.loss_cube`:
-  the seed's 240 × 48 × 48 = 552,960 HSV colors; smaller for smoke runs) (mean over R, G, B of the squared difference between the clamped reconstruction and the input);
+- `eval/<name>/max_mse`, `median_mse`, `mean_mse`: per-color error (mean over R, G, B of the squared
+  difference between the clamped reconstruction and the input) on the loss cube, `evaluation.loss_cube`
+  (the seed's 240 × 48 × 48 = 552,960 HSV colors; smaller for smoke runs);
 - `eval/<name>/red_mean_mse`, `other_mean_mse`: that error's mean inside / outside the *red
   neighbourhood*: loss-cube colors whose HSV similarity to pure red (h, s, v) = (0, 1, 1) is at least
   `red_similarity` (0.5 by default: roughly hues within 45° of red that are both bright and saturated);
